@@ -1,0 +1,125 @@
+"""Data contracts: the mention that producers send and the alert event the engine emits."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class Author(BaseModel):
+    """Who wrote a mention, as far as the source says."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", coerce_numbers_to_str=True)
+
+    id: str
+    name: str | None = None
+    followers: int | None = Field(default=None, ge=0)
+
+
+class Mention(BaseModel):
+    """One post, comment or review that mentions a brand.
+
+    `created_at` is the event time. It must be ISO-8601; a time without a UTC offset is taken
+    as UTC. It is stored converted to UTC.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore", coerce_numbers_to_str=True)
+
+    id: str = Field(min_length=1)
+    created_at: datetime
+    text: str = Field(min_length=1)
+    brand: str | None = None
+    lang: str | None = None
+    source: str = "unknown"
+    author: Author | None = None
+    url: str | None = None
+    in_reply_to: str | None = None
+
+    @field_validator("created_at", mode="after")
+    @classmethod
+    def _to_utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    @field_validator("text", mode="after")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text is blank")
+        return value
+
+    @field_validator("brand", "lang", mode="after")
+    @classmethod
+    def _blank_to_none(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return value.strip() or None
+
+
+@dataclass(frozen=True, slots=True)
+class Invalid:
+    """A record that could not be turned into a mention, with the reason why."""
+
+    reason: str
+
+
+AlertKind = Literal["volume", "negative"]
+AlertState = Literal["firing", "resolved"]
+Severity = Literal["warning", "critical"]
+
+
+class AlertEvent(BaseModel):
+    """A change of state of one alert. `id` is stable from `firing` to `resolved`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    brand: str
+    kind: AlertKind
+    state: AlertState
+    severity: Severity
+    at: datetime = Field(description="Event time (UTC) at which this state was reached.")
+    started_at: datetime = Field(description="Start of the bucket in which the alert fired.")
+    observed: float
+    expected: float
+    score: float = Field(ge=0.0, le=1.0)
+
+    def to_json(self) -> str:
+        """Serialise as one compact JSON line with `Z` UTC times."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json")
+        for key in ("at", "started_at"):
+            data[key] = iso_utc(getattr(self, key))
+        return data
+
+
+def iso_utc(moment: datetime) -> str:
+    """ISO-8601 with a `Z` suffix, seconds precision."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_mention(obj: object) -> Mention | Invalid:
+    """Validate a decoded JSON object; failures come back as `Invalid` with a readable reason."""
+    if not isinstance(obj, dict):
+        return Invalid(f"expected a JSON object, got {type(obj).__name__}")
+    try:
+        return Mention.model_validate(obj)
+    except ValidationError as error:
+        return Invalid(describe_validation_error(error))
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """First few field errors as `field: message`, joined by `; `."""
+    parts = []
+    for item in error.errors()[:3]:
+        where = ".".join(str(p) for p in item["loc"]) or "record"
+        message = "missing" if item["type"] == "missing" else item["msg"]
+        parts.append(f"{where}: {message}")
+    return "; ".join(parts)

@@ -1,0 +1,85 @@
+"""Sentiment scoring behind a small interface, chosen by the mention's language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import NamedTuple, Protocol
+
+
+class Polarity(NamedTuple):
+    """VADER's four figures: `compound` in [-1, 1], the others shares of the text."""
+
+    compound: float
+    pos: float
+    neu: float
+    neg: float
+
+
+class Scorer(Protocol):
+    """Anything that turns a text into a `Polarity`."""
+
+    def polarity(self, text: str) -> Polarity: ...
+
+
+class _VaderAnalyzer(Protocol):
+    def polarity_scores(self, text: str) -> dict[str, float]: ...
+
+
+class _VaderScorer:
+    """Adapter from a VADER-style analyzer to `Scorer`."""
+
+    def __init__(self, analyzer: _VaderAnalyzer) -> None:
+        self._analyzer = analyzer
+
+    def polarity(self, text: str) -> Polarity:
+        s = self._analyzer.polarity_scores(text)
+        return Polarity(s["compound"], s["pos"], s["neu"], s["neg"])
+
+
+def english_vader() -> Scorer:
+    """vaderSentiment's English analyzer."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return _VaderScorer(SentimentIntensityAnalyzer())
+
+
+def french_vader() -> Scorer:
+    """vadersentiment-fr's French analyzer (same lexicon format and compound scale)."""
+    import warnings
+
+    with warnings.catch_warnings():  # fuzzywuzzy warns that python-Levenshtein is absent
+        warnings.simplefilter("ignore", UserWarning)
+        from vaderSentiment_fr.vaderSentiment import SentimentIntensityAnalyzer
+
+    return _VaderScorer(SentimentIntensityAnalyzer())
+
+
+def language_of(lang: str | None) -> str:
+    """Primary language subtag in lower case (`fr-CA` → `fr`); English when unknown."""
+    if not lang:
+        return "en"
+    return lang.split("-")[0].split("_")[0].strip().lower() or "en"
+
+
+@dataclass
+class SentimentRouter:
+    """Scores a text with the scorer of its language; English is the fallback.
+
+    Only the first `max_chars` characters are scored, which bounds the cost of one record.
+    """
+
+    negative_threshold: float = -0.05
+    max_chars: int = 5000
+
+    @cached_property
+    def _scorers(self) -> dict[str, Scorer]:
+        return {"en": english_vader(), "fr": french_vader()}
+
+    def polarity(self, text: str, lang: str | None = None) -> Polarity:
+        scorers = self._scorers
+        scorer = scorers.get(language_of(lang), scorers["en"])
+        return scorer.polarity(text[: self.max_chars])
+
+    def is_negative(self, polarity: Polarity) -> bool:
+        return polarity.compound <= self.negative_threshold

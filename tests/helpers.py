@@ -1,0 +1,50 @@
+"""Small builders shared by the tests."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pipeline.models import Mention
+
+T0 = datetime(2026, 3, 2, tzinfo=UTC)
+CALM_TEXTS = ["I like the new menu", "Open on Sunday?", "Had lunch there today", "ok thanks"]
+ANGRY_TEXT = "This is awful, the worst service ever. Disgusting!"
+HAPPY_TEXT = "Wow, I love this, the best thing ever! Great job!"
+
+
+def mention(
+    minute: float, text: str = "hello", brand: str | None = "acme", **extra: Any
+) -> Mention:
+    """A mention at `minute` minutes after T0."""
+    moment = T0 + timedelta(minutes=minute)
+    ident = extra.pop("id", f"{brand}-{minute}-{abs(hash(text)) % 10_000}")
+    return Mention(id=ident, created_at=moment, text=text, brand=brand, **extra)
+
+
+def stream(
+    minutes: int,
+    per_minute: float,
+    brand: str = "acme",
+    spike: tuple[int, int, str] | None = None,
+    seed: int = 7,
+) -> Iterator[Mention]:
+    """A calm Poisson-like stream, with an optional (start, end, text) burst of 20 a minute."""
+    rnd = random.Random(f"{seed}-{brand}")
+    count = 0
+    for minute in range(minutes):
+        n = sum(rnd.random() < per_minute / 4 for _ in range(4))
+        texts = [rnd.choice(CALM_TEXTS) for _ in range(n)]
+        if spike and spike[0] <= minute < spike[1]:
+            texts += [spike[2]] * 20
+        for text in texts:
+            count += 1
+            yield mention(minute + rnd.random() * 0.99, text, brand, id=f"{brand}-{count}")
+
+
+def jsonl(mentions: list[Mention]) -> str:
+    """Mentions as JSONL text."""
+    return "".join(json.dumps(m.model_dump(mode="json")) + "\n" for m in mentions)

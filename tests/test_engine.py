@@ -1,0 +1,97 @@
+import json
+from collections.abc import Iterable
+
+from pipeline.engine import Admission, Engine
+from pipeline.models import AlertEvent, Mention
+from pipeline.replay import replay
+from pipeline.settings import DetectionSettings
+from tests.helpers import ANGRY_TEXT, HAPPY_TEXT, mention, stream
+
+SPIKE = (600, 640, ANGRY_TEXT)  # 10:00–10:40, 20 angry mentions a minute
+
+
+def run(mentions: Iterable[Mention], engine: Engine | None = None) -> list[AlertEvent]:
+    events: list[AlertEvent] = []
+    replay(
+        enumerate(sorted(mentions, key=lambda m: m.created_at)), engine or Engine(), events.append
+    )
+    return events
+
+
+def test_a_negative_spike_fires_once_then_resolves() -> None:
+    events = run(stream(16 * 60, per_minute=1.0, spike=SPIKE))
+    kinds = [(e.kind, e.state) for e in events]
+    assert kinds.count(("volume", "firing")) == 1
+    assert kinds.count(("negative", "firing")) == 1
+    assert kinds.count(("negative", "resolved")) == 1
+    firing = next(e for e in events if e.kind == "negative" and e.state == "firing")
+    resolved = next(e for e in events if e.id == firing.id and e.state == "resolved")
+    assert firing.at.isoformat() == "2026-03-02T10:05:00+00:00"  # end of the first spike bucket
+    assert firing.started_at.isoformat() == "2026-03-02T10:00:00+00:00"
+    assert firing.observed >= 100 and firing.observed > 5 * firing.expected
+    assert firing.severity == "critical" and firing.score > 0.999
+    assert resolved.at > firing.at
+
+
+def test_a_calm_stream_raises_nothing() -> None:
+    assert run(stream(3 * 24 * 60, per_minute=1.0)) == []
+
+
+def test_a_positive_viral_moment_is_not_a_negative_alert() -> None:
+    events = run(stream(16 * 60, per_minute=1.0, spike=(600, 640, HAPPY_TEXT)))
+    assert {(e.kind, e.state) for e in events} == {("volume", "firing"), ("volume", "resolved")}
+
+
+def test_small_counts_warm_up_and_floor() -> None:
+    # one mention every 3 hours: a burst of 4 is below the floor, a burst of 8 is not
+    calm = [mention(m, "nice bread") for m in range(0, 2 * 24 * 60, 180)]
+    small = [mention(2 * 24 * 60 + 1 + i / 10, ANGRY_TEXT, id=f"s{i}") for i in range(4)]
+    big = [mention(2 * 24 * 60 + 300 + i / 10, ANGRY_TEXT, id=f"b{i}") for i in range(8)]
+    tail = [mention(2 * 24 * 60 + 600, "nice bread", id="last")]
+    fired = [(e.kind, e.at.hour) for e in run(calm + small + big + tail) if e.state == "firing"]
+    assert ("volume", 5) in fired and ("negative", 5) in fired
+    assert all(hour == 5 for _, hour in fired)
+    early = run([mention(i / 10, ANGRY_TEXT, id=f"e{i}") for i in range(30)] + tail)
+    assert early == []  # nothing fires before the warm-up
+
+
+def test_a_quiet_brand_still_has_its_buckets_closed() -> None:
+    """Brand `quiet` stops talking during its spike; other brands move time on."""
+    burst = [mention(600 + i / 10, ANGRY_TEXT, "quiet", id=f"q{i}") for i in range(60)]
+    quiet = [m for m in stream(600, 1.0, "quiet")] + burst
+    busy = list(stream(16 * 60, 1.0, "busy"))
+    events = run(quiet + busy)
+    quiet_events = [(e.kind, e.state) for e in events if e.brand == "quiet"]
+    assert ("negative", "firing") in quiet_events
+    assert ("negative", "resolved") in quiet_events  # closed by time passing, not by its data
+
+
+def test_late_mentions_are_counted_not_bucketed() -> None:
+    engine = Engine(DetectionSettings(allowed_lateness_seconds=60))
+    run([mention(0), mention(30)], engine)
+    assert engine.add(mention(29.5)).admission is Admission.ACCEPTED  # within lateness
+    assert engine.add(mention(10)).admission is Admission.LATE
+    assert engine.add(mention(10, brand=None)).admission is Admission.UNBRANDED
+    assert engine.counts["late"] == 1 and engine.counts["unbranded"] == 1
+
+
+def test_snapshot_restore_goes_on_exactly() -> None:
+    mentions = sorted(
+        list(stream(16 * 60, 1.0, "a", spike=SPIKE)) + list(stream(16 * 60, 3.0, "b")),
+        key=lambda m: m.created_at,
+    )
+    whole = run(mentions)
+    engine = Engine()
+    cut = len(mentions) * 5 // 8  # in the middle of the spike
+    first = run(mentions[:cut], engine)
+    snapshot = json.loads(json.dumps(engine.snapshot()))
+    restored = Engine.restore(snapshot)
+    assert restored.snapshot() == engine.snapshot()
+    second = run(mentions[cut:], restored)
+    assert first and second
+    assert first + second == whole
+
+
+def test_same_input_same_alerts() -> None:
+    mentions = list(stream(16 * 60, 1.0, spike=SPIKE))
+    assert run(mentions) == run(mentions)

@@ -1,0 +1,62 @@
+import pytest
+
+from pipeline.sentiment import SentimentRouter, english_vader, french_vader, language_of
+
+ROUTER = SentimentRouter()
+
+
+def test_english_matches_vader_sentiment_itself() -> None:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    text = "The service was NOT good at all :( but the food was great!!"
+    expected = SentimentIntensityAnalyzer().polarity_scores(text)
+    assert english_vader().polarity(text)._asdict() == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "negative"),
+    [
+        ("Service horrible, je suis furieux, plus jamais ça", True),
+        ("Intoxication alimentaire après votre gâteau, c'est une honte", True),
+        ("J'adore cette boulangerie, les croissants sont excellents", False),
+    ],
+)
+def test_french_scorer_reads_french(text: str, negative: bool) -> None:
+    polarity = ROUTER.polarity(text, "fr")
+    assert ROUTER.is_negative(polarity) is negative
+
+
+def test_french_compound_has_vaders_meaning() -> None:
+    """Same scale as English VADER: in [-1, 1], sign = valence, shares sum to 1."""
+    scorer = french_vader()
+    texts = ["Nul, nul, nul !!!", "Merci, parfait, génial !", "Le magasin ouvre à 9h"]
+    for text in texts:
+        p = scorer.polarity(text)
+        assert -1.0 <= p.compound <= 1.0
+        assert p.pos + p.neu + p.neg == pytest.approx(1.0, abs=0.01)
+    assert scorer.polarity(texts[0]).compound < -0.05 < 0.05 < scorer.polarity(texts[1]).compound
+
+
+def test_routing_by_language_tag() -> None:
+    assert language_of("fr-CA") == "fr"
+    assert language_of("FR") == "fr"
+    assert language_of(None) == "en"
+    text = "horrible"  # negative in both lexicons, but weighted differently
+    fr, en = ROUTER.polarity(text, "fr"), ROUTER.polarity(text, "en")
+    assert fr == french_vader().polarity(text)
+    assert en == english_vader().polarity(text)
+    assert ROUTER.polarity(text, "de") == en  # no German scorer: English fallback
+
+
+def test_threshold_is_configurable() -> None:
+    strict = SentimentRouter(negative_threshold=-0.5)
+    mild = ROUTER.polarity("a bit disappointing", "en")
+    assert ROUTER.is_negative(mild)
+    assert not strict.is_negative(mild)
+
+
+def test_only_the_first_max_chars_are_scored() -> None:
+    router = SentimentRouter(max_chars=20)
+    assert router.polarity("what a lovely day " + "terrible " * 50) == router.polarity(
+        "what a lovely day te"
+    )
