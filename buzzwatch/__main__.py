@@ -1,0 +1,3 @@
+from buzzwatch.cli import main
+
+raise SystemExit(main())

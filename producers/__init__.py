@@ -1,0 +1,1 @@
+"""Edges that push mentions from sources onto Kafka."""

@@ -1,0 +1,77 @@
+"""`buzzwatch produce`: a mention file onto a Kafka topic, keyed by brand."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from kafka import KafkaProducer
+
+from pipeline.models import Invalid, Mention
+
+SEND_TIMEOUT_SECONDS = 60.0
+
+
+@dataclass
+class ProduceSummary:
+    """What a produce run sent and skipped."""
+
+    sent: int = 0
+    failed: int = 0
+    invalid: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+
+def encode(mention: Mention) -> bytes:
+    """The canonical JSON form of a mention, as the detector decodes it."""
+    return mention.model_dump_json(exclude_none=True).encode()
+
+
+def produce(
+    records: Iterable[tuple[int, Mention | Invalid]],
+    producer: KafkaProducer,
+    topic: str,
+    speed: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> ProduceSummary:
+    """Send every valid mention; invalid lines are reported, not sent; failed sends counted.
+
+    With `speed`, sending is paced by event time: `speed` seconds of event time per second of
+    wall time (1 = real time, 60 = an hour a minute). Without it, as fast as possible.
+    """
+    summary = ProduceSummary()
+    first_event: float | None = None
+    started = clock()
+    for line, record in records:
+        if isinstance(record, Invalid):
+            summary.invalid += 1
+            summary.errors.append((line, record.reason))
+            continue
+        event_time = record.created_at.timestamp()
+        if speed:
+            first_event = event_time if first_event is None else first_event
+            delay = (event_time - first_event) / speed - (clock() - started)
+            if delay > 0:
+                sleep(delay)
+        key = record.brand.encode() if record.brand else None
+        future = producer.send(
+            topic, key=key, value=encode(record), timestamp_ms=int(event_time * 1000)
+        )
+        future.add_errback(lambda _error: _count_failure(summary))
+        summary.sent += 1
+    producer.flush(timeout=SEND_TIMEOUT_SECONDS)
+    return summary
+
+
+def _count_failure(summary: ProduceSummary) -> None:
+    summary.sent -= 1
+    summary.failed += 1
+
+
+def mention_producer(bootstrap_servers: str) -> KafkaProducer:
+    """A producer that waits for all in-sync replicas and batches for throughput."""
+    return KafkaProducer(
+        bootstrap_servers=bootstrap_servers, acks="all", linger_ms=20, batch_size=256 * 1024
+    )

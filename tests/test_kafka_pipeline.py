@@ -1,0 +1,199 @@
+"""One file through `replay` and through `produce` → Kafka → `detect`: the same alerts."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer
+
+from tests.broker.kafka_broker import create_topic
+from tests.helpers import ANGRY_TEXT, HAPPY_TEXT, jsonl, stream
+
+DEADLINE_SECONDS = 120.0
+BAD_RECORDS = [
+    (b"acme", b"{not json"),
+    (b"acme", b'{"id":"x1","created_at":"2026-03-02T10:00:00Z","brand":"acme"}'),
+    (None, b'{"id":"x2","created_at":"2026-03-02T10:00:00Z","text":"who am I about?"}'),
+    (b"acme", b"\xff\xfe\xfd"),
+]
+
+
+@dataclass
+class Run:
+    """What the two paths produced."""
+
+    replayed: list[dict[str, object]]
+    detected: list[dict[str, object]]
+    dead_letters: list[tuple[bytes, dict[str, bytes]]]
+    metrics: str
+    detector_exit: int
+    detector_log: str
+
+
+def buzzwatch(*args: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "buzzwatch", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=DEADLINE_SECONDS,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def read_topic(bootstrap: str, topic: str, want: int, patience: float) -> list[object]:
+    """Records of a topic from the start, until `want` have come and `patience` s of quiet."""
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    records: list[object] = []
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    quiet_since = time.monotonic()
+    try:
+        while time.monotonic() < deadline:
+            batch = consumer.poll(timeout_ms=500)
+            for rows in batch.values():
+                records.extend(rows)
+            if batch:
+                quiet_since = time.monotonic()
+            elif len(records) >= want and time.monotonic() - quiet_since > patience:
+                break
+    finally:
+        consumer.close()
+    return records
+
+
+@pytest.fixture(scope="module")
+def run(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+    tmp = tmp_path_factory.mktemp("kafka-pipeline")
+    mentions = sorted(
+        [
+            *stream(16 * 60, 1.0, "acme", spike=(600, 640, ANGRY_TEXT)),
+            *stream(16 * 60, 3.0, "globex"),
+            *stream(16 * 60, 0.5, "initech", spike=(420, 450, HAPPY_TEXT)),
+        ],
+        key=lambda m: m.created_at,
+    )
+    source = tmp / "mentions.jsonl"
+    source.write_text(jsonl(mentions), encoding="utf-8")
+
+    alerts_file = tmp / "alerts.jsonl"
+    buzzwatch("replay", str(source), "--alerts-out", str(alerts_file), "--no-progress")
+    replayed = [json.loads(line) for line in alerts_file.read_text().splitlines()]
+
+    suffix = uuid.uuid4().hex[:8]
+    topics = {t: f"{t}-{suffix}" for t in ("mentions", "alerts", "dlq")}
+    for topic in topics.values():
+        create_topic(kafka_bootstrap, topic, partitions=3)
+    bad = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    for key, value in BAD_RECORDS:
+        bad.send(topics["mentions"], key=key, value=value)
+    bad.flush()
+    bad.close()
+    buzzwatch(
+        "produce",
+        str(source),
+        "--topic",
+        topics["mentions"],
+        "--bootstrap-servers",
+        kafka_bootstrap,
+        "--no-progress",
+    )
+
+    port = free_port()
+    log_path = tmp / "detector.log"
+    with log_path.open("w") as log:
+        detector = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "buzzwatch",
+                "detect",
+                "--bootstrap-servers",
+                kafka_bootstrap,
+                "--topic",
+                topics["mentions"],
+                "--alerts-topic",
+                topics["alerts"],
+                "--dead-letter-topic",
+                topics["dlq"],
+                "--group-id",
+                f"detector-{suffix}",
+                "--metrics-port",
+                str(port),
+                "--metrics-address",
+                "127.0.0.1",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            alerts = read_topic(kafka_bootstrap, topics["alerts"], len(replayed), patience=5)
+            dead = read_topic(kafka_bootstrap, topics["dlq"], len(BAD_RECORDS), patience=1)
+            url = f"http://127.0.0.1:{port}/metrics"
+            with urllib.request.urlopen(url, timeout=10) as response:
+                metrics = response.read().decode()
+        finally:
+            detector.send_signal(signal.SIGTERM)
+            exit_code = detector.wait(timeout=60)
+    yield Run(
+        replayed=replayed,
+        detected=[json.loads(r.value) for r in alerts],  # type: ignore[attr-defined]
+        dead_letters=[(r.value, dict(r.headers)) for r in dead],  # type: ignore[attr-defined]
+        metrics=metrics,
+        detector_exit=exit_code,
+        detector_log=log_path.read_text(),
+    )
+
+
+def sort_key(event: dict[str, object]) -> tuple[str, ...]:
+    return (str(event["at"]), str(event["brand"]), str(event["kind"]), str(event["state"]))
+
+
+def test_same_engine_same_alerts(run: Run) -> None:
+    assert run.replayed, "the scenario must raise alerts"
+    kinds = {(e["brand"], e["kind"], e["state"]) for e in run.replayed}
+    assert ("acme", "negative", "firing") in kinds
+    assert ("initech", "volume", "firing") in kinds
+    assert ("initech", "negative", "firing") not in kinds
+    assert sorted(run.detected, key=sort_key) == sorted(run.replayed, key=sort_key)
+
+
+def test_invalid_records_go_to_the_dead_letter_topic_with_a_reason(run: Run) -> None:
+    assert sorted(value for value, _ in run.dead_letters) == sorted(v for _, v in BAD_RECORDS)
+    reasons = sorted(headers["buzzwatch.reason"].decode() for _, headers in run.dead_letters)
+    assert reasons[0].startswith("bad JSON")
+    assert "invalid UTF-8 at byte 0" in reasons
+    assert "no brand" in reasons
+    assert "text: missing" in reasons
+
+
+def test_metrics_are_exposed(run: Run) -> None:
+    assert "buzzwatch_dead_letters_total 4.0" in run.metrics
+    assert 'buzzwatch_mentions_total{brand="acme",sentiment="negative"}' in run.metrics
+    assert 'buzzwatch_alert_events_total{brand="acme",kind="negative"' in run.metrics
+
+
+def test_sigterm_stops_the_detector_cleanly(run: Run) -> None:
+    assert run.detector_exit == 0, run.detector_log
