@@ -1,0 +1,155 @@
+"""Checks of the deployment files: docker-compose.yml, Dockerfile, Prometheus and the example TOML.
+
+Real tools, no mocks: `docker-compose` (Debian package docker-compose) validates and normalises
+the compose file, and `promtool` (Debian package prometheus) validates the Prometheus
+configuration and resolves its scrape targets. A missing tool fails these tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shlex
+import shutil
+import subprocess
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import BaseModel
+
+from buzzwatch.cli import _parser as cli_parser
+from consumers.settings import KafkaSettings, kafka_settings
+from pipeline.settings import DetectionSettings, RuleSettings, detection_settings, load_config
+from tests.broker.kafka_broker import KAFKA_VERSION
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+PROMETHEUS_CONFIG = ROOT / "config" / "prometheus" / "prometheus.yml"
+EXAMPLE_CONFIG = ROOT / "config" / "buzzwatch.example.toml"
+DETECTOR_JOB = "buzzwatch-detector"
+TOOL_TIMEOUT_S = 120.0
+
+
+def _tool(name: str, package: str) -> str:
+    """The path of a required command-line tool; fail (never skip) when it is missing."""
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(
+            f"'{name}' is not on PATH; install it with: apt-get install -y {package}",
+            pytrace=False,
+        )
+    return path
+
+
+def _run(cmd: list[str], stdin: str | None = None) -> str:
+    """Run a command from the repository root; fail with its output unless it exits 0."""
+    result = subprocess.run(
+        cmd,
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=TOOL_TIMEOUT_S,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(
+            f"{shlex.join(cmd)} exited {result.returncode}:\n{result.stdout}{result.stderr}",
+            pytrace=False,
+        )
+    return result.stdout
+
+
+def _docker_compose() -> str:
+    return _tool("docker-compose", "docker-compose")
+
+
+def _promtool() -> str:
+    return _tool("promtool", "prometheus")
+
+
+@cache
+def _compose_config() -> dict[str, Any]:
+    """The compose file as `docker-compose config` normalises it (anchors, merges, defaults)."""
+    loaded: dict[str, Any] = yaml.safe_load(_run([_docker_compose(), "config"]))
+    return loaded
+
+
+def _command(service: str) -> list[str]:
+    """A service's command as an argument list."""
+    command = _compose_config()["services"][service]["command"]
+    return shlex.split(command) if isinstance(command, str) else [str(arg) for arg in command]
+
+
+def _cli_args(service: str) -> argparse.Namespace:
+    """A service's command parsed by the real `buzzwatch` argument parser."""
+    return cli_parser().parse_args(_command(service))
+
+
+def test_compose_file_is_valid() -> None:
+    _run([_docker_compose(), "config", "-q"])
+
+
+def test_kafka_image_matches_test_broker_version() -> None:
+    services = _compose_config()["services"]
+    expected = f"apache/kafka:{KAFKA_VERSION}"
+    assert services["kafka"]["image"] == expected
+    assert services["kafka-init"]["image"] == expected
+
+
+def test_images_are_pinned() -> None:
+    for name, service in _compose_config()["services"].items():
+        image = service["image"]
+        repository, _, tag = image.rpartition(":")
+        assert repository and tag and "/" not in tag, f"{name}: {image} has no tag"
+        assert tag != "latest", f"{name}: {image} is not pinned"
+
+
+def test_detector_metrics_port_is_scraped_by_prometheus() -> None:
+    args = _cli_args("detector")
+    assert args.run.__name__ == "_detect"
+    # Static targets are resolved at once; the timeout only bounds promtool's wait for more.
+    discover = [_promtool(), "check", "service-discovery", "--timeout=2s"]
+    targets = json.loads(_run([*discover, str(PROMETHEUS_CONFIG), DETECTOR_JOB]))
+    addresses = [target["labels"]["__address__"] for target in targets]
+    assert addresses == [f"detector:{args.metrics_port}"]
+
+
+def test_producer_input_is_copied_into_the_image() -> None:
+    args = _cli_args("producer")
+    assert args.run.__name__ == "_produce"
+    copies = re.findall(r"^COPY\s+(\S+)\s+(\S+)\s*$", DOCKERFILE.read_text(), re.MULTILINE)
+    sources = [source for source, destination in copies if destination == str(args.input)]
+    assert sources, f"the Dockerfile copies nothing to {args.input}"
+    assert (ROOT / sources[0]).is_file(), f"{sources[0]} is missing from the repository"
+
+
+def test_prometheus_config_is_valid() -> None:
+    _run([_promtool(), "check", "config", str(PROMETHEUS_CONFIG)])
+
+
+def _keys(model: type[BaseModel], table: dict[str, Any], name: str) -> None:
+    """Assert a TOML table sets every field of a model, and every nested table likewise."""
+    assert set(table) == set(model.model_fields), f"[{name}] keys differ from {model.__name__}"
+    for key, value in table.items():
+        if isinstance(value, dict):
+            assert model.model_fields[key].annotation is RuleSettings
+            _keys(RuleSettings, value, f"{name}.{key}")
+
+
+def test_example_config_lists_every_setting() -> None:
+    config = load_config(EXAMPLE_CONFIG)
+    assert set(config) == {"detection", "kafka"}
+    _keys(DetectionSettings, config["detection"], "detection")
+    _keys(KafkaSettings, config["kafka"], "kafka")
+
+
+def test_example_config_holds_the_defaults() -> None:
+    config = load_config(EXAMPLE_CONFIG)
+    assert detection_settings(config).model_dump() == DetectionSettings().model_dump()
+    assert kafka_settings(config).model_dump() == KafkaSettings().model_dump()
