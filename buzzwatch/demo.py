@@ -1,0 +1,61 @@
+"""`buzzwatch demo`: the embedded pipeline over the sample stream shipped with the package."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import IO
+
+from pipeline.engine import Engine
+from pipeline.models import AlertEvent, Mention
+from pipeline.records import open_input, read_jsonl
+from pipeline.replay import replay
+from pipeline.synthetic import SAMPLE_PATH
+
+
+def run_demo(out: IO[str], alerts_out: IO[str] | None = None) -> int:
+    """Replay the sample, print a readable account of its alerts; 0 when something fired."""
+    events: list[AlertEvent] = []
+    brands: Counter[str] = Counter()
+    engine = Engine()
+
+    def keep(event: AlertEvent) -> None:
+        events.append(event)
+        if alerts_out is not None:
+            alerts_out.write(event.to_json() + "\n")
+
+    with open_input(SAMPLE_PATH) as stream:
+        records = list(read_jsonl(stream))
+    brands.update(r.brand for _, r in records if isinstance(r, Mention) and r.brand)
+    summary = replay(records, engine, keep)
+    minutes = engine.settings.bucket_seconds // 60
+    out.write(describe(summary.accepted, brands, events, minutes))
+    return 0 if any(e.state == "firing" for e in events) else 1
+
+
+def describe(
+    accepted: int, brands: Counter[str], events: list[AlertEvent], bucket_minutes: int
+) -> str:
+    """The demo's report: the stream, then one line per incident."""
+    lines = [f"buzzwatch demo: {accepted} sample mentions, {len(brands)} brands"]
+    for brand, count in brands.most_common():
+        lines.append(f"  {brand:<28} {count:>6} mentions")
+    resolved = {e.id: e for e in events if e.state == "resolved"}
+    firing = [e for e in events if e.state == "firing"]
+    lines.append("")
+    lines.append(f"{len(firing)} alerts fired:" if firing else "No alert fired.")
+    for event in firing:
+        end = resolved.get(event.id)
+        lines.append(f"- {incident_line(event, bucket_minutes)}")
+        lines.append(f"    {'resolved at ' + end.to_dict()['at'] if end else 'still firing'}")
+    return "\n".join(lines) + "\n"
+
+
+def incident_line(event: AlertEvent, bucket_minutes: int) -> str:
+    """'Brand: negative spike (critical) at T, 40 negative mentions in a bucket vs 3.1 usual'."""
+    what = "negative mentions" if event.kind == "negative" else "mentions"
+    ratio = f", {event.observed / event.expected:.1f}× normal" if event.expected > 0 else ""
+    return (
+        f"{event.brand}: {event.kind} spike ({event.severity}) at {event.to_dict()['at']}: "
+        f"{event.observed:g} {what} in {bucket_minutes} minutes "
+        f"vs {event.expected:.1f} expected{ratio}"
+    )
