@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -48,3 +50,16 @@ def stream(
 def jsonl(mentions: list[Mention]) -> str:
     """Mentions as JSONL text."""
     return "".join(json.dumps(m.model_dump(mode="json")) + "\n" for m in mentions)
+
+
+def buzzwatch(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the `buzzwatch` command in this interpreter; fail with its stderr unless it exits 0."""
+    result = subprocess.run(
+        [sys.executable, "-m", "buzzwatch", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result

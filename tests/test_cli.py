@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from pipeline.models import AlertEvent
+from tests.helpers import buzzwatch
 
 CONTRACT = {"id", "brand", "kind", "state", "at", "observed", "expected", "score"}
-
-
-def buzzwatch(*args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "buzzwatch", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result
 
 
 def test_demo_prints_the_airline_crisis() -> None:

@@ -17,7 +17,7 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
 from tests.broker.kafka_broker import create_topic
-from tests.helpers import ANGRY_TEXT, HAPPY_TEXT, jsonl, stream
+from tests.helpers import ANGRY_TEXT, HAPPY_TEXT, buzzwatch, jsonl, stream
 
 DEADLINE_SECONDS = 120.0
 BAD_RECORDS = [
@@ -38,18 +38,6 @@ class Run:
     metrics: str
     detector_exit: int
     detector_log: str
-
-
-def buzzwatch(*args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "buzzwatch", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=DEADLINE_SECONDS,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result
 
 
 def free_port() -> int:
