@@ -16,11 +16,9 @@ from tqdm import tqdm
 
 from pipeline.engine import Engine
 from pipeline.models import Invalid, Mention
-from pipeline.records import input_format, open_input, read_records
+from pipeline.records import Rejections, input_format, open_input, read_records
 from pipeline.replay import replay
 from pipeline.settings import detection_settings, load_config
-
-MAX_PRINTED_ERRORS = 1000
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -94,19 +92,18 @@ def _records(args: argparse.Namespace) -> Iterator[Iterator[tuple[int, Mention |
         yield read_records(cast(IO[bytes], stream), fmt)
 
 
-def _report_errors(command: str, errors: list[tuple[int, str]], count: int) -> None:
-    for line, reason in errors[:MAX_PRINTED_ERRORS]:
+def _report_rejections(command: str, rejected: Rejections) -> None:
+    for line, reason in rejected.first:
         print(f"{command}: line {line}: {reason}", file=sys.stderr)
-    if count > MAX_PRINTED_ERRORS:
-        print(f"{command}: … and {count - MAX_PRINTED_ERRORS} more", file=sys.stderr)
+    if rejected.count > len(rejected.first):
+        print(f"{command}: … and {rejected.count - len(rejected.first)} more", file=sys.stderr)
 
 
 def _replay(args: argparse.Namespace) -> int:
     engine = Engine(detection_settings(load_config(args.config)))
     with _records(args) as records, args.alerts_out.open("w", encoding="utf-8") as out:
         summary = replay(records, engine, lambda event: out.write(event.to_json() + "\n"))
-    skipped = summary.invalid + summary.unbranded
-    _report_errors("replay", summary.errors, skipped)
+    _report_rejections("replay", summary.rejected)
     print(
         f"replay: {summary.records} records: {summary.accepted} accepted, "
         f"{summary.invalid} invalid, {summary.unbranded} without brand, {summary.late} late; "
@@ -127,9 +124,9 @@ def _produce(args: argparse.Namespace) -> int:
             summary = produce(records, producer, topic, speed=args.speed)
         finally:
             producer.close()
-    _report_errors("produce", summary.errors, summary.invalid)
+    _report_rejections("produce", summary.rejected)
     print(
-        f"produce: {summary.sent} mentions sent to {topic}, {summary.invalid} invalid lines "
+        f"produce: {summary.sent} mentions sent to {topic}, {summary.rejected.count} invalid lines "
         f"skipped, {summary.failed} failed"
     )
     return 1 if summary.failed else 0

@@ -75,7 +75,10 @@ class Detector:
                 started = time.perf_counter()
                 self._process(batch, producer)
                 self._mark_idle_partitions(consumer)
-                self._publish_alerts(producer, self.engine.advance(self.watermark.current()))
+                watermark = self.watermark.current()
+                self._publish_alerts(producer, self.engine.advance(watermark))
+                if watermark is not None:
+                    self.metrics.watermark.set(watermark)
                 self._await_acks(producer)
                 if batch:
                     consumer.commit()
@@ -117,9 +120,6 @@ class Detector:
             self._pending.append(future)
             self.metrics.record_alert(event)
             log.info("alert %s %s %s %s", event.state, event.brand, event.kind, event.at)
-        current = self.watermark.current()
-        if current is not None:
-            self.metrics.watermark.set(current)
 
     def _dead_letter(self, producer: KafkaProducer, record: Any, reason: str) -> None:
         headers = [

@@ -11,6 +11,7 @@ import gzip
 import io
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -18,6 +19,20 @@ from pipeline.models import Invalid, Mention, parse_mention
 
 CSV_AUTHOR_COLUMNS = {"author_id": "id", "author_name": "name", "author_followers": "followers"}
 _CHUNK = 1 << 16
+MAX_KEPT_REJECTIONS = 1000
+
+
+@dataclass
+class Rejections:
+    """Records a run skipped: how many, and the first reasons with their line numbers."""
+
+    count: int = 0
+    first: list[tuple[int, str]] = field(default_factory=list)
+
+    def add(self, line: int, reason: str) -> None:
+        self.count += 1
+        if len(self.first) < MAX_KEPT_REJECTIONS:
+            self.first.append((line, reason))
 
 
 def decode_record(raw: bytes | str) -> Mention | Invalid:

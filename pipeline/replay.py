@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 
 from pipeline.engine import Admission, Engine
 from pipeline.models import AlertEvent, Invalid, Mention
+from pipeline.records import Rejections
 from pipeline.watermark import Watermark
-
-MAX_REPORTED_ERRORS = 1000
 
 
 @dataclass
@@ -22,12 +21,7 @@ class ReplaySummary:
     unbranded: int = 0
     invalid: int = 0
     alerts: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)
-
-    def reject(self, line: int, reason: str) -> None:
-        """Count a skipped record; keep the first reasons for the report."""
-        if len(self.errors) < MAX_REPORTED_ERRORS:
-            self.errors.append((line, reason))
+    rejected: Rejections = field(default_factory=Rejections)
 
 
 def replay(
@@ -46,12 +40,12 @@ def replay(
         summary.records += 1
         if isinstance(record, Invalid):
             summary.invalid += 1
-            summary.reject(line, record.reason)
+            summary.rejected.add(line, record.reason)
             continue
         scored = engine.add(record)
         if scored.admission is Admission.UNBRANDED:
             summary.unbranded += 1
-            summary.reject(line, "no brand")
+            summary.rejected.add(line, "no brand")
             continue
         if scored.admission is Admission.LATE:
             summary.late += 1

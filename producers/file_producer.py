@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from kafka import KafkaProducer
 
 from pipeline.models import Invalid, Mention
+from pipeline.records import Rejections
 
 SEND_TIMEOUT_SECONDS = 60.0
 
@@ -19,8 +20,7 @@ class ProduceSummary:
 
     sent: int = 0
     failed: int = 0
-    invalid: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)
+    rejected: Rejections = field(default_factory=Rejections)
 
 
 def encode(mention: Mention) -> bytes:
@@ -46,8 +46,7 @@ def produce(
     started = clock()
     for line, record in records:
         if isinstance(record, Invalid):
-            summary.invalid += 1
-            summary.errors.append((line, record.reason))
+            summary.rejected.add(line, record.reason)
             continue
         event_time = record.created_at.timestamp()
         if speed:

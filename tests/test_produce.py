@@ -36,8 +36,8 @@ def test_produce_keys_by_brand_paces_by_event_time_and_skips_bad_lines(
         summary = produce(records, producer, topic, speed=30, sleep=sleep, clock=lambda: now[0])
     finally:
         producer.close()
-    assert (summary.sent, summary.invalid, summary.failed) == (3, 1, 0)
-    assert summary.errors == [(2, "bad JSON: Expecting value at column 1")]
+    assert (summary.sent, summary.rejected.count, summary.failed) == (3, 1, 0)
+    assert summary.rejected.first == [(2, "bad JSON: Expecting value at column 1")]
     assert [round(s, 6) for s in sleeps] == [2.0, 2.0]  # one event-time minute = 2 s at 30×
 
     consumer = KafkaConsumer(

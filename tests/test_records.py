@@ -3,7 +3,15 @@ import io
 from pathlib import Path
 
 from pipeline.models import Invalid, Mention
-from pipeline.records import decode_record, input_format, open_input, read_csv, read_jsonl
+from pipeline.records import (
+    MAX_KEPT_REJECTIONS,
+    Rejections,
+    decode_record,
+    input_format,
+    open_input,
+    read_csv,
+    read_jsonl,
+)
 
 GOOD = b'{"id":"1","created_at":"2026-03-02T10:00:00Z","text":"great","brand":"acme"}'
 
@@ -64,3 +72,12 @@ def test_gzip_and_format_detection(tmp_path: Path) -> None:
     assert input_format(tmp_path / "m.csv.gz") == "csv"
     with open_input(path) as stream:
         assert [n for n, _ in read_jsonl(stream)] == [1]
+
+
+def test_rejections_count_all_but_keep_only_the_first_reasons() -> None:
+    rejected = Rejections()
+    for line in range(1, MAX_KEPT_REJECTIONS + 6):
+        rejected.add(line, f"bad {line}")
+    assert rejected.count == MAX_KEPT_REJECTIONS + 5
+    assert len(rejected.first) == MAX_KEPT_REJECTIONS
+    assert rejected.first[0] == (1, "bad 1") and rejected.first[-1][0] == MAX_KEPT_REJECTIONS
