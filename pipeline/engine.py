@@ -8,6 +8,7 @@ JSON-compatible dict (`snapshot`) from which an equivalent engine is rebuilt (`r
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -39,6 +40,28 @@ class Scored:
     negative: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class BucketReport:
+    """One closed bucket of one brand, as the rules judged it: the analyst's series row."""
+
+    brand: str
+    start: int
+    end: int
+    volume: int
+    negatives: int
+    expected_volume: float
+    volume_score: float
+    expected_negatives: float
+    negative_score: float
+
+    @property
+    def negative_share(self) -> float:
+        return self.negatives / self.volume if self.volume else 0.0
+
+
+BucketListener = Callable[[BucketReport], None]
+
+
 class BrandState:
     """One brand's open buckets, rules and alert lifecycles."""
 
@@ -54,13 +77,29 @@ class BrandState:
             "negative": AlertLifecycle(brand, "negative", resolve_after),
         }
 
-    def close(self, start: int, end: int) -> list[AlertEvent]:
+    def close(
+        self, start: int, end: int, on_bucket: BucketListener | None = None
+    ) -> list[AlertEvent]:
         """Judge the bucket [start, end), learn from it and return the state changes."""
         volume, negatives = self.open.pop(start, (0, 0))
         verdicts = {
             "volume": self.volume.score_one(volume),
             "negative": self.negative.score_one(volume, negatives),
         }
+        if on_bucket is not None:
+            on_bucket(
+                BucketReport(
+                    brand=self.brand,
+                    start=start,
+                    end=end,
+                    volume=volume,
+                    negatives=negatives,
+                    expected_volume=verdicts["volume"].expected,
+                    volume_score=verdicts["volume"].score,
+                    expected_negatives=verdicts["negative"].expected,
+                    negative_score=verdicts["negative"].score,
+                )
+            )
         self.volume.learn_one(volume)
         self.negative.learn_one(volume, negatives)
         events = []
@@ -96,9 +135,14 @@ class Engine:
     """Per-brand tumbling buckets in event time, spike rules and alert lifecycles."""
 
     def __init__(
-        self, settings: DetectionSettings | None = None, scorer: SentimentRouter | None = None
+        self,
+        settings: DetectionSettings | None = None,
+        scorer: SentimentRouter | None = None,
+        on_bucket: BucketListener | None = None,
     ) -> None:
+        """`on_bucket`, if given, receives every closed bucket's report (the series)."""
         self.settings = settings or DetectionSettings()
+        self.on_bucket = on_bucket
         self.scorer = scorer or SentimentRouter(self.settings.negative_threshold)
         self.brands: dict[str, BrandState] = {}
         self.closed_until: int | None = None
@@ -143,7 +187,7 @@ class Engine:
         for state in self.brands.values():
             while state.next_bucket < boundary:
                 start = state.next_bucket
-                events.extend(state.close(start, start + size))
+                events.extend(state.close(start, start + size, self.on_bucket))
                 state.next_bucket = start + size
         events.sort(key=lambda e: (e.at, e.brand, e.kind, e.state))
         self.counts.update(f"alert_{e.state}" for e in events)
@@ -169,11 +213,16 @@ class Engine:
         }
 
     @classmethod
-    def restore(cls, snapshot: dict[str, Any], scorer: SentimentRouter | None = None) -> Engine:
+    def restore(
+        cls,
+        snapshot: dict[str, Any],
+        scorer: SentimentRouter | None = None,
+        on_bucket: BucketListener | None = None,
+    ) -> Engine:
         """Rebuild an engine from `snapshot()`; it goes on exactly where the original was."""
         if snapshot.get("version") != SNAPSHOT_VERSION:
             raise ValueError(f"unsupported snapshot version {snapshot.get('version')!r}")
-        engine = cls(DetectionSettings.model_validate(snapshot["settings"]), scorer)
+        engine = cls(DetectionSettings.model_validate(snapshot["settings"]), scorer, on_bucket)
         engine.closed_until = snapshot["closed_until"]
         engine.counts = Counter(snapshot["counts"])
         engine.brands = {
