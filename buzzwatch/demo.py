@@ -27,14 +27,11 @@ def run_demo(out: IO[str], alerts_out: IO[str] | None = None) -> int:
         records = list(read_jsonl(stream))
     brands.update(r.brand for _, r in records if isinstance(r, Mention) and r.brand)
     summary = replay(records, engine, keep)
-    minutes = engine.settings.bucket_seconds // 60
-    out.write(describe(summary.accepted, brands, events, minutes))
+    out.write(describe(summary.accepted, brands, events))
     return 0 if any(e.state == "firing" for e in events) else 1
 
 
-def describe(
-    accepted: int, brands: Counter[str], events: list[AlertEvent], bucket_minutes: int
-) -> str:
+def describe(accepted: int, brands: Counter[str], events: list[AlertEvent]) -> str:
     """The demo's report: the stream, then one line per incident."""
     lines = [f"buzzwatch demo: {accepted} sample mentions, {len(brands)} brands"]
     for brand, count in brands.most_common():
@@ -45,17 +42,17 @@ def describe(
     lines.append(f"{len(firing)} alerts fired:" if firing else "No alert fired.")
     for event in firing:
         end = resolved.get(event.id)
-        lines.append(f"- {incident_line(event, bucket_minutes)}")
+        lines.append(f"- {incident_line(event)}")
         lines.append(f"    {'resolved at ' + end.to_dict()['at'] if end else 'still firing'}")
     return "\n".join(lines) + "\n"
 
 
-def incident_line(event: AlertEvent, bucket_minutes: int) -> str:
-    """'Brand: negative spike (critical) at T, 40 negative mentions in a bucket vs 3.1 usual'."""
+def incident_line(event: AlertEvent) -> str:
+    """'Brand: negative spike (critical) at T: 40 negative mentions in 15 minutes vs …'."""
     what = "negative mentions" if event.kind == "negative" else "mentions"
     ratio = f", {event.observed / event.expected:.1f}× normal" if event.expected > 0 else ""
     return (
         f"{event.brand}: {event.kind} spike ({event.severity}) at {event.to_dict()['at']}: "
-        f"{event.observed:g} {what} in {bucket_minutes} minutes "
+        f"{event.observed:g} {what} in {event.window_seconds // 60} minutes "
         f"vs {event.expected:.1f} expected{ratio}"
     )

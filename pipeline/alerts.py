@@ -23,8 +23,9 @@ def utc(epoch_seconds: int) -> datetime:
 class AlertLifecycle:
     """The state of one (brand, kind) alert: inactive, or firing since a bucket start.
 
-    An active alert is not fired again; it resolves after `resolve_after` calm buckets in a
-    row, so a spike that dips for one bucket does not flap.
+    An active alert is not fired again. It resolves after `resolve_after` closed buckets in a
+    row in which every window of the rule is calm, so a spike that dips for a while does not
+    flap and an incident is not resolved while any horizon still shows it.
     """
 
     def __init__(self, brand: str, kind: AlertKind, resolve_after: int) -> None:
@@ -32,21 +33,25 @@ class AlertLifecycle:
         self.kind = kind
         self._resolve_after = resolve_after
         self.started_at: int | None = None
+        self._window = 0
+        self._critical = False
         self._calm_streak = 0
 
     @property
     def active(self) -> bool:
         return self.started_at is not None
 
+    def early(self, verdict: Verdict, bucket_start: int, at: int) -> AlertEvent | None:
+        """Feed a verdict on an open bucket's partial counts: it may fire, never resolve."""
+        if self.started_at is not None or not verdict.fires:
+            return None
+        return self._fire(verdict, bucket_start, at)
+
     def update(self, verdict: Verdict, bucket_start: int, bucket_end: int) -> AlertEvent | None:
         """Feed one closed bucket's verdict; returns the state change it caused, if any."""
         if self.started_at is None:
-            if not verdict.fires:
-                return None
-            self.started_at = bucket_start
-            self._calm_streak = 0
-            return self._event("firing", verdict, bucket_end, self.started_at)
-        if not verdict.calm:
+            return self._fire(verdict, bucket_start, bucket_end) if verdict.fires else None
+        if not verdict.calm():
             self._calm_streak = 0
             return None
         self._calm_streak += 1
@@ -56,6 +61,13 @@ class AlertLifecycle:
         self._calm_streak = 0
         return self._event("resolved", verdict, bucket_end, started)
 
+    def _fire(self, verdict: Verdict, bucket_start: int, at: int) -> AlertEvent:
+        self.started_at = bucket_start
+        self._window = verdict.window_seconds
+        self._critical = verdict.critical
+        self._calm_streak = 0
+        return self._event("firing", verdict, at, bucket_start)
+
     def _event(self, state: str, verdict: Verdict, at: int, started_at: int) -> AlertEvent:
         return AlertEvent.model_validate(
             {
@@ -63,18 +75,26 @@ class AlertLifecycle:
                 "brand": self.brand,
                 "kind": self.kind,
                 "state": state,
-                "severity": "critical" if verdict.critical else "warning",
+                "severity": "critical" if self._critical else "warning",
                 "at": utc(at),
                 "started_at": utc(started_at),
                 "observed": verdict.observed,
                 "expected": round(verdict.expected, 4),
-                "score": verdict.score,
+                "window_seconds": verdict.window_seconds,
+                "score": round(verdict.score, 6),
             }
         )
 
     def state(self) -> dict[str, Any]:
-        return {"started_at": self.started_at, "calm_streak": self._calm_streak}
+        return {
+            "started_at": self.started_at,
+            "window": self._window,
+            "critical": self._critical,
+            "calm_streak": self._calm_streak,
+        }
 
     def restore(self, state: dict[str, Any]) -> None:
         self.started_at = state["started_at"]
+        self._window = state["window"]
+        self._critical = state["critical"]
         self._calm_streak = state["calm_streak"]

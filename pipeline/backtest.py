@@ -30,7 +30,10 @@ class BacktestRow:
 def backtest(
     rows: Iterable[tuple[datetime, int]], settings: DetectionSettings | None = None
 ) -> Iterator[BacktestRow]:
-    """Judge each (bucket start, count) in order; rows must be evenly spaced by the bucket."""
+    """Judge each (bucket start, count) in order; rows must be evenly spaced by the bucket.
+
+    A negative value (not a count: some NAB families are other metrics) is taken as zero.
+    """
     settings = settings or DetectionSettings()
     state: BrandState | None = None
     reports: list[BucketReport] = []
@@ -38,7 +41,7 @@ def backtest(
         start = int(timestamp.timestamp())
         if state is None:
             state = BrandState(BACKTEST_BRAND, settings, start)
-        state.open[start] = [value, 0]
+        state.open[start] = [max(value, 0), 0]
         events = state.close(start, start + settings.bucket_seconds, reports.append)
         fired = any(e.kind == "volume" and e.state == "firing" for e in events)
         report = reports.pop()

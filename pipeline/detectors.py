@@ -1,164 +1,312 @@
-"""Spike rules over closed buckets, as small estimators with `score_one` / `learn_one`.
+"""Spike rules, as small estimators with `score_one` / `learn_one`.
 
-Each rule compares a bucket with a rolling baseline of the same brand's recent buckets and
-answers with the tail probability of what it saw: how unlikely a count at least this high is
-if nothing unusual were happening.
+Each rule sums the counts of the last buckets over several windows (5 minutes to hours) and
+compares each sum with what the brand's baseline expects for it. A window fires when its
+count is both improbable under a negative-binomial count model and large for this brand:
+its log-ratio to the baseline is many times the spread such ratios usually have. Short
+windows catch sudden surges, long ones the small counts of local businesses and the slow
+climb of a negative share.
 """
 
 from __future__ import annotations
 
-from collections import deque
+import math
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.baseline import Dispersion, Ewma, RecentSums, SeasonalProfile, Spread
 from pipeline.settings import DetectionSettings, RuleSettings
-from pipeline.stats import poisson_tail, quasi_poisson_tail
+from pipeline.stats import binomial_tail, negative_binomial_tail
+
+EXACT_FROM_Z = 1.5  # below this z-score the normal approximation of the tail is enough
+SPREAD_CLIP = 4.0  # spreads learn at most this many spreads from one bucket
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """What a rule concluded about one bucket."""
+    """What a rule concluded about the windows ending at one bucket."""
 
     observed: float
     expected: float
     tail: float
+    effect: float  # log-ratio of observed to expected, in units of its usual spread
+    window_seconds: int
     fires: bool
-    calm: bool
     critical: bool
+    score: float
+    calm_windows: tuple[bool, ...] = ()  # per window: back to normal
 
-    @property
-    def score(self) -> float:
-        """1 − tail: how far into the unusual the bucket is, in [0, 1]."""
-        return 1.0 - self.tail
+    def calm(self) -> bool:
+        """Whether every window is back to normal."""
+        return all(self.calm_windows)
 
 
-def judge(rule: RuleSettings, observed: float, expected: float, tail: float, warm: bool) -> Verdict:
-    """Apply a rule's thresholds to a tail probability."""
-    fires = warm and observed >= rule.min_count and tail <= rule.alpha
+QUIET = Verdict(0.0, 0.0, 1.0, 0.0, 0, False, False, 0.0)
+
+
+class WindowNoise:
+    """What normal looks like for sums over one window length: NB dispersion and spread."""
+
+    def __init__(self, rate: float, state: list[Any] | None = None) -> None:
+        self.rate = rate
+        (excess, scale), spread = state or [[[0.0, 0.0], [0.0, 0.0]], [0.0, 0.0]]
+        self.dispersion = Dispersion(Ewma(*excess), Ewma(*scale))
+        self.spread = Spread(Ewma(*spread))
+
+    def state(self) -> list[Any]:
+        return [self.dispersion.state(), self.spread.mean.state()]
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Observed and expected counts summed over one window, with that window's noise."""
+
+    buckets: int
+    observed: float
+    expected: float
+    noise: WindowNoise
+    trials: float | None = None  # for a share: the volume the observed count is part of
+
+
+def log_ratio(observed: float, expected: float, buckets: int, pseudo_count: float) -> float:
+    """log((o + a) / (e + a)), with `a` growing with the window so small counts stay modest."""
+    a = pseudo_count * math.sqrt(buckets)
+    return math.log((observed + a) / (expected + a))
+
+
+def count_tail(observed: float, expected: float, dispersion: float) -> float:
+    """P(X >= observed) under the negative binomial; a cheap normal value when unremarkable."""
+    sd = math.sqrt(expected + dispersion * expected * expected)
+    if sd <= 0:
+        return 0.0 if observed > 0 else 1.0
+    z = (observed - expected) / sd
+    if z < EXACT_FROM_Z:
+        return 0.5 * math.erfc(z / math.sqrt(2))
+    return negative_binomial_tail(observed, expected, dispersion)
+
+
+def spike_score(effect: float, bar: float, critical_bar: float) -> float:
+    """An effect on a [0, 1] scale: 0.5 at the firing bar, 1.0 at the critical one."""
+    if effect < bar:
+        return 0.5 * max(effect, 0.0) / bar
+    return min(1.0, 0.5 + 0.5 * (effect - bar) / (critical_bar - bar))
+
+
+def judge(
+    rule: RuleSettings,
+    bucket_seconds: int,
+    pseudo_count: float,
+    windows: list[Window],
+    warm: bool,
+    correlation: float = 0.0,
+) -> Verdict:
+    """Apply a rule to the windows ending at one bucket; the strongest eligible one decides.
+
+    The tail gate (at least `min_count` mentions, tail at most `alpha`) protects small brands
+    from chance; the effect bar protects big brands from the bursts they have every week.
+    """
+    best: tuple[float, Window, float, bool] | None = None
+    calm = []
+    for w in windows:
+        k = w.noise.dispersion.k(w.noise.rate)
+        if w.trials is None:
+            tail = count_tail(w.observed, w.expected, k)
+        else:
+            share = w.expected / w.trials if w.trials else 0.0
+            tail = binomial_tail(w.observed, w.trials, share, correlation)
+        ratio = log_ratio(w.observed, w.expected, w.buckets, pseudo_count)
+        effect = ratio / w.noise.spread.value
+        calm.append(tail > rule.resolve_alpha or effect < rule.resolve_effect)
+        significant = w.observed >= rule.min_count and tail <= rule.alpha
+        strength = effect if significant else min(effect, rule.effect * 0.999)
+        if best is None or strength > best[0]:
+            best = (strength, w, tail, significant)
+    assert best is not None, "a rule has at least one window"
+    strength, w, tail, significant = best
+    fires = warm and strength >= rule.effect
     return Verdict(
-        observed=observed,
-        expected=expected,
+        observed=w.observed,
+        expected=w.expected,
         tail=tail,
+        effect=strength,
+        window_seconds=w.buckets * bucket_seconds,
         fires=fires,
-        calm=tail > rule.resolve_alpha,
-        critical=fires and tail <= rule.critical_alpha,
+        critical=fires and tail <= rule.critical_alpha and strength >= rule.critical_effect,
+        score=spike_score(strength, rule.effect, rule.critical_effect),
+        calm_windows=tuple(calm),
     )
 
 
-class RollingWindow:
-    """The last `size` values, with their running sum and sum of squares."""
+class _Windows:
+    """The sums of one rule over its windows, and each window's noise."""
 
-    def __init__(self, size: int, values: list[float] | None = None) -> None:
-        self._values: deque[float] = deque(maxlen=size)
-        self.total = 0.0
-        self.total_sq = 0.0
-        for value in values or []:
-            self.append(value)
+    def __init__(self, settings: DetectionSettings, rule: RuleSettings, state: dict[str, Any]):
+        buckets = sorted({settings.buckets(m * 60) for m in rule.windows_minutes})
+        self.recent = RecentSums(tuple(buckets), state.get("recent"))
+        noise = state.get("noise") or [None] * len(buckets)
+        self._rate = settings.rate(settings.dispersion_half_life_hours * 3600)
+        self.noise = [WindowNoise(self._rate, n) for n in noise]
+        self._settings = settings
+        self._rule = rule
 
-    def append(self, value: float) -> None:
-        if len(self._values) == self._values.maxlen:
-            old = self._values[0]
-            self.total -= old
-            self.total_sq -= old * old
-        self._values.append(value)
-        self.total += value
-        self.total_sq += value * value
+    def judge(
+        self, observed: float, expected: float, warm: bool, trials: list[float] | None = None
+    ) -> Verdict:
+        """Judge the windows ending with this bucket; `trials` (volumes) make it a share test."""
+        sums = self.recent.sums(observed, expected)
+        volumes: list[float | None] = [*trials] if trials else [None] * len(sums)
+        windows = [
+            Window(buckets, total_o, total_e, noise, n)
+            for (buckets, total_o, total_e), noise, n in zip(sums, self.noise, volumes, strict=True)
+        ]
+        s = self._settings
+        return judge(
+            self._rule, s.bucket_seconds, s.pseudo_count, windows, warm, s.thread_correlation
+        )
 
-    def __len__(self) -> int:
-        return len(self._values)
+    def sd(self, expected: float) -> float:
+        """Standard deviation of one bucket's count around `expected`."""
+        return math.sqrt(expected + self.noise[0].dispersion.k(self._rate) * expected * expected)
 
-    @property
-    def mean(self) -> float:
-        return self.total / len(self._values) if self._values else 0.0
+    def learn(self, observed: float, clipped: float, expected: float) -> None:
+        """Learn the dispersion from the clipped count, the spread from the real one."""
+        s = self._settings
+        sums = zip(
+            self.recent.sums(clipped, expected),
+            self.recent.sums(observed, expected),
+            self.noise,
+            strict=True,
+        )
+        for (buckets, clipped_o, total_e), (_, total_o, _), noise in sums:
+            if total_e > 0:
+                noise.dispersion.learn(clipped_o, total_e, self._rate)
+            ratio = log_ratio(total_o, total_e, buckets, s.pseudo_count)
+            noise.spread.learn(ratio, self._rate, SPREAD_CLIP)
+        self.recent.push(observed, expected)
 
-    @property
-    def variance(self) -> float:
-        n = len(self._values)
-        if n < 2:
-            return 0.0
-        return max(0.0, (self.total_sq - self.total * self.total / n) / (n - 1))
+    def state(self) -> dict[str, Any]:
+        return {"recent": self.recent.state(), "noise": [n.state() for n in self.noise]}
 
-    def values(self) -> list[float]:
-        return list(self._values)
+
+def adaptive_rate(
+    half_life_buckets: float, per_bucket: float, settings: DetectionSettings
+) -> float:
+    """EWMA weight for a memory of at least `half_life_buckets` and `memory_mentions` mentions.
+
+    A brand with a few mentions a day gets a memory of days, not hours, so its baseline rests
+    on enough mentions to mean something; the memory is capped at `max_memory_days`.
+    """
+    evidence = settings.memory_mentions / max(per_bucket, 1e-9)
+    longest = settings.max_memory_days * 86_400 / settings.bucket_seconds
+    half_life = min(max(half_life_buckets, evidence), longest)
+    return float(1.0 - 0.5 ** (1.0 / half_life))
+
+
+def _clip(observed: float, expected: float, sd: float, width: float) -> float:
+    """Huber-style clip for learning: never more than `width` sd (plus a few counts) away."""
+    return min(max(observed, expected - width * sd), expected + width * (sd + 1.0))
 
 
 class VolumeRule:
-    """Mentions per bucket against the rolling mean, as an over-dispersed Poisson count."""
+    """Mentions per bucket against a seasonal, robust baseline."""
 
-    def __init__(self, settings: DetectionSettings, history: list[float] | None = None) -> None:
-        self._settings = settings
-        self._window = RollingWindow(settings.baseline_buckets, history)
-        self._seen = len(self._window)
+    def __init__(self, settings: DetectionSettings, state: dict[str, Any] | None = None):
+        s = settings
+        state = state or {}
+        self._settings = s
+        self.level = Ewma(*state.get("level", (0.0, 0.0)))
+        self.profile = SeasonalProfile(s.profile_prior, state.get("profile"))
+        self.windows = _Windows(s, s.volume, state)
+        self.seen = int(state.get("seen", 0))
+        self._level_buckets = s.level_half_life_hours * 3600 / s.bucket_seconds
+        per_slot = 3600 / s.bucket_seconds
+        self._hour_rate = 1 - 0.5 ** (1 / (per_slot * s.profile_half_life_days))
+        self._day_rate = 1 - 0.5 ** (1 / (24 * per_slot * s.weekly_half_life_weeks))
+        self._warmup = s.buckets(s.warmup_hours * 3600)
+        self._floor = s.bucket_seconds / 86_400 / 7  # one mention a week
 
-    def score_one(self, volume: int) -> Verdict:
-        w = self._window
-        floor_rate = 1.0 / self._settings.baseline_buckets
-        expected = max(w.mean, floor_rate)
-        dispersion = w.variance / expected if w.mean > 0 else 1.0
-        tail = quasi_poisson_tail(volume, expected, dispersion)
-        warm = self._seen >= self._settings.warmup_buckets
-        return judge(self._settings.volume, volume, w.mean, tail, warm)
+    def expected(self, t: int) -> float:
+        """Mentions expected in the bucket starting at `t`."""
+        return max(self.level.value(0.0) * self.profile.factor(t), self._floor)
 
-    def learn_one(self, volume: int) -> None:
-        self._window.append(volume)
-        self._seen += 1
+    def zero_chance(self, t: int) -> float:
+        """P(no mention at all) in the bucket starting at `t`."""
+        mean = self.expected(t)
+        k = self.windows.noise[0].dispersion.k(self.windows.noise[0].rate)
+        return float((1 + k * mean) ** (-1 / k))
 
-    def state(self) -> dict[str, Any]:
-        return {"history": self._window.values(), "seen": self._seen}
+    def score_one(self, t: int, volume: int) -> Verdict:
+        return self.windows.judge(volume, self.expected(t), self.seen >= self._warmup)
 
-    @classmethod
-    def from_state(cls, settings: DetectionSettings, state: dict[str, Any]) -> VolumeRule:
-        rule = cls(settings, state["history"])
-        rule._seen = state["seen"]
-        return rule
-
-
-class NegativeRule:
-    """Negative mentions against what the brand's recent negative share predicts.
-
-    The expected count is this bucket's volume times the baseline share, so a burst of happy
-    mentions (a positive viral moment) raises the expectation with it and does not fire.
-    """
-
-    def __init__(
-        self,
-        settings: DetectionSettings,
-        volumes: list[float] | None = None,
-        negatives: list[float] | None = None,
-    ) -> None:
-        self._settings = settings
-        self._volumes = RollingWindow(settings.baseline_buckets, volumes)
-        self._negatives = RollingWindow(settings.baseline_buckets, negatives)
-        self._seen = len(self._volumes)
-
-    @property
-    def baseline_share(self) -> float:
-        s = self._settings
-        prior = s.negative_prior_weight
-        return (self._negatives.total + prior * s.negative_prior_share) / (
-            self._volumes.total + prior
-        )
-
-    def score_one(self, volume: int, negatives: int) -> Verdict:
-        expected = volume * self.baseline_share
-        tail = poisson_tail(negatives, expected)
-        warm = self._seen >= self._settings.warmup_buckets
-        return judge(self._settings.negative, negatives, expected, tail, warm)
-
-    def learn_one(self, volume: int, negatives: int) -> None:
-        self._volumes.append(volume)
-        self._negatives.append(negatives)
-        self._seen += 1
+    def learn_one(self, t: int, volume: int) -> None:
+        expected = self.expected(t)
+        factor = self.profile.factor(t)
+        clipped = _clip(volume, expected, self.windows.sd(expected), self._settings.learn_clip)
+        self.windows.learn(volume, clipped, expected)
+        level = self.level.value(0.0)
+        if self.seen:
+            self.profile.learn(t, clipped, level, self._hour_rate, self._day_rate)
+        rate = adaptive_rate(self._level_buckets, level, self._settings)
+        self.level.update(clipped / factor, rate)
+        self.seen += 1
 
     def state(self) -> dict[str, Any]:
         return {
-            "volumes": self._volumes.values(),
-            "negatives": self._negatives.values(),
-            "seen": self._seen,
+            "level": self.level.state(),
+            "profile": self.profile.state(),
+            **self.windows.state(),
+            "seen": self.seen,
         }
 
-    @classmethod
-    def from_state(cls, settings: DetectionSettings, state: dict[str, Any]) -> NegativeRule:
-        rule = cls(settings, state["volumes"], state["negatives"])
-        rule._seen = state["seen"]
-        return rule
+
+class NegativeRule:
+    """Negative mentions against what the brand's usual negative share predicts.
+
+    The expected count is the window's volume times the baseline share, so a burst of happy
+    mentions (a positive viral moment) raises the expectation with it and does not fire,
+    while a share that climbs for hours on a flat volume does, on the long windows.
+    """
+
+    def __init__(self, settings: DetectionSettings, state: dict[str, Any] | None = None):
+        s = settings
+        state = state or {}
+        self._settings = s
+        share: list[float] = state.get("share", [0.0, 0.0])
+        self.negatives, self.volumes = share
+        self.windows = _Windows(s, s.negative, state)
+        self.volume_sums = RecentSums(self.windows.recent.windows, state.get("volumes"))
+        self.seen = int(state.get("seen", 0))
+        self._share_buckets = s.share_half_life_hours * 3600 / s.bucket_seconds
+        self._warmup = s.buckets(s.warmup_hours * 3600)
+
+    @property
+    def baseline_share(self) -> float:
+        """Decayed negative / volume sums, with `negative_prior_weight` prior mentions."""
+        s = self._settings
+        prior = s.negative_prior_weight
+        return (self.negatives + prior * s.negative_prior_share) / (self.volumes + prior)
+
+    def score_one(self, volume: int, negatives: int) -> Verdict:
+        expected = volume * self.baseline_share
+        trials = [total for _, total, _ in self.volume_sums.sums(volume, 0.0)]
+        return self.windows.judge(negatives, expected, self.seen >= self._warmup, trials)
+
+    def learn_one(self, volume: int, negatives: int) -> None:
+        expected = volume * self.baseline_share
+        sd = self.windows.sd(expected)
+        clipped = min(_clip(negatives, expected, sd, self._settings.learn_clip), volume)
+        self.windows.learn(negatives, clipped, expected)
+        self.volume_sums.push(volume, 0.0)
+        per_bucket = self.volumes * (1 - 0.5 ** (1 / self._share_buckets))
+        keep = 1 - adaptive_rate(self._share_buckets, per_bucket, self._settings)
+        self.negatives = self.negatives * keep + clipped
+        self.volumes = self.volumes * keep + volume
+        self.seen += 1
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "share": [self.negatives, self.volumes],
+            "volumes": self.volume_sums.state(),
+            **self.windows.state(),
+            "seen": self.seen,
+        }

@@ -7,6 +7,7 @@ JSON-compatible dict (`snapshot`) from which an equivalent engine is rebuilt (`r
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,12 +15,12 @@ from enum import StrEnum
 from typing import Any
 
 from pipeline.alerts import AlertLifecycle
-from pipeline.detectors import NegativeRule, VolumeRule
-from pipeline.models import AlertEvent, Mention
+from pipeline.detectors import QUIET, NegativeRule, Verdict, VolumeRule
+from pipeline.models import AlertEvent, AlertKind, Mention
 from pipeline.sentiment import Polarity, SentimentRouter
 from pipeline.settings import DetectionSettings
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2
 
 
 class Admission(StrEnum):
@@ -53,6 +54,7 @@ class BucketReport:
     volume_score: float
     expected_negatives: float
     negative_score: float
+    silent: bool = False  # part of a run of empty buckets too unlikely to be real: an outage
 
     @property
     def negative_share(self) -> float:
@@ -60,32 +62,75 @@ class BucketReport:
 
 
 BucketListener = Callable[[BucketReport], None]
+KINDS: tuple[AlertKind, ...] = ("volume", "negative")
+SILENCE_CHANCE = 1e-3  # a run of empty buckets less likely than this is a source outage
 
 
 class BrandState:
-    """One brand's open buckets, rules and alert lifecycles."""
+    """One brand's open counts, rules and alert lifecycles.
 
-    def __init__(self, brand: str, settings: DetectionSettings, next_bucket: int) -> None:
+    Counts are kept per early-check step (a minute by default). Time moves in those steps:
+    at each step inside a bucket the partial counts are checked for a spike that is already
+    clear, and at the bucket's end the whole bucket is judged and learnt from.
+    """
+
+    def __init__(self, brand: str, settings: DetectionSettings, position: int) -> None:
         self.brand = brand
-        self.next_bucket = next_bucket
-        self.open: dict[int, list[int]] = {}
+        self.settings = settings
+        self.position = position  # the next step boundary to evaluate
+        self.open: dict[int, list[int]] = {}  # step start -> [volume, negatives]
         self.volume = VolumeRule(settings)
         self.negative = NegativeRule(settings)
-        resolve_after = settings.resolve_after_buckets
-        self.alerts = {
-            "volume": AlertLifecycle(brand, "volume", resolve_after),
-            "negative": AlertLifecycle(brand, "negative", resolve_after),
-        }
+        self.silence = 0.0  # log-chance of the current run of empty buckets
+        resolve_after = settings.buckets(settings.resolve_after_minutes * 60)
+        self.alerts = {kind: AlertLifecycle(brand, kind, resolve_after) for kind in KINDS}
 
-    def close(
-        self, start: int, end: int, on_bucket: BucketListener | None = None
-    ) -> list[AlertEvent]:
-        """Judge the bucket [start, end), learn from it and return the state changes."""
-        volume, negatives = self.open.pop(start, (0, 0))
-        verdicts = {
-            "volume": self.volume.score_one(volume),
+    def count(self, step: int, negative: bool) -> None:
+        counts = self.open.setdefault(step, [0, 0])
+        counts[0] += 1
+        counts[1] += negative
+
+    def step_to(self, boundary: int, on_bucket: BucketListener | None) -> list[AlertEvent]:
+        """Evaluate every step boundary up to `boundary`, in order."""
+        size = self.settings.bucket_seconds
+        step = self.settings.early_seconds
+        events: list[AlertEvent] = []
+        while self.position <= boundary:
+            end = self.position
+            start = end - end % size if end % size else end - size
+            if end == start + size:
+                events.extend(self.close(start, end, on_bucket))
+            elif end - step in self.open:
+                events.extend(self.check_early(start, end))
+            self.position += step
+        return events
+
+    def check_early(self, start: int, until: int) -> list[AlertEvent]:
+        """Fire on the partial counts of the bucket [start, until) if they already make a spike."""
+        volume, negatives = self._counts(start, until, pop=False)
+        verdicts: dict[AlertKind, Verdict] = {
+            "volume": self.volume.score_one(start, volume),
             "negative": self.negative.score_one(volume, negatives),
         }
+        events = []
+        for kind, verdict in verdicts.items():
+            event = self.alerts[kind].early(verdict, start, until)
+            if event is not None:
+                events.append(event)
+        return events
+
+    def close(self, start: int, end: int, on_bucket: BucketListener | None) -> list[AlertEvent]:
+        """Judge the bucket [start, end), learn from it and return the state changes."""
+        volume, negatives = self._counts(start, end, pop=True)
+        silent = self._silent(start, volume)
+        verdicts: dict[AlertKind, Verdict] = {"volume": QUIET, "negative": QUIET}
+        if not silent:
+            verdicts = {
+                "volume": self.volume.score_one(start, volume),
+                "negative": self.negative.score_one(volume, negatives),
+            }
+            self.volume.learn_one(start, volume)
+            self.negative.learn_one(volume, negatives)
         if on_bucket is not None:
             on_bucket(
                 BucketReport(
@@ -98,21 +143,38 @@ class BrandState:
                     volume_score=verdicts["volume"].score,
                     expected_negatives=verdicts["negative"].expected,
                     negative_score=verdicts["negative"].score,
+                    silent=silent,
                 )
             )
-        self.volume.learn_one(volume)
-        self.negative.learn_one(volume, negatives)
         events = []
         for kind, verdict in verdicts.items():
-            event = self.alerts[kind].update(verdict, start, end)
+            event = None if silent else self.alerts[kind].update(verdict, start, end)
             if event is not None:
                 events.append(event)
         return events
 
+    def _silent(self, start: int, volume: int) -> bool:
+        """Whether this empty bucket ends a run of silence too unlikely to be the audience's."""
+        if volume:
+            self.silence = 0.0
+            return False
+        self.silence += math.log(max(self.volume.zero_chance(start), 1e-300))
+        return self.silence < math.log(SILENCE_CHANCE)
+
+    def _counts(self, start: int, end: int, pop: bool) -> tuple[int, int]:
+        volume = negatives = 0
+        for step in range(start, end, self.settings.early_seconds):
+            counts = self.open.pop(step, None) if pop else self.open.get(step)
+            if counts is not None:
+                volume += counts[0]
+                negatives += counts[1]
+        return volume, negatives
+
     def state(self) -> dict[str, Any]:
         return {
-            "next_bucket": self.next_bucket,
-            "open": [[start, *counts] for start, counts in sorted(self.open.items())],
+            "position": self.position,
+            "open": [[step, *counts] for step, counts in sorted(self.open.items())],
+            "silence": self.silence,
             "volume": self.volume.state(),
             "negative": self.negative.state(),
             "alerts": {kind: life.state() for kind, life in self.alerts.items()},
@@ -122,10 +184,11 @@ class BrandState:
     def from_state(
         cls, brand: str, settings: DetectionSettings, state: dict[str, Any]
     ) -> BrandState:
-        brand_state = cls(brand, settings, state["next_bucket"])
+        brand_state = cls(brand, settings, state["position"])
         brand_state.open = {row[0]: [row[1], row[2]] for row in state["open"]}
-        brand_state.volume = VolumeRule.from_state(settings, state["volume"])
-        brand_state.negative = NegativeRule.from_state(settings, state["negative"])
+        brand_state.silence = state["silence"]
+        brand_state.volume = VolumeRule(settings, state["volume"])
+        brand_state.negative = NegativeRule(settings, state["negative"])
         for kind, life in state["alerts"].items():
             brand_state.alerts[kind].restore(life)
         return brand_state
@@ -148,47 +211,44 @@ class Engine:
         self.closed_until: int | None = None
         self.counts: Counter[str] = Counter()
 
-    def bucket_of(self, epoch_seconds: int) -> int:
-        size = self.settings.bucket_seconds
-        return epoch_seconds - epoch_seconds % size
+    def step_of(self, epoch_seconds: int) -> int:
+        """Start of the early-check step (a minute by default) holding this time."""
+        return epoch_seconds - epoch_seconds % self.settings.early_seconds
 
     def add(self, mention: Mention) -> Scored:
         """Score a mention and count it in its brand's bucket, unless it is late or unbranded."""
         brand = mention.brand
         if brand is None:
             return self._count(Scored(mention, Admission.UNBRANDED))
-        bucket = self.bucket_of(int(mention.created_at.timestamp()))
-        if self.closed_until is not None and bucket < self.closed_until:
+        step = self.step_of(int(mention.created_at.timestamp()))
+        if self.closed_until is not None and step < self.closed_until:
             return self._count(Scored(mention, Admission.LATE))
         polarity = self.scorer.polarity(mention.text, mention.lang)
         negative = self.scorer.is_negative(polarity)
         state = self.brands.get(brand)
         if state is None:
-            state = self.brands[brand] = BrandState(brand, self.settings, bucket)
-        counts = state.open.setdefault(bucket, [0, 0])
-        counts[0] += 1
-        counts[1] += negative
+            settings = self.settings.for_brand(brand)
+            state = self.brands[brand] = BrandState(brand, settings, step + settings.early_seconds)
+        state.count(step, negative)
         return self._count(Scored(mention, Admission.ACCEPTED, polarity, negative))
 
     def advance(self, watermark: int | None) -> list[AlertEvent]:
-        """Close every bucket that ends at or before the watermark, for every brand.
+        """Move event time to the watermark: check open buckets, close the finished ones.
 
-        Brands that went quiet have their buckets closed too (as empty buckets). Events come
-        out ordered by event time, then brand and kind.
+        Every step boundary (a minute by default) up to the watermark is evaluated in order,
+        so the alerts do not depend on how the watermark moved. Brands that went quiet have
+        their buckets closed too (as empty buckets). Events come out ordered by event time,
+        then brand and kind.
         """
         if watermark is None:
             return []
-        boundary = self.bucket_of(watermark)
+        boundary = self.step_of(watermark)
         if self.closed_until is not None and boundary <= self.closed_until:
             return []
         self.closed_until = boundary
-        size = self.settings.bucket_seconds
         events: list[AlertEvent] = []
         for state in self.brands.values():
-            while state.next_bucket < boundary:
-                start = state.next_bucket
-                events.extend(state.close(start, start + size, self.on_bucket))
-                state.next_bucket = start + size
+            events.extend(state.step_to(boundary, self.on_bucket))
         events.sort(key=lambda e: (e.at, e.brand, e.kind, e.state))
         self.counts.update(f"alert_{e.state}" for e in events)
         return events
@@ -226,7 +286,7 @@ class Engine:
         engine.closed_until = snapshot["closed_until"]
         engine.counts = Counter(snapshot["counts"])
         engine.brands = {
-            brand: BrandState.from_state(brand, engine.settings, state)
+            brand: BrandState.from_state(brand, engine.settings.for_brand(brand), state)
             for brand, state in snapshot["brands"].items()
         }
         return engine

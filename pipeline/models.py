@@ -85,9 +85,12 @@ class AlertEvent(BaseModel):
     severity: Severity
     at: datetime = Field(description="Event time (UTC) at which this state was reached.")
     started_at: datetime = Field(description="Start of the bucket in which the alert fired.")
-    observed: float
-    expected: float
-    score: float = Field(ge=0.0, le=1.0)
+    observed: float = Field(description="Count in the window that decided (mentions).")
+    expected: float = Field(description="What the baseline expected in that window.")
+    window_seconds: int = Field(ge=0, description="Length of that window.")
+    score: float = Field(
+        ge=0.0, le=1.0, description="Spike score: 0.5 at the firing threshold, 1 critical."
+    )
 
     def to_json(self) -> str:
         """Serialise as one compact JSON line with `Z` UTC times."""

@@ -1,12 +1,17 @@
-"""Detection settings, with defaults that need no configuration file."""
+"""Detection settings, with defaults that need no configuration file.
+
+Times are given in seconds, minutes or hours rather than in buckets, so that changing the
+bucket length does not silently change how far back a baseline looks.
+"""
 
 from __future__ import annotations
 
 import tomllib
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class RuleSettings(BaseModel):
@@ -14,10 +19,26 @@ class RuleSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    alpha: float = Field(1e-4, gt=0, lt=1, description="Fire when the tail is at most this.")
-    critical_alpha: float = Field(1e-8, gt=0, lt=1, description="Critical at most this.")
+    alpha: float = Field(1e-5, gt=0, lt=1, description="Fire when the tail is at most this.")
+    critical_alpha: float = Field(1e-9, gt=0, lt=1, description="Critical at most this.")
     resolve_alpha: float = Field(0.01, gt=0, lt=1, description="A bucket above this is calm.")
-    min_count: int = Field(5, ge=1, description="Never fire below this many mentions.")
+    min_count: int = Field(5, ge=1, description="Never fire on a window with fewer mentions.")
+    effect: float = Field(
+        8.0, gt=0, description="Fire when the log-ratio to the baseline is this many spreads."
+    )
+    critical_effect: float = Field(12.0, gt=0, description="Critical from this many spreads.")
+    resolve_effect: float = Field(3.0, ge=0, description="A window below this is calm.")
+    windows_minutes: tuple[int, ...] = Field(
+        (5, 15, 60), min_length=1, description="Windows the counts are summed over."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if not self.critical_alpha <= self.alpha < self.resolve_alpha:
+            raise ValueError("need critical_alpha <= alpha < resolve_alpha")
+        if not self.resolve_effect < self.effect < self.critical_effect:
+            raise ValueError("need resolve_effect < effect < critical_effect")
+        return self
 
 
 class DetectionSettings(BaseModel):
@@ -26,15 +47,85 @@ class DetectionSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     bucket_seconds: int = Field(300, ge=10, description="Tumbling bucket length.")
+    early_seconds: int = Field(
+        60, ge=1, description="Open buckets are checked for clear spikes this often."
+    )
     allowed_lateness_seconds: int = Field(60, ge=0, description="Out-of-orderness tolerated.")
-    baseline_buckets: int = Field(48, ge=4, description="Rolling baseline length, in buckets.")
-    warmup_buckets: int = Field(12, ge=1, description="Buckets seen before a rule may fire.")
-    resolve_after_buckets: int = Field(3, ge=1, description="Calm buckets that resolve an alert.")
+    warmup_hours: float = Field(12.0, ge=0, description="Data seen before a rule may fire.")
+    level_half_life_hours: float = Field(1.0, gt=0, description="Memory of the volume level.")
+    profile_half_life_days: float = Field(7.0, gt=0, description="Memory of the daily cycle.")
+    weekly_half_life_weeks: float = Field(3.0, gt=0, description="Memory of the weekly cycle.")
+    dispersion_half_life_hours: float = Field(
+        14 * 24.0, gt=0, description="Memory of the noise (dispersion and spread)."
+    )
+    share_half_life_hours: float = Field(48.0, gt=0, description="Memory of the negative share.")
+    profile_prior: float = Field(
+        0.2, gt=0, description="Mentions of evidence a profile factor starts from."
+    )
+    pseudo_count: float = Field(
+        5.0, gt=0, description="Mentions added to both sides of a 5-minute ratio."
+    )
+    memory_mentions: float = Field(
+        50.0, gt=0, description="Baselines remember at least this many mentions…"
+    )
+    max_memory_days: float = Field(14.0, gt=0, description="…within at most this many days.")
+    learn_clip: float = Field(3.0, gt=0, description="Baselines learn at most this many sd away.")
+    resolve_after_minutes: int = Field(30, ge=1, description="Calm time that resolves an alert.")
     negative_threshold: float = Field(-0.05, ge=-1, le=1, description="Compound <= is negative.")
+    thread_correlation: float = Field(
+        0.02, ge=0, lt=1, description="Correlation of mentions in a share test (threads)."
+    )
     negative_prior_share: float = Field(0.15, gt=0, lt=1, description="Prior negative share.")
     negative_prior_weight: float = Field(20.0, ge=0, description="Prior weight, in mentions.")
-    volume: RuleSettings = RuleSettings(min_count=5)
-    negative: RuleSettings = RuleSettings(min_count=3)
+    volume: RuleSettings = RuleSettings(min_count=6)
+    negative: RuleSettings = RuleSettings(
+        min_count=4, effect=6.0, critical_effect=10.0, windows_minutes=(5, 15, 60, 360)
+    )
+    brands: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per-brand overrides of any key above."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.bucket_seconds % self.early_seconds:
+            raise ValueError("bucket_seconds must be a multiple of early_seconds")
+        for rule in (self.volume, self.negative):
+            for minutes in rule.windows_minutes:
+                if minutes * 60 % self.bucket_seconds:
+                    raise ValueError(f"window of {minutes} min is not a whole number of buckets")
+        for brand, overrides in self.brands.items():
+            shared = {"brands", "bucket_seconds", "early_seconds", "allowed_lateness_seconds"}
+            if shared & overrides.keys():
+                raise ValueError(f"brand {brand!r}: cannot override {sorted(shared)}")
+            self._merged(overrides)
+        return self
+
+    def for_brand(self, brand: str) -> DetectionSettings:
+        """These settings with the brand's overrides applied."""
+        overrides = self.brands.get(brand)
+        return self._brand_settings.setdefault(brand, self._merged(overrides or {}))
+
+    def buckets(self, seconds: float) -> int:
+        """A duration in whole buckets (at least one)."""
+        return max(1, round(seconds / self.bucket_seconds))
+
+    def rate(self, half_life_seconds: float) -> float:
+        """Per-bucket EWMA weight of the newest value for this half-life."""
+        return float(1.0 - 0.5 ** (self.bucket_seconds / half_life_seconds))
+
+    @cached_property
+    def _brand_settings(self) -> dict[str, DetectionSettings]:
+        return {}
+
+    def _merged(self, overrides: dict[str, Any]) -> DetectionSettings:
+        if not overrides:
+            return self
+        base = self.model_dump(exclude={"brands"})
+        for key in ("volume", "negative"):
+            if key in overrides:
+                base[key] = {**base[key], **overrides[key]}
+        rest = {k: v for k, v in overrides.items() if k not in ("volume", "negative")}
+        return DetectionSettings.model_validate({**base, **rest})
 
 
 def load_config(path: str | Path | None) -> dict[str, Any]:

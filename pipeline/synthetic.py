@@ -8,7 +8,12 @@ a weekly one (weekends start later and are busier). Incidents bend that process:
   distinct authors then reply to or repeat;
 - `viral`: the same shape with positive mentions;
 - `slow_burn`: the volume stays nearly flat while the share of negative mentions climbs;
+- `troll`: a handful of low-reach accounts post many negative mentions each, in a short burst;
 - `outage`: no data at all from the brand's sources for a while.
+
+`evaluation_scenario` is the labelled crisis-stream benchmark: eight brands from an airline
+with tens of thousands of mentions a day down to a bakery with a handful, over several weeks,
+each with crises, slow burns, viral moments, troll bursts and outages at varied times.
 
 Generation is deterministic: every random draw comes from a `random.Random` seeded with the
 scenario seed and the brand's name, so adding a brand does not change the others' mentions.
@@ -23,7 +28,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -35,7 +40,14 @@ from pipeline.models import Author, Mention, iso_utc
 from pipeline.texts import THEMES, Category, Lang, Theme, ascii_fold, render
 
 _T = TypeVar("_T")
-IncidentKind = Literal["crisis", "viral", "slow_burn", "outage"]
+IncidentKind = Literal["crisis", "viral", "slow_burn", "troll", "outage"]
+INCIDENT_KINDS: Final[tuple[IncidentKind, ...]] = (
+    "crisis",
+    "slow_burn",
+    "viral",
+    "troll",
+    "outage",
+)
 
 SOURCES: Final = ("twitter", "instagram", "facebook", "google_reviews", "tiktok", "mastodon")
 SAMPLE_PATH: Final = Path(__file__).resolve().parent / "samples" / "demo.jsonl.gz"
@@ -47,6 +59,8 @@ SLOW_BURN_RAMP: Final = 0.8  # how far into a slow burn (0..1) that peak is reac
 REPLY_SHARE: Final = 0.3  # share of surge mentions that reply to the post that started it
 REGULAR_SHARE: Final = 0.1  # share of surge mentions written by the brand's usual authors
 PRAISE_SHARE: Final = 0.45  # share of praise among the background talk that is not negative
+TROLL_REPEAT: Final = 0.35  # chance that a troll reposts one of its earlier texts verbatim
+TROLL_CRISIS_SHARE: Final = 0.7  # share of crisis texts (the rest are complaints) in a troll burst
 
 # Relative activity per local hour, for weekdays and for weekends (rescaled to mean 1).
 _WEEKDAY_HOURS: Final = (
@@ -118,7 +132,8 @@ class Incident:
     """Something that happens to one brand's stream from `start` for `duration`.
 
     `intensity` multiplies the brand's normal rate at the surge's peak (`crisis`, `viral`) or
-    at the end of a `slow_burn`; an `outage` ignores it.
+    at the end of a `slow_burn`. For a `troll` burst it is the number of posts (trolls do not
+    scale with the brand's audience), spread over a handful of accounts. An `outage` ignores it.
     """
 
     brand: str
@@ -189,10 +204,27 @@ class TextSink(Protocol):
     def write(self, text: str, /) -> object: ...
 
 
-def generate(scenario: Scenario) -> Iterator[Mention]:
-    """All mentions of the scenario, sorted by `created_at` (ties: brand order)."""
-    streams = [_brand_mentions(scenario, brand) for brand in scenario.brands]
+def generate(
+    scenario: Scenario, on_brand: Callable[[BrandProfile, int], object] | None = None
+) -> Iterator[Mention]:
+    """All mentions of the scenario, sorted by `created_at` (ties: brand order).
+
+    Each brand's stream is drafted when this is called (the costly part); the mentions
+    themselves are built as they are consumed. `on_brand`, if given, is told each brand and its
+    number of mentions once that brand is drafted: a progress hook for long scenarios.
+    """
+    streams = []
+    for brand in scenario.brands:
+        drafts = _brand_drafts(scenario, brand)
+        if on_brand is not None:
+            on_brand(brand, len(drafts))
+        streams.append(_finish(scenario, brand, drafts))
     return heapq.merge(*streams, key=lambda mention: mention.created_at)
+
+
+def expected_mentions(scenario: Scenario) -> float:
+    """Expected number of mentions the scenario generates (the draw varies around it)."""
+    return _expected_total(scenario)
 
 
 def write_jsonl(mentions: Iterable[Mention], sink: TextSink) -> int:
@@ -258,8 +290,8 @@ def load_scenario(total_mentions: int, brands: int, days: int, seed: int) -> Sce
 # --- one brand ------------------------------------------------------------------------------
 
 
-def _brand_mentions(scenario: Scenario, brand: BrandProfile) -> list[Mention]:
-    """The brand's mentions in time order, with ids and reply links."""
+def _brand_drafts(scenario: Scenario, brand: BrandProfile) -> list[_Draft]:
+    """The brand's mentions in time order, before their ids and reply links."""
     seed = f"{scenario.seed}/{brand.name}"
     authors = _AuthorPool(Random(f"{seed}/authors"), brand)
     drafts = _background(scenario, brand, authors, Random(f"{seed}/0/times"), Random(f"{seed}/0"))
@@ -267,8 +299,10 @@ def _brand_mentions(scenario: Scenario, brand: BrandProfile) -> list[Mention]:
         if incident.kind in ("crisis", "viral"):
             times, rng = Random(f"{seed}/{stream}/times"), Random(f"{seed}/{stream}")
             drafts += _surge(scenario, brand, incident, authors, (times, rng), stream)
+        elif incident.kind == "troll":
+            drafts += _troll(scenario, brand, incident, Random(f"{seed}/{stream}"), stream)
     drafts.sort()
-    return _finish(scenario, brand, drafts)
+    return drafts
 
 
 def _background(
@@ -327,6 +361,45 @@ def _surge(
     return drafts
 
 
+def _troll(
+    scenario: Scenario, brand: BrandProfile, incident: Incident, rng: Random, stream: int
+) -> list[_Draft]:
+    """A troll burst: `intensity` posts from a handful of low-reach accounts, many each.
+
+    About the square root of the post count in accounts (2 to 8), the first ones busier; each
+    posts on one platform, mostly crisis texts, and often reposts its own earlier text
+    verbatim. Posts fall uniformly at random over the burst; none in an outage.
+    """
+    minutes = [minute for minute, _ in _window(scenario, incident)]
+    if not minutes:
+        return []
+    posts = round(incident.intensity)
+    blocked = _outage_minutes(scenario, brand)
+    voices = []
+    for _ in range(max(2, min(8, round(math.sqrt(posts))))):
+        lang = _lang(rng, brand)
+        account = _new_author(rng, lang)
+        low_reach = account.model_copy(update={"followers": int(rng.lognormvariate(3.0, 1.0))})
+        voices.append(_Voice(lang, low_reach, _source(rng, brand)))
+    said: list[list[str]] = [[] for _ in voices]
+    first, span = minutes[0], len(minutes)
+    drafts: list[_Draft] = []
+    for seq in range(posts):
+        who = int(len(voices) * rng.random() ** 1.5)
+        at = first + span * rng.random()
+        repeat = bool(said[who]) and rng.random() < TROLL_REPEAT
+        if repeat:
+            text = _pick(rng, said[who])
+        else:
+            category: Category = "crisis" if rng.random() < TROLL_CRISIS_SHARE else "complaint"
+            voice = voices[who]
+            text = render(rng, brand.theme, category, voice.lang, brand.name, brand.handle)
+            said[who].append(text)
+        if int(at) not in blocked:
+            drafts.append(_Draft(int(at * 60), stream, seq, text, voices[who]))
+    return drafts
+
+
 def _draft(
     rng: Random,
     brand: BrandProfile,
@@ -340,30 +413,26 @@ def _draft(
     return _Draft(int(at * 60), *key, text, voice)
 
 
-def _finish(scenario: Scenario, brand: BrandProfile, drafts: list[_Draft]) -> list[Mention]:
+def _finish(scenario: Scenario, brand: BrandProfile, drafts: list[_Draft]) -> Iterator[Mention]:
     """Number the sorted drafts and link replies to the post that started their thread."""
     prefix = _slug(brand.name)
     threads: dict[int, str] = {}
-    mentions = []
     for number, draft in enumerate(drafts, start=1):
         mention_id = f"{prefix}-{number:06d}"
         if draft.starts_thread:
             threads[draft.stream] = mention_id
         lang, author, source = draft.voice
-        mentions.append(
-            Mention(
-                id=mention_id,
-                created_at=scenario.start + timedelta(seconds=draft.second),
-                text=draft.text,
-                brand=brand.name,
-                lang=lang,
-                source=source,
-                author=author,
-                url=_url(source, author.id, brand.handle, mention_id),
-                in_reply_to=threads.get(draft.stream) if draft.is_reply else None,
-            )
+        yield Mention(
+            id=mention_id,
+            created_at=scenario.start + timedelta(seconds=draft.second),
+            text=draft.text,
+            brand=brand.name,
+            lang=lang,
+            source=source,
+            author=author,
+            url=_url(source, author.id, brand.handle, mention_id),
+            in_reply_to=threads.get(draft.stream) if draft.is_reply else None,
         )
-    return mentions
 
 
 # --- rates ----------------------------------------------------------------------------------
@@ -490,6 +559,8 @@ def _expected_total(scenario: Scenario) -> float:
         for incident in _incidents_of(scenario, brand):
             if incident.kind in ("crisis", "viral"):
                 total += sum(_surge_rates(scenario, brand, incident)[1])
+            elif incident.kind == "troll":
+                total += round(incident.intensity)
     return total
 
 
@@ -685,3 +756,173 @@ def _load_incident(rng: Random, kind: IncidentKind, brand: BrandProfile, days: i
 
 def _with_volume(brand: BrandProfile, mentions_per_day: float) -> BrandProfile:
     return dataclasses.replace(brand, mentions_per_day=mentions_per_day)
+
+
+# --- the crisis-evaluation scenario ---------------------------------------------------------
+
+EVALUATION_START: Final = datetime(2026, 4, 6, tzinfo=UTC)  # a Monday
+EVALUATION_WARMUP: Final = timedelta(days=1)  # incident-free lead for the detector to learn
+EVALUATION_TAIL: Final = timedelta(hours=6)  # incident-free end: every incident closes in time
+INCIDENT_GAP: Final = timedelta(hours=4)  # at least this between one brand's incidents
+SLOW_BURN_MIN_VOLUME: Final = 80.0  # mentions a day; below, a slow burn is too few mentions
+# One brand's incidents over four weeks, in the order they come (each brand starts elsewhere in
+# the cycle); a brand under SLOW_BURN_MIN_VOLUME has a crisis instead of its slow burn.
+_EVALUATION_CYCLE: Final[tuple[IncidentKind, ...]] = (
+    "crisis", "outage", "slow_burn", "viral", "crisis", "troll",
+)  # fmt: skip
+_CYCLE_DAYS: Final = 28
+
+
+def evaluation_brands() -> tuple[BrandProfile, ...]:
+    """Eight brands from ~50,000 mentions a day down to ~5, busiest first.
+
+    English and French, on five UTC offsets: an airline and a telecom operator (Europe), an app
+    maker (East Asia, English talk), a coffee chain (US west coast), a Montréal café, a Lyon
+    bistro, a British fish bar and a French village bakery.
+    """
+
+    def brand(
+        name: str, per_day: float, french: float, negative: float, theme: Theme, utc: int
+    ) -> BrandProfile:
+        handle = "@" + re.sub(r"[^a-z0-9]", "", ascii_fold(name).lower())
+        return BrandProfile(
+            name, handle, per_day, french, negative, theme, _THEME_SOURCES[theme], utc
+        )
+
+    return (
+        brand("Nordwind Air", 50_000, 0.35, 0.2, "airline", 1),
+        brand("Volta Mobile", 10_000, 0.8, 0.18, "tech", 1),
+        brand("Pixelo", 2_000, 0.05, 0.15, "tech", 9),
+        brand("Maple Street Coffee", 400, 0.05, 0.12, "food", -8),
+        brand("Café Mont-Royal", 150, 0.85, 0.1, "food", -5),
+        brand("Bistrot Lumière", 80, 0.95, 0.1, "food", 1),
+        brand("Harbour Fish Bar", 20, 0.02, 0.1, "food", 0),
+        brand("Boulangerie Aubert", 5, 0.97, 0.06, "bakery", 1),
+    )
+
+
+def evaluation_scenario(
+    weeks: int = 4, seed: int = 1, *, days: int | None = None, scale: float = 1.0
+) -> Scenario:
+    """The labelled crisis-evaluation stream: `evaluation_brands()` over `weeks` weeks.
+
+    `days`, if given, replaces `weeks` (short runs). `scale` multiplies every count (brand
+    volumes, surges, troll posts) for quick runs; the schedule and the shapes stay the same.
+
+    Each brand has about six incidents per four weeks (at least one): two sudden crises,
+    a slow burn (a crisis for brands under 80 a day), a viral moment, a troll burst and an
+    outage, at random days and local hours, none in the first day (the detector's warm-up,
+    `EVALUATION_WARMUP`) or the last six hours, at least four hours apart.
+
+    - crisis: 45 minutes to 3 hours; extra (negative) mentions 1 to 5 times what the brand
+      normally has in that window, and at least 15 to 40 (a bakery's crisis is 15 to 40
+      angry mentions within an hour or so; an airline's, thousands);
+    - slow burn: 6 to 12 hours; the negative share climbs to 70 % with the volume up 5 to 20 %;
+    - viral: 1 to 4 hours; extra positive mentions 2 to 6 times normal, at least 20 to 60;
+    - troll: 20 to 60 minutes; 12 to 72 posts from 3 to 8 low-reach accounts;
+    - outage: 2 to 8 hours without any mention of the brand.
+    """
+    length = days if days is not None else 7 * weeks
+    if length < 2:
+        raise ValueError("the evaluation scenario needs at least two days")
+    if scale <= 0:
+        raise ValueError("scale must be positive")
+    brands = evaluation_brands()
+    incidents: list[Incident] = []
+    for index, brand in enumerate(brands):
+        rng = Random(f"evaluation/{seed}/{brand.name}")
+        incidents += _evaluation_incidents(rng, index, brand, length)
+    incidents.sort(key=lambda incident: (incident.start, incident.brand))
+    if scale != 1.0:
+        brands = tuple(_with_volume(b, b.mentions_per_day * scale) for b in brands)
+        incidents = [
+            dataclasses.replace(i, intensity=max(1.0, round(i.intensity * scale)))
+            if i.kind == "troll"
+            else i
+            for i in incidents
+        ]
+    return Scenario(EVALUATION_START, length, brands, tuple(incidents), seed)
+
+
+def _evaluation_incidents(
+    rng: Random, index: int, brand: BrandProfile, days: int
+) -> list[Incident]:
+    """The brand's incidents: one per equal slice of the evaluated span, in cycle order."""
+    count = max(1, round(len(_EVALUATION_CYCLE) * days / _CYCLE_DAYS))
+    kinds = [_EVALUATION_CYCLE[(index + k) % len(_EVALUATION_CYCLE)] for k in range(count)]
+    if brand.mentions_per_day < SLOW_BURN_MIN_VOLUME:
+        kinds = ["crisis" if kind == "slow_burn" else kind for kind in kinds]
+    first = EVALUATION_START + EVALUATION_WARMUP
+    slice_length = (EVALUATION_START + timedelta(days=days) - EVALUATION_TAIL - first) / count
+    incidents = []
+    for number, kind in enumerate(kinds):
+        duration = _evaluation_duration(rng, kind)
+        room = slice_length - duration - INCIDENT_GAP
+        if room <= timedelta(0):
+            raise ValueError(f"{days} days leave no room for {count} incidents a brand")
+        slice_start = first + number * slice_length
+        start = _evaluation_start(rng, kind, brand, slice_start, room)
+        probe = Scenario(EVALUATION_START, days, (brand,))
+        intensity = _evaluation_intensity(rng, probe, Incident(brand.name, kind, start, duration))
+        incidents.append(Incident(brand.name, kind, start, duration, intensity))
+    return incidents
+
+
+def _evaluation_duration(rng: Random, kind: IncidentKind) -> timedelta:
+    low, high = {
+        "crisis": (45, 180),
+        "slow_burn": (360, 720),
+        "viral": (60, 240),
+        "troll": (20, 60),
+        "outage": (120, 480),
+    }[kind]
+    return timedelta(minutes=rng.randrange(low, high + 1, 5))
+
+
+def _evaluation_start(
+    rng: Random, kind: IncidentKind, brand: BrandProfile, earliest: datetime, room: timedelta
+) -> datetime:
+    """A start in [earliest, earliest + room), at a local hour that suits the kind and brand.
+
+    Crises and viral moments break while people are up (all day and night for big brands);
+    slow burns start in the morning to unfold over the day; trolls and outages come any time.
+    """
+    hours = {
+        "crisis": range(24) if brand.mentions_per_day >= 2000 else range(7, 23),
+        "slow_burn": range(5, 14),
+        "viral": range(8, 22),
+        "troll": range(24),
+        "outage": range(24),
+    }[kind]
+    minutes = int(room / _MINUTE)
+    start = earliest
+    for _ in range(200):
+        start = earliest + timedelta(minutes=rng.randrange(minutes))
+        if (start + timedelta(hours=brand.utc_offset_hours)).hour in hours:
+            break
+    return start.replace(second=0, microsecond=0)
+
+
+def _evaluation_intensity(rng: Random, scenario: Scenario, incident: Incident) -> float:
+    """The `intensity` that gives `incident` a target size (see `evaluation_scenario`).
+
+    `scenario` holds the incident's brand alone and sets the calendar.
+    """
+    kind = incident.kind
+    if kind == "outage":
+        return 1.0
+    if kind == "slow_burn":
+        return round(rng.uniform(1.05, 1.2), 3)
+    if kind == "troll":
+        return float(rng.randrange(12, 73))
+    if kind == "crisis":
+        factor, floor = rng.uniform(1, 5), rng.uniform(15, 40)
+    else:
+        factor, floor = rng.uniform(2, 6), rng.uniform(20, 60)
+    (brand,) = scenario.brands
+    per_minute = brand.mentions_per_day / MINUTES_PER_DAY
+    activity = _activity(scenario.start, scenario.days, brand.utc_offset_hours)
+    window = list(_window(scenario, incident))
+    normal = per_minute * sum(activity[minute] for minute, _ in window)
+    unit = per_minute * sum(activity[m] * _surge_shape(kind, p) for m, p in window)
+    return round(1 + max(floor, factor * normal) / unit, 2)

@@ -61,15 +61,15 @@ def test_replay_reports_bad_lines_and_goes_on(tmp_path: Path) -> None:
 def test_replay_reads_csv_and_applies_a_config_file(tmp_path: Path) -> None:
     source = tmp_path / "m.csv"
     rows = ["id,created_at,text,brand,lang"]
-    rows += [f"{i},2026-03-02T{i // 60:02d}:{i % 60:02d}:00Z,Très bien,Café,fr" for i in range(600)]
-    rows += [
-        f's{i},2026-03-02T10:00:{i % 60:02d}Z,"Horrible, une honte",Café,fr' for i in range(60)
+    rows += [f"{i},2026-03-02T{i // 60:02d}:{i % 60:02d}:00Z,Très bien,Café,fr" for i in range(780)]
+    rows += [  # after the 12-hour warm-up
+        f's{i},2026-03-02T13:00:{i % 60:02d}Z,"Horrible, une honte",Café,fr' for i in range(60)
     ]
-    rows.append("last,2026-03-02T11:00:00Z,Merci,Café,fr")
+    rows.append("last,2026-03-02T14:00:00Z,Merci,Café,fr")
     source.write_text("\n".join(rows) + "\n", encoding="utf-8")
     alerts = tmp_path / "a.jsonl"
     out = buzzwatch("replay", str(source), "--alerts-out", str(alerts)).stdout
-    assert "661 records: 661 accepted" in out
+    assert "841 records: 841 accepted" in out
     assert '"kind":"volume","state":"firing"' in alerts.read_text()
     config = tmp_path / "c.toml"
     config.write_text("[detection.volume]\nmin_count = 1000\n", encoding="utf-8")

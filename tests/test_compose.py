@@ -137,7 +137,9 @@ def _keys(model: type[BaseModel], table: dict[str, Any], name: str) -> None:
     """Assert a TOML table sets every field of a model, and every nested table likewise."""
     assert set(table) == set(model.model_fields), f"[{name}] keys differ from {model.__name__}"
     for key, value in table.items():
-        if isinstance(value, dict):
+        if key == "brands":
+            DetectionSettings.model_validate({"brands": value})
+        elif isinstance(value, dict):
             assert model.model_fields[key].annotation is RuleSettings
             _keys(RuleSettings, value, f"{name}.{key}")
 

@@ -77,9 +77,10 @@ def run(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     tmp = tmp_path_factory.mktemp("kafka-pipeline")
     mentions = sorted(
         [
-            *stream(16 * 60, 1.0, "acme", spike=(600, 640, ANGRY_TEXT)),
-            *stream(16 * 60, 3.0, "globex"),
-            *stream(16 * 60, 0.5, "initech", spike=(420, 450, HAPPY_TEXT)),
+            # spikes after the 12-hour warm-up
+            *stream(20 * 60, 1.0, "acme", spike=(900, 940, ANGRY_TEXT)),
+            *stream(20 * 60, 3.0, "globex"),
+            *stream(20 * 60, 0.5, "initech", spike=(780, 810, HAPPY_TEXT)),
         ],
         key=lambda m: m.created_at,
     )

@@ -1,0 +1,1 @@
+"""Offline evaluation of the detector on public labelled benchmarks (NAB)."""

@@ -1,0 +1,183 @@
+"""Baselines: what a bucket's count should be when nothing unusual happens.
+
+The expected mention count of a bucket is a robust level times a seasonal profile (the hour
+of the day and the day of the week, learnt from the brand's own history). Noise is modelled
+as negative binomial, Var = m + k·m², with the dispersion k learnt per window length, which
+behaves like Poisson for a bakery with a few mentions a day and like a relative error for a
+brand with thousands an hour.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+DAY_SECONDS = 86_400
+HOURS_PER_DAY = 24
+DAYS_PER_WEEK = 7
+_EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday (Monday = 0)
+
+
+class Ewma:
+    """Exponentially weighted mean with bias correction: exact while few values are seen."""
+
+    __slots__ = ("total", "weight")
+
+    def __init__(self, total: float = 0.0, weight: float = 0.0) -> None:
+        self.total = total
+        self.weight = weight
+
+    def update(self, value: float, rate: float) -> None:
+        self.total = self.total * (1 - rate) + rate * value
+        self.weight = self.weight * (1 - rate) + rate
+
+    def value(self, default: float) -> float:
+        return self.total / self.weight if self.weight > 1e-12 else default
+
+    def state(self) -> list[float]:
+        return [self.total, self.weight]
+
+
+class SeasonalProfile:
+    """Relative activity by hour of day (interpolated) and by day of week.
+
+    Each factor is a ratio of decayed sums, observed / expected-if-flat, shrunk towards one by
+    `prior` pseudo-mentions: a bakery's profile stays flat until its few mentions show a
+    pattern, a big brand's follows its data within days.
+    """
+
+    def __init__(self, prior: float, state: dict[str, list[list[float]]] | None = None) -> None:
+        self.prior = prior
+        state = state or {}
+        self.hourly = state.get("hourly") or [[0.0, 0.0] for _ in range(HOURS_PER_DAY)]
+        self.daily = state.get("daily") or [[0.0, 0.0] for _ in range(DAYS_PER_WEEK)]
+
+    def factor(self, t: int) -> float:
+        lo, hi, w = _hour_slots(t)
+        hour = self._ratio(self.hourly[lo]) * (1 - w) + self._ratio(self.hourly[hi]) * w
+        return hour * self._ratio(self.daily[_weekday(t)])
+
+    def learn(
+        self, t: int, observed: float, level: float, hour_rate: float, day_rate: float
+    ) -> None:
+        """Account one bucket of `observed` mentions where the flat level predicted `level`."""
+        lo, hi, w = _hour_slots(t)
+        day = self._ratio(self.daily[_weekday(t)])
+        for slot, share in ((lo, 1 - w), (hi, w)):
+            sums = self.hourly[slot]
+            keep = 1 - hour_rate * share
+            sums[0] = sums[0] * keep + share * observed
+            sums[1] = sums[1] * keep + share * level * day
+        hour = self._ratio(self.hourly[lo]) * (1 - w) + self._ratio(self.hourly[hi]) * w
+        sums = self.daily[_weekday(t)]
+        sums[0] = sums[0] * (1 - day_rate) + observed
+        sums[1] = sums[1] * (1 - day_rate) + level * hour
+
+    def state(self) -> dict[str, list[list[float]]]:
+        return {
+            "hourly": [list(sums) for sums in self.hourly],
+            "daily": [list(sums) for sums in self.daily],
+        }
+
+    def _ratio(self, sums: list[float]) -> float:
+        return (sums[0] + self.prior) / (sums[1] + self.prior)
+
+
+PRIOR_K = 0.2
+PRIOR_BUCKETS = 50.0
+
+
+class Dispersion:
+    """Negative-binomial dispersion k of sums over a window, from Var = m + k·m².
+
+    E[(x − m)² − x] = k·m², so k is the ratio of two running means.
+    """
+
+    __slots__ = ("excess", "scale")
+    FLOOR = 0.002
+    CEILING = 4.0
+
+    def __init__(self, excess: Ewma | None = None, scale: Ewma | None = None) -> None:
+        self.excess = excess or Ewma()
+        self.scale = scale or Ewma()
+
+    def k(self, rate: float) -> float:
+        """The dispersion, shrunk towards PRIOR_K while the evidence is thin (small counts)."""
+        prior = PRIOR_BUCKETS * rate  # worth PRIOR_BUCKETS buckets of one expected mention
+        k = (self.excess.total + PRIOR_K * prior) / (self.scale.total + prior)
+        return min(self.CEILING, max(self.FLOOR, k))
+
+    def learn(self, observed: float, expected: float, rate: float) -> None:
+        self.excess.update((observed - expected) ** 2 - observed, rate)
+        self.scale.update(expected * expected, rate)
+
+    def state(self) -> list[list[float]]:
+        return [self.excess.state(), self.scale.state()]
+
+
+class Spread:
+    """Typical size of the log-ratio of observed to expected, as a robust running mean of |r|.
+
+    Each value is clipped at `clip` times the current spread before it is learnt, so a
+    crisis does not teach the brand that crises are normal.
+    """
+
+    __slots__ = ("mean",)
+    INITIAL = 0.3
+    FLOOR = 0.05
+
+    def __init__(self, mean: Ewma | None = None) -> None:
+        self.mean = mean or Ewma()
+
+    @property
+    def value(self) -> float:
+        return max(self.FLOOR, self.mean.value(self.INITIAL))
+
+    def learn(self, log_ratio: float, rate: float, clip: float) -> None:
+        self.mean.update(min(abs(log_ratio), clip * self.value), rate)
+
+
+class RecentSums:
+    """Observed and expected counts of the last buckets, summed over several window lengths."""
+
+    def __init__(self, windows: tuple[int, ...], rows: list[list[float]] | None = None) -> None:
+        self.windows = tuple(sorted(windows))
+        self._rows: deque[tuple[float, float]] = deque(maxlen=self.windows[-1] - 1)
+        for observed, expected in rows or []:
+            self._rows.append((observed, expected))
+
+    def sums(self, observed: float, expected: float) -> list[tuple[int, float, float]]:
+        """(window, observed sum, expected sum) for each window, the current bucket included."""
+        out = []
+        total_o, total_e, n = observed, expected, 1
+        back = reversed(self._rows)
+        for window in self.windows:
+            while n < window and (row := next(back, None)) is not None:
+                total_o += row[0]
+                total_e += row[1]
+                n += 1
+            out.append((window, total_o, total_e))
+        return out
+
+    def push(self, observed: float, expected: float) -> None:
+        self._rows.append((observed, expected))
+
+    def state(self) -> list[list[float]]:
+        return [[o, e] for o, e in self._rows]
+
+
+def _hour_slots(t: int) -> tuple[int, int, float]:
+    hour = (t % DAY_SECONDS) / 3600.0
+    lo = int(hour)
+    return lo, (lo + 1) % HOURS_PER_DAY, hour - lo
+
+
+def _weekday(t: int) -> int:
+    return (t // DAY_SECONDS + _EPOCH_WEEKDAY) % DAYS_PER_WEEK
+
+
+def restore_ewma(state: list[float]) -> Ewma:
+    return Ewma(state[0], state[1])
+
+
+def restore_dispersion(state: list[list[float]]) -> Dispersion:
+    return Dispersion(restore_ewma(state[0]), restore_ewma(state[1]))
