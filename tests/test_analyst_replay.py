@@ -155,11 +155,11 @@ def kafka_replay(
         invalid = producer.send(
             topic, key=b"acme", value=b"{not json", timestamp_ms=millis(MIDDLE)
         ).get(timeout=30)
-        late_by_a_second = MIDDLE + timedelta(seconds=1)
+        just_after_middle = MIDDLE + timedelta(seconds=1)
         unbranded = json.dumps(
-            {"id": "nb", "created_at": late_by_a_second.isoformat(), "text": "who is it about?"}
+            {"id": "nb", "created_at": just_after_middle.isoformat(), "text": "who is it about?"}
         ).encode()
-        producer.send(topic, key=b"acme", value=unbranded, timestamp_ms=millis(late_by_a_second))
+        producer.send(topic, key=b"acme", value=unbranded, timestamp_ms=millis(just_after_middle))
         producer.send(
             topic, key=b"acme", value=encode(stray), timestamp_ms=millis(stray.created_at)
         )
