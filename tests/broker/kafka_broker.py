@@ -349,6 +349,8 @@ def _server_properties(port: int, controller_port: int, data_dir: Path) -> str:
         "controller.quorum.bootstrap.servers": f"127.0.0.1:{controller_port}",
         "log.dirs": str(data_dir),
         "num.partitions": "3",
+        # test streams are dated in the past: time-based retention would delete them
+        "log.retention.ms": "-1",
         "auto.create.topics.enable": "true",
         "offsets.topic.replication.factor": "1",
         "offsets.topic.num.partitions": "3",
