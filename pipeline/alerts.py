@@ -33,7 +33,6 @@ class AlertLifecycle:
         self.kind = kind
         self._resolve_after = resolve_after
         self.started_at: int | None = None
-        self._window = 0
         self._critical = False
         self._calm_streak = 0
 
@@ -63,7 +62,6 @@ class AlertLifecycle:
 
     def _fire(self, verdict: Verdict, bucket_start: int, at: int) -> AlertEvent:
         self.started_at = bucket_start
-        self._window = verdict.window_seconds
         self._critical = verdict.critical
         self._calm_streak = 0
         return self._event("firing", verdict, at, bucket_start)
@@ -88,13 +86,11 @@ class AlertLifecycle:
     def state(self) -> dict[str, Any]:
         return {
             "started_at": self.started_at,
-            "window": self._window,
             "critical": self._critical,
             "calm_streak": self._calm_streak,
         }
 
     def restore(self, state: dict[str, Any]) -> None:
         self.started_at = state["started_at"]
-        self._window = state["window"]
         self._critical = state["critical"]
         self._calm_streak = state["calm_streak"]

@@ -7,7 +7,6 @@ bucket length does not silently change how far back a baseline looks.
 from __future__ import annotations
 
 import tomllib
-from functools import cached_property
 from pathlib import Path
 from typing import Any, Self
 
@@ -102,8 +101,7 @@ class DetectionSettings(BaseModel):
 
     def for_brand(self, brand: str) -> DetectionSettings:
         """These settings with the brand's overrides applied."""
-        overrides = self.brands.get(brand)
-        return self._brand_settings.setdefault(brand, self._merged(overrides or {}))
+        return self._merged(self.brands.get(brand) or {})
 
     def buckets(self, seconds: float) -> int:
         """A duration in whole buckets (at least one)."""
@@ -112,10 +110,6 @@ class DetectionSettings(BaseModel):
     def rate(self, half_life_seconds: float) -> float:
         """Per-bucket EWMA weight of the newest value for this half-life."""
         return float(1.0 - 0.5 ** (self.bucket_seconds / half_life_seconds))
-
-    @cached_property
-    def _brand_settings(self) -> dict[str, DetectionSettings]:
-        return {}
 
     def _merged(self, overrides: dict[str, Any]) -> DetectionSettings:
         if not overrides:

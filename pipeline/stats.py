@@ -21,12 +21,6 @@ def poisson_tail(observed: float, rate: float) -> float:
     return regularized_gamma_p(observed, rate)
 
 
-def quasi_poisson_tail(observed: float, mean: float, dispersion: float) -> float:
-    """Tail of an over-dispersed count: X / d ~ Poisson(mean / d), with d >= 1."""
-    d = max(1.0, dispersion)
-    return poisson_tail(observed / d, mean / d)
-
-
 def negative_binomial_tail(observed: float, mean: float, dispersion: float) -> float:
     """P(X >= observed) for a negative binomial count with this mean and Var = m + k·m².
 
