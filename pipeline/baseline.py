@@ -123,7 +123,7 @@ class Spread:
 
     __slots__ = ("mean",)
     INITIAL = 0.3
-    FLOOR = 0.05
+    FLOOR = 0.03
 
     def __init__(self, mean: Ewma | None = None) -> None:
         self.mean = mean or Ewma()
@@ -134,6 +134,35 @@ class Spread:
 
     def learn(self, log_ratio: float, rate: float, clip: float) -> None:
         self.mean.update(min(abs(log_ratio), clip * self.value), rate)
+
+
+class DailyPeaks:
+    """The largest spike effect of each of the last days (event-time UTC days).
+
+    A brand whose history shows a burst of some size every few days (retweet storms, news,
+    bots) treats the next one of that size as its normal: `bar` is the `rank`-th largest
+    peak of the previous `days` days, so such a brand is alerted a few times a fortnight at
+    most, while a brand with a calm history keeps the rule's own bar.
+    """
+
+    def __init__(self, days: int, rows: list[list[float]] | None = None) -> None:
+        self.days = days
+        self._rows: deque[list[float]] = deque(rows or [], maxlen=days + 1)
+
+    def observe(self, day: int, effect: float) -> None:
+        if self._rows and self._rows[-1][0] == day:
+            self._rows[-1][1] = max(self._rows[-1][1], effect)
+        else:
+            self._rows.append([day, effect])
+
+    def bar(self, rank: int, today: int) -> float:
+        """The `rank`-th largest peak of the days before `today` (0 if there are fewer)."""
+        recent = (peak for day, peak in self._rows if 0 < today - day <= self.days)
+        peaks = sorted(recent, reverse=True)
+        return peaks[rank - 1] if rank and len(peaks) >= rank else 0.0
+
+    def state(self) -> list[list[float]]:
+        return [list(row) for row in self._rows]
 
 
 class RecentSums:

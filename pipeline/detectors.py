@@ -14,7 +14,14 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.baseline import Dispersion, Ewma, RecentSums, SeasonalProfile, Spread
+from pipeline.baseline import (
+    DailyPeaks,
+    Dispersion,
+    Ewma,
+    RecentSums,
+    SeasonalProfile,
+    Spread,
+)
 from pipeline.settings import DetectionSettings, RuleSettings
 from pipeline.stats import binomial_tail, negative_binomial_tail
 
@@ -66,6 +73,7 @@ class Window:
     expected: float
     noise: WindowNoise
     trials: float | None = None  # for a share: the volume the observed count is part of
+    usual: float | None = None  # for a share: the count the brand's usual volume would bring
 
 
 def log_ratio(observed: float, expected: float, buckets: int, pseudo_count: float) -> float:
@@ -94,47 +102,61 @@ def spike_score(effect: float, bar: float, critical_bar: float) -> float:
 
 def judge(
     rule: RuleSettings,
-    bucket_seconds: int,
-    pseudo_count: float,
+    settings: DetectionSettings,
     windows: list[Window],
     warm: bool,
-    correlation: float = 0.0,
+    bar: float = 0.0,
 ) -> Verdict:
     """Apply a rule to the windows ending at one bucket; the strongest eligible one decides.
 
     The tail gate (at least `min_count` mentions, tail at most `alpha`) protects small brands
-    from chance; the effect bar protects big brands from the bursts they have every week.
+    from chance; the effect bar (the rule's, or the brand's recent peaks if higher) protects
+    big brands from the bursts they have every week.
     """
     best: tuple[float, Window, float, bool] | None = None
     calm = []
+    bar = max(rule.effect, bar)
     for w in windows:
-        k = w.noise.dispersion.k(w.noise.rate)
-        if w.trials is None:
-            tail = count_tail(w.observed, w.expected, k)
-        else:
-            share = w.expected / w.trials if w.trials else 0.0
-            tail = binomial_tail(w.observed, w.trials, share, correlation)
-        ratio = log_ratio(w.observed, w.expected, w.buckets, pseudo_count)
+        tail = _tail(w, settings)
+        ratio = log_ratio(w.observed, w.expected, w.buckets, settings.pseudo_count)
         effect = ratio / w.noise.spread.value
         calm.append(tail > rule.resolve_alpha or effect < rule.resolve_effect)
         significant = w.observed >= rule.min_count and tail <= rule.alpha
-        strength = effect if significant else min(effect, rule.effect * 0.999)
+        strength = effect if significant else min(effect, bar * 0.999)
         if best is None or strength > best[0]:
             best = (strength, w, tail, significant)
     assert best is not None, "a rule has at least one window"
     strength, w, tail, significant = best
-    fires = warm and strength >= rule.effect
+    critical_bar = rule.critical_effect + bar - rule.effect
+    fires = warm and strength >= bar
     return Verdict(
         observed=w.observed,
         expected=w.expected,
         tail=tail,
         effect=strength,
-        window_seconds=w.buckets * bucket_seconds,
+        window_seconds=w.buckets * settings.bucket_seconds,
         fires=fires,
-        critical=fires and tail <= rule.critical_alpha and strength >= rule.critical_effect,
-        score=spike_score(strength, rule.effect, rule.critical_effect),
+        critical=fires and tail <= rule.critical_alpha and strength >= critical_bar,
+        score=spike_score(strength, bar, critical_bar),
         calm_windows=tuple(calm),
     )
+
+
+def _tail(w: Window, settings: DetectionSettings) -> float:
+    """How improbable the window's count is: a count test, or a share test of its volume.
+
+    A share test alone lacks power on a few mentions (8 negatives of 10 is not rare enough),
+    so when the share is up at `share_alpha` the negatives are also judged against what the
+    brand's usual volume brings: a crisis raises both the volume and the share.
+    """
+    k = w.noise.dispersion.k(w.noise.rate)
+    if w.trials is None:
+        return count_tail(w.observed, w.expected, k)
+    share = w.expected / w.trials if w.trials else 0.0
+    tail = binomial_tail(w.observed, w.trials, share, settings.thread_correlation)
+    if w.usual is not None and tail <= settings.share_alpha:
+        tail = min(tail, count_tail(w.observed, w.usual, k))
+    return tail
 
 
 class _Windows:
@@ -148,44 +170,64 @@ class _Windows:
         self.noise = [WindowNoise(self._rate, n) for n in noise]
         self._settings = settings
         self._rule = rule
+        self.peaks = DailyPeaks(rule.burst_days, state.get("peaks"))
 
     def judge(
-        self, observed: float, expected: float, warm: bool, trials: list[float] | None = None
+        self,
+        t: int,
+        observed: float,
+        expected: float,
+        warm: bool,
+        shares: list[tuple[float, float]] | None = None,
     ) -> Verdict:
-        """Judge the windows ending with this bucket; `trials` (volumes) make it a share test."""
+        """Judge the windows ending with the bucket starting at `t`.
+
+        `shares`, per window (volume, count the usual volume brings), make it a share test.
+        """
         sums = self.recent.sums(observed, expected)
-        volumes: list[float | None] = [*trials] if trials else [None] * len(sums)
-        windows = [
-            Window(buckets, total_o, total_e, noise, n)
-            for (buckets, total_o, total_e), noise, n in zip(sums, self.noise, volumes, strict=True)
-        ]
-        s = self._settings
-        return judge(
-            self._rule, s.bucket_seconds, s.pseudo_count, windows, warm, s.thread_correlation
+        pairs: list[tuple[float | None, float | None]] = (
+            [*shares] if shares else [(None, None)] * len(sums)
         )
+        windows = [
+            Window(buckets, total_o, total_e, noise, trials, usual)
+            for (buckets, total_o, total_e), noise, (trials, usual) in zip(
+                sums, self.noise, pairs, strict=True
+            )
+        ]
+        bar = self.peaks.bar(self._rule.burst_rank, _day(t))
+        return judge(self._rule, self._settings, windows, warm, bar)
 
     def sd(self, expected: float) -> float:
         """Standard deviation of one bucket's count around `expected`."""
         return math.sqrt(expected + self.noise[0].dispersion.k(self._rate) * expected * expected)
 
-    def learn(self, observed: float, clipped: float, expected: float) -> None:
-        """Learn the dispersion from the clipped count, the spread from the real one."""
+    def learn(self, t: int, observed: float, clipped: float, expected: float, pace: float) -> None:
+        """Learn the dispersion from the clipped count, the spread and peaks from the real one."""
         s = self._settings
+        rate = self._rate * pace
         sums = zip(
             self.recent.sums(clipped, expected),
             self.recent.sums(observed, expected),
             self.noise,
             strict=True,
         )
+        peak = 0.0
         for (buckets, clipped_o, total_e), (_, total_o, _), noise in sums:
             if total_e > 0:
-                noise.dispersion.learn(clipped_o, total_e, self._rate)
+                noise.dispersion.learn(clipped_o, total_e, rate)
             ratio = log_ratio(total_o, total_e, buckets, s.pseudo_count)
-            noise.spread.learn(ratio, self._rate, SPREAD_CLIP)
+            peak = max(peak, ratio / noise.spread.value)
+            noise.spread.learn(ratio, rate, SPREAD_CLIP)
+        if self._rule.burst_rank:
+            self.peaks.observe(_day(t), peak)
         self.recent.push(observed, expected)
 
     def state(self) -> dict[str, Any]:
-        return {"recent": self.recent.state(), "noise": [n.state() for n in self.noise]}
+        return {
+            "recent": self.recent.state(),
+            "noise": [n.state() for n in self.noise],
+            "peaks": self.peaks.state(),
+        }
 
 
 def adaptive_rate(
@@ -200,6 +242,10 @@ def adaptive_rate(
     longest = settings.max_memory_days * 86_400 / settings.bucket_seconds
     half_life = min(max(half_life_buckets, evidence), longest)
     return float(1.0 - 0.5 ** (1.0 / half_life))
+
+
+def _day(t: int) -> int:
+    return t // 86_400
 
 
 def _clip(observed: float, expected: float, sd: float, width: float) -> float:
@@ -236,18 +282,19 @@ class VolumeRule:
         return float((1 + k * mean) ** (-1 / k))
 
     def score_one(self, t: int, volume: int) -> Verdict:
-        return self.windows.judge(volume, self.expected(t), self.seen >= self._warmup)
+        return self.windows.judge(t, volume, self.expected(t), self.seen >= self._warmup)
 
-    def learn_one(self, t: int, volume: int) -> None:
+    def learn_one(self, t: int, volume: int, pace: float = 1.0) -> None:
+        """Learn from the closed bucket at `t`; `pace` < 1 slows learning during incidents."""
         expected = self.expected(t)
         factor = self.profile.factor(t)
         clipped = _clip(volume, expected, self.windows.sd(expected), self._settings.learn_clip)
-        self.windows.learn(volume, clipped, expected)
+        self.windows.learn(t, volume, clipped, expected, pace)
         level = self.level.value(0.0)
         if self.seen:
-            self.profile.learn(t, clipped, level, self._hour_rate, self._day_rate)
+            self.profile.learn(t, clipped, level, self._hour_rate * pace, self._day_rate * pace)
         rate = adaptive_rate(self._level_buckets, level, self._settings)
-        self.level.update(clipped / factor, rate)
+        self.level.update(clipped / factor, rate * pace)
         self.seen += 1
 
     def state(self) -> dict[str, Any]:
@@ -286,21 +333,28 @@ class NegativeRule:
         prior = s.negative_prior_weight
         return (self.negatives + prior * s.negative_prior_share) / (self.volumes + prior)
 
-    def score_one(self, volume: int, negatives: int) -> Verdict:
-        expected = volume * self.baseline_share
-        trials = [total for _, total, _ in self.volume_sums.sums(volume, 0.0)]
-        return self.windows.judge(negatives, expected, self.seen >= self._warmup, trials)
+    def score_one(self, t: int, volume: int, negatives: int, usual_volume: float) -> Verdict:
+        """Judge the bucket at `t`; `usual_volume` is what the volume baseline expected."""
+        share = self.baseline_share
+        shares = [
+            (total, usual * share)
+            for _, total, usual in self.volume_sums.sums(volume, usual_volume)
+        ]
+        return self.windows.judge(t, negatives, volume * share, self.seen >= self._warmup, shares)
 
-    def learn_one(self, volume: int, negatives: int) -> None:
+    def learn_one(
+        self, t: int, volume: int, negatives: int, usual_volume: float, pace: float = 1.0
+    ) -> None:
+        """Learn from the closed bucket at `t`; `pace` < 1 slows learning during incidents."""
         expected = volume * self.baseline_share
         sd = self.windows.sd(expected)
         clipped = min(_clip(negatives, expected, sd, self._settings.learn_clip), volume)
-        self.windows.learn(negatives, clipped, expected)
-        self.volume_sums.push(volume, 0.0)
+        self.windows.learn(t, negatives, clipped, expected, pace)
+        self.volume_sums.push(volume, usual_volume)
         per_bucket = self.volumes * (1 - 0.5 ** (1 / self._share_buckets))
-        keep = 1 - adaptive_rate(self._share_buckets, per_bucket, self._settings)
-        self.negatives = self.negatives * keep + clipped
-        self.volumes = self.volumes * keep + volume
+        keep = 1 - adaptive_rate(self._share_buckets, per_bucket, self._settings) * pace
+        self.negatives = self.negatives * keep + clipped * pace
+        self.volumes = self.volumes * keep + volume * pace
         self.seen += 1
 
     def state(self) -> dict[str, Any]:

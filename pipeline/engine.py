@@ -20,7 +20,7 @@ from pipeline.models import AlertEvent, AlertKind, Mention
 from pipeline.sentiment import Polarity, SentimentRouter
 from pipeline.settings import DetectionSettings
 
-SNAPSHOT_VERSION = 2
+SNAPSHOT_VERSION = 3
 
 
 class Admission(StrEnum):
@@ -108,10 +108,7 @@ class BrandState:
     def check_early(self, start: int, until: int) -> list[AlertEvent]:
         """Fire on the partial counts of the bucket [start, until) if they already make a spike."""
         volume, negatives = self._counts(start, until, pop=False)
-        verdicts: dict[AlertKind, Verdict] = {
-            "volume": self.volume.score_one(start, volume),
-            "negative": self.negative.score_one(volume, negatives),
-        }
+        verdicts = self._judge(start, volume, negatives)
         events = []
         for kind, verdict in verdicts.items():
             event = self.alerts[kind].early(verdict, start, until)
@@ -125,12 +122,11 @@ class BrandState:
         silent = self._silent(start, volume)
         verdicts: dict[AlertKind, Verdict] = {"volume": QUIET, "negative": QUIET}
         if not silent:
-            verdicts = {
-                "volume": self.volume.score_one(start, volume),
-                "negative": self.negative.score_one(volume, negatives),
-            }
-            self.volume.learn_one(start, volume)
-            self.negative.learn_one(volume, negatives)
+            verdicts = self._judge(start, volume, negatives)
+            usual = self.volume.expected(start)
+            volume_pace, negative_pace = self._paces(verdicts)
+            self.volume.learn_one(start, volume, volume_pace)
+            self.negative.learn_one(start, volume, negatives, usual, negative_pace)
         if on_bucket is not None:
             on_bucket(
                 BucketReport(
@@ -152,6 +148,26 @@ class BrandState:
             if event is not None:
                 events.append(event)
         return events
+
+    def _judge(self, start: int, volume: int, negatives: int) -> dict[AlertKind, Verdict]:
+        usual = self.volume.expected(start)
+        return {
+            "volume": self.volume.score_one(start, volume),
+            "negative": self.negative.score_one(start, volume, negatives, usual),
+        }
+
+    def _paces(self, verdicts: dict[AlertKind, Verdict]) -> tuple[float, float]:
+        """How fast the volume and the negative baselines learn from this bucket.
+
+        Both slow down while an alert of the brand is active, so an incident does not become
+        the brand's normal. The negative share also slows down while any of its windows is
+        not calm: a crisis that builds up below the bar on a few mentions is not absorbed
+        before it is clear enough to fire.
+        """
+        slow = self.settings.incident_pace
+        if any(life.active for life in self.alerts.values()):
+            return slow, slow
+        return 1.0, 1.0 if verdicts["negative"].calm() else slow
 
     def _silent(self, start: int, volume: int) -> bool:
         """Whether this empty bucket ends a run of silence too unlikely to be the audience's."""

@@ -30,6 +30,12 @@ class RuleSettings(BaseModel):
     windows_minutes: tuple[int, ...] = Field(
         (5, 15, 60), min_length=1, description="Windows the counts are summed over."
     )
+    burst_rank: int = Field(
+        0,
+        ge=0,
+        description="Fire only above the brand's n-th largest daily peak of recent days (0: off).",
+    )
+    burst_days: int = Field(14, ge=1, description="Days of daily peaks `burst_rank` looks at.")
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -76,7 +82,16 @@ class DetectionSettings(BaseModel):
     )
     negative_prior_share: float = Field(0.15, gt=0, lt=1, description="Prior negative share.")
     negative_prior_weight: float = Field(20.0, ge=0, description="Prior weight, in mentions.")
-    volume: RuleSettings = RuleSettings(min_count=6)
+    share_alpha: float = Field(
+        0.01,
+        gt=0,
+        lt=1,
+        description="Negatives judged against the usual volume need the share up at this level.",
+    )
+    incident_pace: float = Field(
+        0.1, ge=0, le=1, description="Baselines learn this much slower while an alert is active."
+    )
+    volume: RuleSettings = RuleSettings(min_count=6, burst_rank=3)
     negative: RuleSettings = RuleSettings(
         min_count=4, effect=6.0, critical_effect=10.0, windows_minutes=(5, 15, 60, 360)
     )

@@ -46,9 +46,9 @@ def test_a_positive_viral_moment_is_not_a_negative_alert() -> None:
 
 
 def test_small_counts_warm_up_and_floor() -> None:
-    # one mention every 3 hours: a burst of 4 is below the floor, a burst of 8 is not
+    # one mention every 3 hours: a burst of 3 is below the floor (min_count 4), 8 is not
     calm = [mention(m, "nice bread") for m in range(0, 2 * 24 * 60, 180)]
-    small = [mention(2 * 24 * 60 + 1 + i / 10, ANGRY_TEXT, id=f"s{i}") for i in range(4)]
+    small = [mention(2 * 24 * 60 + 1 + i / 10, ANGRY_TEXT, id=f"s{i}") for i in range(3)]
     big = [mention(2 * 24 * 60 + 300 + i / 10, ANGRY_TEXT, id=f"b{i}") for i in range(8)]
     tail = [mention(2 * 24 * 60 + 600, "nice bread", id="last")]
     fired = [(e.kind, e.at.hour) for e in run(calm + small + big + tail) if e.state == "firing"]

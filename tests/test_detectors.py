@@ -1,0 +1,92 @@
+import random
+from datetime import timedelta
+
+from pipeline.backtest import backtest
+from pipeline.baseline import DailyPeaks
+from pipeline.detectors import Window, WindowNoise, judge
+from pipeline.engine import Engine
+from pipeline.settings import DetectionSettings
+from tests.helpers import ANGRY_TEXT, T0, mention
+from tests.test_engine import run
+
+BUCKETS_PER_DAY = 288
+
+
+def test_daily_peaks_bar_is_the_nth_largest_of_the_previous_days() -> None:
+    peaks = DailyPeaks(days=3)
+    for day, effect in [(0, 50.0), (1, 9.0), (1, 12.0), (2, 30.0), (3, 20.0), (4, 5.0)]:
+        peaks.observe(day, effect)
+    assert peaks.bar(1, today=4) == 30.0  # day 0 is more than 3 days before day 4
+    assert peaks.bar(2, today=4) == 20.0
+    assert peaks.bar(3, today=4) == 12.0  # a day keeps its largest peak
+    assert peaks.bar(3, today=5) == 5.0  # days 2, 3 and 4
+    assert peaks.bar(4, today=4) == 0.0  # not enough days yet
+    assert peaks.bar(0, today=4) == 0.0  # switched off
+    assert DailyPeaks(3, peaks.state()).bar(2, today=4) == 20.0
+
+
+def _bursty_days(days: int, bursts: dict[int, int]) -> list[int]:
+    """Counts per 5 minutes around 50, with a one-bucket burst of `size` on `day` at 14:00."""
+    rnd = random.Random(3)
+    counts = [int(rnd.gauss(50, 7)) for _ in range(days * BUCKETS_PER_DAY)]
+    for day, size in bursts.items():
+        counts[day * BUCKETS_PER_DAY + 168] = size
+    return counts
+
+
+def _burst_days(counts: list[int], settings: DetectionSettings) -> list[int]:
+    rows = ((T0 + timedelta(minutes=5 * i), c) for i, c in enumerate(counts))
+    fired = [i for i, row in enumerate(backtest(rows, settings)) if row.anomaly_score == 1.0]
+    return [i // BUCKETS_PER_DAY for i in fired]
+
+
+def test_a_brand_with_daily_bursts_stops_paging_for_them_but_not_for_a_bigger_one() -> None:
+    sizes = random.Random(1)
+    bursts = {day: sizes.randint(600, 1800) for day in range(1, 21)} | {22: 6000}
+    counts = _bursty_days(24, bursts)
+    fired = _burst_days(counts, DetectionSettings())
+    assert 22 in fired  # four times the usual burst
+    settled = [day for day in fired if 8 <= day <= 20]  # after a week of learning its bursts
+    assert len(settled) <= 4
+    every_day = DetectionSettings(volume={"min_count": 6, "burst_rank": 0})
+    assert _burst_days(counts, every_day) == [*range(1, 21), 22]
+
+
+def test_a_crisis_does_not_blind_a_small_brand_to_the_next_ones() -> None:
+    # a mention every 2 hours, then 12 angry ones an hour at 10:00 on three days in a row
+    calm = [mention(m, "nice bread", brand="bakery") for m in range(0, 6 * 24 * 60, 120)]
+    crises = [
+        mention(day * 24 * 60 + 600 + 5 * i, ANGRY_TEXT, brand="bakery", id=f"c{day}-{i}")
+        for day in (2, 3, 4)
+        for i in range(12)
+    ]
+
+    def firings(settings: DetectionSettings) -> list[str]:
+        events = run(calm + crises, Engine(settings))
+        return [e.at.strftime("%d %H:%M") for e in events if e.state == "firing"]
+
+    fired = firings(DetectionSettings())
+    assert [at[:2] for at in fired] == ["04", "05", "06"]  # each crisis, once
+    assert all("10:00" < at[3:] <= "10:45" for at in fired)  # within 45 minutes of onset
+    # learning at full pace from the first crisis delays the second and misses the third
+    assert firings(DetectionSettings(incident_pace=1.0)) == ["04 10:31", "05 11:05"]
+
+
+def _share_window(negatives: float, volume: float, usual: float | None) -> Window:
+    noise = WindowNoise(rate=0.01)
+    return Window(12, negatives, volume * 0.15, noise, trials=volume, usual=usual)
+
+
+def test_negatives_are_also_judged_against_the_usual_volume_when_the_share_is_up() -> None:
+    settings = DetectionSettings()
+    rule = settings.negative
+
+    def tail(window: Window) -> float:
+        return judge(rule, settings, [window], warm=True).tail
+
+    # 8 negatives of 10 at a 15 % share: rare, but not rare enough on so few mentions...
+    assert tail(_share_window(8, 10, usual=None)) > rule.alpha
+    # ...while the usual volume brings 0.3 negatives an hour: that is a crisis
+    assert tail(_share_window(8, 10, usual=0.3)) <= rule.alpha
+    # a viral moment: 9 negatives of 60 is the usual share, whatever the usual volume
+    assert tail(_share_window(9, 60, usual=0.3)) > settings.share_alpha
