@@ -72,9 +72,16 @@ def _parser() -> argparse.ArgumentParser:
     dt.add_argument("--alerts-topic")
     dt.add_argument("--dead-letter-topic")
     dt.add_argument("--group-id")
-    dt.add_argument("--metrics-port", type=int, default=9108)
-    dt.add_argument("--metrics-address", default="0.0.0.0", help="address the metrics bind")
+    dt.add_argument("--metrics-port", type=int, help="default: [metrics] port, 9108")
+    dt.add_argument("--metrics-address", help="address the metrics bind; default: [metrics]")
     dt.set_defaults(run=_detect)
+
+    nt = commands.add_parser("notify", help="deliver the alert events from Kafka to webhooks")
+    nt.add_argument("--config", type=Path, help="TOML configuration file ([notify] webhooks)")
+    nt.add_argument("--bootstrap-servers")
+    nt.add_argument("--alerts-topic")
+    nt.add_argument("--group-id", help="default: [notify] group_id, buzzwatch-notify")
+    nt.set_defaults(run=_notify)
 
     gen = commands.add_parser("generate", help="write a synthetic mention stream (JSONL)")
     gen.add_argument("--out", type=Path, required=True, help="JSONL file; .gz compresses")
@@ -428,7 +435,7 @@ def _produce(args: argparse.Namespace) -> int:
 def _detect(args: argparse.Namespace) -> int:
     from consumers.detector import Detector
     from consumers.metrics import DetectorMetrics
-    from consumers.settings import kafka_settings
+    from consumers.settings import kafka_settings, metrics_settings
 
     config = load_config(args.config)
     overrides: dict[str, Any] = {
@@ -442,12 +449,37 @@ def _detect(args: argparse.Namespace) -> int:
         )
     }
     kafka = kafka_settings(config, **overrides)
-    metrics = DetectorMetrics()
-    metrics.serve(args.metrics_port, args.metrics_address)
+    served = metrics_settings(config, port=args.metrics_port, address=args.metrics_address)
+    metrics = DetectorMetrics(served)
+    metrics.serve(served.port, served.address)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    Detector(kafka, Engine(detection_settings(config)), metrics).run(stop)
+    engine = Engine(detection_settings(config), on_bucket=metrics.record_bucket)
+    Detector(kafka, engine, metrics).run(stop)
+    return 0
+
+
+def _notify(args: argparse.Namespace) -> int:
+    from consumers.notifier import Notifier, notify_settings
+    from consumers.settings import kafka_settings
+
+    config = load_config(args.config)
+    try:
+        kafka = kafka_settings(
+            config, bootstrap_servers=args.bootstrap_servers, alerts_topic=args.alerts_topic
+        )
+        settings = notify_settings(config, group_id=args.group_id)
+    except ValueError as error:  # pydantic's ValidationError included
+        print(f"notify: error: {error}", file=sys.stderr)
+        return 2
+    if not settings.webhooks:
+        print("notify: error: no [[notify.webhooks]] configured", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    Notifier(kafka, settings).run(stop)
     return 0
 
 

@@ -7,6 +7,7 @@ batch's offsets. A crash therefore replays at most the last batch: nothing is lo
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -30,16 +31,21 @@ SEND_TIMEOUT_SECONDS = 60.0
 
 
 class _Lanes(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Keeps the watermark's lanes equal to the assigned partitions."""
+    """Keeps the watermark's lanes equal to the assigned partitions; counts rebalances."""
 
-    def __init__(self, watermark: Watermark) -> None:
+    def __init__(self, watermark: Watermark, metrics: DetectorMetrics) -> None:
         self._watermark = watermark
+        self._metrics = metrics
 
     def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        self._metrics.rebalances.labels("revoked").inc()
         for tp in revoked:
             self._watermark.forget(tp.partition)
+            with contextlib.suppress(KeyError):  # never measured: nothing to remove
+                self._metrics.consumer_lag.remove(tp.topic, str(tp.partition))
 
     def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        self._metrics.rebalances.labels("assigned").inc()
         for tp in assigned:
             self._watermark.expect(tp.partition)
 
@@ -63,7 +69,8 @@ class Detector:
             auto_offset_reset="earliest",
             max_poll_records=self.kafka.max_poll_records,
         )
-        consumer.subscribe([self.kafka.mentions_topic], listener=_Lanes(self.watermark))
+        lanes = _Lanes(self.watermark, self.metrics)
+        consumer.subscribe([self.kafka.mentions_topic], listener=lanes)
         producer = KafkaProducer(
             bootstrap_servers=self.kafka.bootstrap_servers,
             acks="all",
@@ -74,15 +81,17 @@ class Detector:
                 batch = consumer.poll(timeout_ms=POLL_TIMEOUT_MS)
                 started = time.perf_counter()
                 self._process(batch, producer)
-                self._mark_idle_partitions(consumer)
+                processed = time.perf_counter()
+                self._track_positions(consumer)
                 watermark = self.watermark.current()
                 self._publish_alerts(producer, self.engine.advance(watermark))
                 if watermark is not None:
-                    self.metrics.watermark.set(watermark)
+                    self.metrics.record_watermark(watermark)
                 self._await_acks(producer)
                 if batch:
                     consumer.commit()
                     self.metrics.commits.inc()
+                    self.metrics.scoring_seconds.observe(processed - started)
                     self.metrics.batch_seconds.observe(time.perf_counter() - started)
         finally:
             producer.close(timeout=SEND_TIMEOUT_SECONDS)
@@ -93,24 +102,28 @@ class Detector:
             for record in records:
                 decoded = decode_record(record.value or b"")
                 if isinstance(decoded, Invalid):
-                    self.metrics.rejected.labels("invalid").inc()
-                    self._dead_letter(producer, record, decoded.reason)
+                    self.metrics.record_invalid(decoded.kind)
+                    self._dead_letter(producer, record, decoded.kind, decoded.reason)
                     continue
                 scored = self.engine.add(decoded)
                 self.metrics.record_mention(scored)
                 if scored.admission is Admission.UNBRANDED:
-                    self._dead_letter(producer, record, "no brand")
+                    self._dead_letter(producer, record, "unbranded", "no brand")
                 elif scored.admission is Admission.ACCEPTED:
                     event_time = int(decoded.created_at.timestamp())
                     self.watermark.observe(tp.partition, event_time)
                     events = self.engine.advance(self.watermark.current())
                     self._publish_alerts(producer, events)
 
-    def _mark_idle_partitions(self, consumer: KafkaConsumer) -> None:
-        """A partition whose position reached its end offset no longer holds time back."""
+    def _track_positions(self, consumer: KafkaConsumer) -> None:
+        """Record each partition's lag; one that reached its end no longer holds time back."""
         for tp in consumer.assignment():
             end = consumer.highwater(tp)
-            if end is not None and consumer.position(tp) >= end:
+            if end is None:
+                continue
+            lag = max(0, end - consumer.position(tp))
+            self.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
+            if lag == 0:
                 self.watermark.set_idle(tp.partition)
 
     def _publish_alerts(self, producer: KafkaProducer, events: list[AlertEvent]) -> None:
@@ -121,16 +134,17 @@ class Detector:
             self.metrics.record_alert(event)
             log.info("alert %s %s %s %s", event.state, event.brand, event.kind, event.at)
 
-    def _dead_letter(self, producer: KafkaProducer, record: Any, reason: str) -> None:
+    def _dead_letter(self, producer: KafkaProducer, record: Any, kind: str, reason: str) -> None:
         headers = [
             ("buzzwatch.reason", reason.encode()),
+            ("buzzwatch.reason_kind", kind.encode()),
             ("buzzwatch.source", f"{record.topic}/{record.partition}/{record.offset}".encode()),
         ]
         future = producer.send(
             self.kafka.dead_letter_topic, key=record.key, value=record.value, headers=headers
         )
         self._pending.append(future)
-        self.metrics.dead_letters.inc()
+        self.metrics.record_dead_letter(kind)
         log.warning("dead letter %s/%s: %s", record.partition, record.offset, reason)
 
     def _await_acks(self, producer: KafkaProducer) -> None:

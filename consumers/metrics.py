@@ -1,45 +1,165 @@
-"""Prometheus metrics of the detector service."""
+"""Prometheus metrics of the detector service.
+
+Names follow Prometheus conventions (`buzzwatch_` prefix, base units, `_total` counters).
+Label values that come from the data (brands, sources) are bounded by `BoundedLabel`, so a
+flood of unknown brands cannot grow the exposition without limit.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+import math
+import platform
+import time
+from collections.abc import Iterable
 
-from pipeline.engine import Admission, Scored
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    start_http_server,
+)
+
+from consumers.settings import MetricsSettings
+from pipeline.engine import Admission, BucketReport, Scored
 from pipeline.models import AlertEvent
+from pipeline.sentiment import POSITIVE_COMPOUND
+
+OTHER = "other"
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class BoundedLabel:
+    """Label values limited to a configured set, or to the first `cap` seen, else `other`."""
+
+    def __init__(self, allowed: Iterable[str], cap: int) -> None:
+        self._allowed = frozenset(allowed)
+        self._cap = cap
+        self._seen: set[str] = set()
+
+    def __call__(self, value: str) -> str:
+        if self._allowed:
+            return value if value in self._allowed else OTHER
+        if value in self._seen:
+            return value
+        if len(self._seen) < self._cap:
+            self._seen.add(value)
+            return value
+        return OTHER
 
 
 class DetectorMetrics:
     """The detector's metrics, on a registry of their own."""
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self, settings: MetricsSettings | None = None, registry: CollectorRegistry | None = None
+    ) -> None:
+        settings = settings or MetricsSettings()
+        self.settings = settings
         self.registry = registry or CollectorRegistry()
+        self.brand = BoundedLabel(settings.brands, settings.max_brands)
+        self.source = BoundedLabel((), settings.max_sources)
+        self._watermark: float | None = None
         r = self.registry
         self.mentions = Counter(
-            "buzzwatch_mentions", "Mentions processed.", ["brand", "sentiment"], registry=r
+            "buzzwatch_mentions",
+            "Mentions accepted and counted, by brand, source and sentiment.",
+            ["brand", "source", "sentiment"],
+            registry=r,
         )
         self.rejected = Counter(
-            "buzzwatch_records_rejected", "Records not counted, by reason.", ["reason"], registry=r
+            "buzzwatch_records_rejected",
+            "Records not counted, by reason (invalid_json, invalid_record, unbranded, late).",
+            ["reason"],
+            registry=r,
         )
         self.dead_letters = Counter(
-            "buzzwatch_dead_letters", "Records sent to the dead-letter topic.", registry=r
+            "buzzwatch_dead_letters",
+            "Records sent to the dead-letter topic, by reason.",
+            ["reason"],
+            registry=r,
         )
         self.alert_events = Counter(
             "buzzwatch_alert_events",
-            "Alert state changes published.",
+            "Alert events published.",
             ["brand", "kind", "state", "severity"],
             registry=r,
         )
         self.alerts_active = Gauge(
-            "buzzwatch_alerts_active", "Alerts firing now.", ["brand", "kind"], registry=r
+            "buzzwatch_alerts_active",
+            "1 while the detector's alert of (brand, kind) is firing, else 0.",
+            ["brand", "kind", "severity"],
+            registry=r,
+        )
+        self.spike_score = Gauge(
+            "buzzwatch_spike_score",
+            "Spike score of the last closed bucket: 0.5 at the firing bar, 1 at the critical one.",
+            ["brand", "kind"],
+            registry=r,
+        )
+        self.bucket_mentions = Gauge(
+            "buzzwatch_bucket_mentions",
+            "Mentions in the brand's last closed bucket.",
+            ["brand"],
+            registry=r,
+        )
+        self.bucket_expected = Gauge(
+            "buzzwatch_bucket_expected_mentions",
+            "Mentions the baseline expected in the brand's last closed bucket.",
+            ["brand"],
+            registry=r,
+        )
+        self.bucket_negative_share = Gauge(
+            "buzzwatch_bucket_negative_share",
+            "Negative share of the brand's last closed bucket (0 to 1).",
+            ["brand"],
+            registry=r,
+        )
+        self.batch_seconds = Histogram(
+            "buzzwatch_batch_processing_seconds",
+            "Wall time to process one polled batch, publishing and acknowledgements included.",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.scoring_seconds = Histogram(
+            "buzzwatch_scoring_seconds",
+            "Wall time to decode, score and count one polled batch's records.",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
         )
         self.watermark = Gauge(
             "buzzwatch_watermark_timestamp_seconds",
             "Event-time watermark, as a Unix time.",
             registry=r,
         )
+        self.event_time_lag = Gauge(
+            "buzzwatch_event_time_lag_seconds",
+            "Wall-clock time minus the event-time watermark.",
+            registry=r,
+        )
+        self.event_time_lag.set_function(self._event_time_lag)
+        self.consumer_lag = Gauge(
+            "buzzwatch_consumer_lag",
+            "Records between the consumer's position and the partition's high watermark.",
+            ["topic", "partition"],
+            registry=r,
+        )
         self.commits = Counter("buzzwatch_offset_commits", "Offset commits.", registry=r)
-        self.batch_seconds = Histogram(
-            "buzzwatch_batch_processing_seconds", "Time to process one polled batch.", registry=r
+        self.rebalances = Counter(
+            "buzzwatch_rebalances",
+            "Consumer-group rebalances, by event (assigned, revoked).",
+            ["event"],
+            registry=r,
+        )
+        self.source_last_seen = Gauge(
+            "buzzwatch_source_last_seen_timestamp_seconds",
+            "Wall-clock time the last mention of a source was processed.",
+            ["source"],
+            registry=r,
+        )
+        Info("buzzwatch_build", "Build information.", registry=r).info(
+            {"version": _version(), "python": platform.python_version()}
         )
 
     def serve(self, port: int, address: str) -> None:
@@ -47,12 +167,55 @@ class DetectorMetrics:
         start_http_server(port, addr=address, registry=self.registry)
 
     def record_mention(self, scored: Scored) -> None:
-        if scored.admission is Admission.ACCEPTED:
-            sentiment = "negative" if scored.negative else "other"
-            self.mentions.labels(scored.mention.brand, sentiment).inc()
-        else:
+        if scored.admission is not Admission.ACCEPTED:
             self.rejected.labels(scored.admission.value).inc()
+            return
+        source = self.source(scored.mention.source)
+        self.mentions.labels(
+            self.brand(scored.mention.brand or ""), source, _sentiment(scored)
+        ).inc()
+        self.source_last_seen.labels(source).set(time.time())
+
+    def record_invalid(self, reason: str) -> None:
+        self.rejected.labels(reason).inc()
+
+    def record_dead_letter(self, reason: str) -> None:
+        self.dead_letters.labels(reason).inc()
 
     def record_alert(self, event: AlertEvent) -> None:
-        self.alert_events.labels(event.brand, event.kind, event.state, event.severity).inc()
-        self.alerts_active.labels(event.brand, event.kind).set(event.state == "firing")
+        brand = self.brand(event.brand)
+        self.alert_events.labels(brand, event.kind, event.state, event.severity).inc()
+        self.alerts_active.labels(brand, event.kind, event.severity).set(event.state == "firing")
+
+    def record_bucket(self, report: BucketReport) -> None:
+        """The engine's report of a closed bucket (its `on_bucket` listener)."""
+        brand = self.brand(report.brand)
+        self.bucket_mentions.labels(brand).set(report.volume)
+        self.bucket_expected.labels(brand).set(report.expected_volume)
+        self.bucket_negative_share.labels(brand).set(report.negative_share)
+        self.spike_score.labels(brand, "volume").set(report.volume_score)
+        self.spike_score.labels(brand, "negative").set(report.negative_score)
+
+    def record_watermark(self, watermark: int) -> None:
+        self._watermark = watermark
+        self.watermark.set(watermark)
+
+    def _event_time_lag(self) -> float:
+        return math.nan if self._watermark is None else time.time() - self._watermark
+
+
+def _sentiment(scored: Scored) -> str:
+    if scored.negative:
+        return "negative"
+    if scored.polarity is not None and scored.polarity.compound >= POSITIVE_COMPOUND:
+        return "positive"
+    return "neutral"
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("buzzwatch")
+    except PackageNotFoundError:
+        return "unknown"

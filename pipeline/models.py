@@ -61,11 +61,19 @@ class Mention(BaseModel):
         return value.strip() or None
 
 
+InvalidKind = Literal["invalid_json", "invalid_record"]
+
+
 @dataclass(frozen=True, slots=True)
 class Invalid:
-    """A record that could not be turned into a mention, with the reason why."""
+    """A record that could not be turned into a mention, with the reason why.
+
+    `kind` is the reason's category, a bounded value for metrics and dead-letter headers:
+    `invalid_json` (not UTF-8 JSON) or `invalid_record` (JSON that is not a valid mention).
+    """
 
     reason: str
+    kind: InvalidKind = "invalid_record"
 
 
 AlertKind = Literal["volume", "negative"]

@@ -41,13 +41,13 @@ def decode_record(raw: bytes | str) -> Mention | Invalid:
         try:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError as error:
-            return Invalid(f"invalid UTF-8 at byte {error.start}")
+            return Invalid(f"invalid UTF-8 at byte {error.start}", "invalid_json")
     try:
         obj = json.loads(raw)
     except json.JSONDecodeError as error:
-        return Invalid(f"bad JSON: {error.msg} at column {error.colno}")
+        return Invalid(f"bad JSON: {error.msg} at column {error.colno}", "invalid_json")
     except RecursionError:
-        return Invalid("bad JSON: nested too deeply")
+        return Invalid("bad JSON: nested too deeply", "invalid_json")
     return parse_mention(obj)
 
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple, Protocol
 
+POSITIVE_COMPOUND = 0.05  # VADER's usual bar for a positive text
+
 
 class Polarity(NamedTuple):
     """VADER's four figures: `compound` in [-1, 1], the others shares of the text."""

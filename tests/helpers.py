@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from pipeline.models import Mention
@@ -63,3 +64,10 @@ def buzzwatch(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[s
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result
+
+
+def produce(source: Path, topic: str, bootstrap: str) -> None:
+    """`buzzwatch produce` a mention file onto a topic."""
+    buzzwatch(
+        "produce", str(source), "--topic", topic, "--bootstrap-servers", bootstrap, "--no-progress"
+    )

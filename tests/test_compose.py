@@ -11,7 +11,6 @@ import argparse
 import json
 import re
 import shlex
-import shutil
 import subprocess
 from functools import cache
 from pathlib import Path
@@ -22,9 +21,16 @@ import yaml
 from pydantic import BaseModel
 
 from buzzwatch.cli import _parser as cli_parser
-from consumers.settings import KafkaSettings, kafka_settings
+from consumers.notifier import NotifySettings, notify_settings
+from consumers.settings import (
+    KafkaSettings,
+    MetricsSettings,
+    kafka_settings,
+    metrics_settings,
+)
 from pipeline.settings import DetectionSettings, RuleSettings, detection_settings, load_config
 from tests.broker.kafka_broker import KAFKA_VERSION
+from tests.servers import binary
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -33,17 +39,6 @@ PROMETHEUS_CONFIG = ROOT / "config" / "prometheus" / "prometheus.yml"
 EXAMPLE_CONFIG = ROOT / "config" / "buzzwatch.example.toml"
 DETECTOR_JOB = "buzzwatch-detector"
 TOOL_TIMEOUT_S = 120.0
-
-
-def _tool(name: str, package: str) -> str:
-    """The path of a required command-line tool; fail (never skip) when it is missing."""
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(
-            f"'{name}' is not on PATH; install it with: apt-get install -y {package}",
-            pytrace=False,
-        )
-    return path
 
 
 def _run(cmd: list[str], stdin: str | None = None) -> str:
@@ -66,11 +61,11 @@ def _run(cmd: list[str], stdin: str | None = None) -> str:
 
 
 def _docker_compose() -> str:
-    return _tool("docker-compose", "docker-compose")
+    return binary("docker-compose", "docker-compose")
 
 
 def _promtool() -> str:
-    return _tool("promtool", "prometheus")
+    return binary("promtool", "prometheus")
 
 
 @cache
@@ -137,7 +132,7 @@ def _keys(model: type[BaseModel], table: dict[str, Any], name: str) -> None:
     """Assert a TOML table sets every field of a model, and every nested table likewise."""
     assert set(table) == set(model.model_fields), f"[{name}] keys differ from {model.__name__}"
     for key, value in table.items():
-        if key == "brands":
+        if key == "brands" and model is DetectionSettings:
             DetectionSettings.model_validate({"brands": value})
         elif isinstance(value, dict):
             assert model.model_fields[key].annotation is RuleSettings
@@ -146,12 +141,34 @@ def _keys(model: type[BaseModel], table: dict[str, Any], name: str) -> None:
 
 def test_example_config_lists_every_setting() -> None:
     config = load_config(EXAMPLE_CONFIG)
-    assert set(config) == {"detection", "kafka"}
+    assert set(config) == {"detection", "kafka", "metrics", "notify"}
     _keys(DetectionSettings, config["detection"], "detection")
     _keys(KafkaSettings, config["kafka"], "kafka")
+    _keys(MetricsSettings, config["metrics"], "metrics")
+    # [[notify.webhooks]] are commented examples (tests/test_notify.py validates them)
+    _keys(NotifySettings, {"webhooks": [], **config["notify"]}, "notify")
 
 
 def test_example_config_holds_the_defaults() -> None:
     config = load_config(EXAMPLE_CONFIG)
     assert detection_settings(config).model_dump() == DetectionSettings().model_dump()
     assert kafka_settings(config).model_dump() == KafkaSettings().model_dump()
+    assert metrics_settings(config).model_dump() == MetricsSettings().model_dump()
+    assert notify_settings(config).model_dump() == NotifySettings().model_dump()
+
+
+def test_bind_mounts_exist_in_the_repository() -> None:
+    for name, service in _compose_config()["services"].items():
+        for volume in service.get("volumes", []):
+            source = volume["source"] if isinstance(volume, dict) else volume.split(":")[0]
+            if source.startswith("/") or source.startswith("."):
+                path = Path(source)
+                assert path.is_relative_to(ROOT) and path.exists(), f"{name}: {source} missing"
+
+
+def test_compose_notify_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BUZZWATCH_WEBHOOK_URL", "https://hooks.example/buzz")
+    monkeypatch.setenv("BUZZWATCH_WEBHOOK_SECRET", "s3cret")
+    config = load_config(ROOT / "config" / "notify.compose.toml")
+    assert [hook.name for hook in notify_settings(config).webhooks] == ["incidents"]
+    assert _command("notify") == ["notify", "--config=/etc/buzzwatch/notify.toml"]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +17,8 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
 from tests.broker.kafka_broker import create_topic
-from tests.helpers import ANGRY_TEXT, HAPPY_TEXT, buzzwatch, jsonl, stream
+from tests.helpers import ANGRY_TEXT, HAPPY_TEXT, buzzwatch, jsonl, produce, stream
+from tests.servers import free_port
 
 DEADLINE_SECONDS = 120.0
 BAD_RECORDS = [
@@ -38,12 +39,6 @@ class Run:
     metrics: str
     detector_exit: int
     detector_log: str
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def read_topic(bootstrap: str, topic: str, want: int, patience: float) -> list[object]:
@@ -100,15 +95,7 @@ def run(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         bad.send(topics["mentions"], key=key, value=value)
     bad.flush()
     bad.close()
-    buzzwatch(
-        "produce",
-        str(source),
-        "--topic",
-        topics["mentions"],
-        "--bootstrap-servers",
-        kafka_bootstrap,
-        "--no-progress",
-    )
+    produce(source, topics["mentions"], kafka_bootstrap)
 
     port = free_port()
     log_path = tmp / "detector.log"
@@ -179,9 +166,40 @@ def test_invalid_records_go_to_the_dead_letter_topic_with_a_reason(run: Run) -> 
 
 
 def test_metrics_are_exposed(run: Run) -> None:
-    assert "buzzwatch_dead_letters_total 4.0" in run.metrics
-    assert 'buzzwatch_mentions_total{brand="acme",sentiment="negative"}' in run.metrics
+    assert 'buzzwatch_dead_letters_total{reason="invalid_json"} 2.0' in run.metrics
+    assert 'buzzwatch_dead_letters_total{reason="invalid_record"} 1.0' in run.metrics
+    assert 'buzzwatch_dead_letters_total{reason="unbranded"} 1.0' in run.metrics
+    assert 'buzzwatch_records_rejected_total{reason="unbranded"} 1.0' in run.metrics
+    assert 'buzzwatch_mentions_total{brand="acme",sentiment="negative",source="unknown"}' in (
+        run.metrics
+    )
     assert 'buzzwatch_alert_events_total{brand="acme",kind="negative"' in run.metrics
+    assert 'buzzwatch_alerts_active{brand="acme",kind="negative",severity=' in run.metrics
+    for name in (
+        'buzzwatch_spike_score{brand="acme",kind="volume"}',
+        'buzzwatch_bucket_mentions{brand="acme"}',
+        'buzzwatch_bucket_negative_share{brand="acme"}',
+        "buzzwatch_consumer_lag{partition=",
+        'buzzwatch_rebalances_total{event="assigned"}',
+        "buzzwatch_scoring_seconds_count",
+        "buzzwatch_event_time_lag_seconds",
+        'buzzwatch_source_last_seen_timestamp_seconds{source="unknown"}',
+        "buzzwatch_build_info{",
+    ):
+        assert name in run.metrics, name
+
+
+def test_the_live_exposition_passes_promtool(run: Run) -> None:
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is missing: apt-get install prometheus"
+    checked = subprocess.run(
+        [promtool, "check", "metrics"],
+        input=run.metrics,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_sigterm_stops_the_detector_cleanly(run: Run) -> None:

@@ -1,0 +1,390 @@
+"""`buzzwatch notify`: delivers the alert events of the alerts topic to webhooks, once each.
+
+Per polled batch, record by record in offset order: decode the alert event and, for each
+configured webhook whose filters it passes, in configuration order, skip it if the delivery
+ledger already holds `<webhook>:<alert id>:<state>`, else deliver it (consumers/webhooks.py:
+retries with backoff, bounded). After a 2xx a receipt is produced to the compacted
+deliveries topic and acknowledged (acks=all) before going on; a permanent failure or an
+exhausted retry budget produces the alert record to the dead-letter topic instead (headers
+`buzzwatch.reason`, `buzzwatch.webhook`, `buzzwatch.attempts`, `buzzwatch.source`), also
+acknowledged. Only then are the handled records' offsets committed (group `group_id`,
+auto-commit off).
+
+Deduplication: the ledger is the deliveries topic, read in full whenever partitions are
+assigned (so at startup, and after a rebalance that may bring another instance's
+receipts). A restart, a rebalance or a duplicate alert event (the detector publishes at least
+once) therefore does not notify a webhook twice, even if offsets were not committed.
+Dead-lettered deliveries get no receipt: replaying the dead-letter topic onto the alerts topic
+delivers them again.
+
+Residual window: a crash (or a lost broker) after a webhook's 2xx and before its receipt is
+acknowledged delivers that event to that webhook again after the restart. Every attempt
+carries the same `X-Buzzwatch-Delivery: <alert id>:<state>` header (and the json format the
+same `delivery_id`), which receivers use to drop such duplicates, as they do for retries after
+a timeout whose request did arrive.
+
+Stopping (`stop` set, e.g. by SIGTERM): the delivery in progress finishes its current attempt
+but waits for no retry (it is abandoned, neither receipted nor dead-lettered); the records
+handled so far are committed and the rest is left for the next start.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import ConfigResource
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.errors import TopicAlreadyExistsError, for_code
+from kafka.structs import OffsetAndMetadata
+from pydantic import Field, ValidationError, model_validator
+
+from consumers.settings import KafkaSettings
+from consumers.webhooks import Deliverer, DeliverySettings, Outcome, WebhookSettings
+from pipeline.models import AlertEvent, describe_validation_error, iso_utc
+
+log = logging.getLogger("buzzwatch.notify")
+
+POLL_TIMEOUT_MS = 500
+MAX_POLL_RECORDS = 100
+BATCH_SECONDS = 60.0  # stop taking a batch's records after this long; poll again
+SEND_TIMEOUT_SECONDS = 30.0
+LEDGER_TIMEOUT_SECONDS = 60.0
+TOPIC_TIMEOUT_MS = 30_000
+
+
+class NotifySettings(DeliverySettings):
+    """The `[notify]` table: topics, consumer group, delivery settings and webhooks."""
+
+    group_id: str = "buzzwatch-notify"
+    dead_letter_topic: str = "buzzwatch.alerts.dlq"
+    deliveries_topic: str = "buzzwatch.notify.deliveries"
+    webhooks: tuple[WebhookSettings, ...] = Field(default=())
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> NotifySettings:
+        names = [webhook.name for webhook in self.webhooks]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"webhook names must be unique: {', '.join(duplicates)}")
+        return self
+
+
+def notify_settings(config: dict[str, Any], **overrides: Any) -> NotifySettings:
+    """The `[notify]` table, with command-line values (those not None) on top."""
+    values = dict(config.get("notify", {}))
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return NotifySettings.model_validate(values)
+
+
+def receipt_key(webhook: str, event: AlertEvent) -> str:
+    """The ledger key of one delivery: `<webhook>:<alert id>:<state>`."""
+    return f"{webhook}:{event.id}:{event.state}"
+
+
+def ensure_topics(bootstrap_servers: str, settings: NotifySettings) -> None:
+    """Create the dead-letter topic and the (compacted) deliveries topic if they are missing.
+
+    An existing deliveries topic that is not compacted is used, with a warning: its receipts
+    are then subject to time-based retention.
+    """
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    try:
+        result = admin.create_topics(
+            {
+                settings.dead_letter_topic: {},
+                settings.deliveries_topic: {
+                    "num_partitions": 1,
+                    "configs": {"cleanup.policy": "compact"},
+                },
+            },
+            timeout_ms=TOPIC_TIMEOUT_MS,
+            raise_errors=False,
+        )
+        for topic in result["topics"]:
+            error = for_code(topic["error_code"])
+            if error is TopicAlreadyExistsError:
+                continue
+            if error.errno != 0:
+                raise error(f"creating topic {topic['name']}: {topic['error_message']}")
+            log.info("created topic %s", topic["name"])
+        admin.wait_for_topics(
+            [settings.dead_letter_topic, settings.deliveries_topic], timeout_ms=TOPIC_TIMEOUT_MS
+        )
+        resource = ConfigResource("TOPIC", settings.deliveries_topic, ["cleanup.policy"])
+        described = admin.describe_configs([resource], config_filter="all")
+        policy = described["topic"][settings.deliveries_topic]["cleanup.policy"]["value"]
+        if "compact" not in str(policy):
+            log.warning(
+                "deliveries topic %s has cleanup.policy=%s, not compact: receipts may expire",
+                settings.deliveries_topic,
+                policy,
+            )
+    finally:
+        admin.close()
+
+
+class DeliveryLedger:
+    """The deliveries already made, as the set of keys of the compacted deliveries topic."""
+
+    def __init__(self, bootstrap_servers: str, topic: str, producer: KafkaProducer) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.topic = topic
+        self._producer = producer
+        self._keys: set[str] = set()
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def load(self, timeout_seconds: float = LEDGER_TIMEOUT_SECONDS) -> None:
+        """Read the topic from its beginning to its current end (bounded in time)."""
+        consumer = KafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        keys: set[str] = set()
+        try:
+            partitions = consumer.partitions_for_topic(self.topic) or set()
+            tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
+            if not tps:
+                raise RuntimeError(f"deliveries topic {self.topic} not found")
+            consumer.assign(tps)
+            consumer.seek_to_beginning(*tps)
+            ends = consumer.end_offsets(tps)
+            deadline = time.monotonic() + timeout_seconds
+            while any(consumer.position(tp) < ends[tp] for tp in tps):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"deliveries topic {self.topic} not read within {timeout_seconds:g} s"
+                    )
+                for records in consumer.poll(timeout_ms=POLL_TIMEOUT_MS).values():
+                    for record in records:
+                        key = (record.key or b"").decode("utf-8", "replace")
+                        if record.value is None:  # tombstone
+                            keys.discard(key)
+                        else:
+                            keys.add(key)
+        finally:
+            consumer.close(autocommit=False)
+        self._keys = keys
+        log.info("delivery ledger %s: %d receipts", self.topic, len(keys))
+
+    def record(self, key: str, receipt: dict[str, Any]) -> None:
+        """Produce a receipt and wait for its acknowledgement (acks=all)."""
+        value = json.dumps(receipt, ensure_ascii=False, separators=(",", ":")).encode()
+        future = self._producer.send(self.topic, key=key.encode(), value=value)
+        self._producer.flush(timeout=SEND_TIMEOUT_SECONDS)
+        future.get(timeout=SEND_TIMEOUT_SECONDS)
+        self._keys.add(key)
+
+
+class _Assignments(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Notes that partitions were assigned: the ledger must be read again."""
+
+    def __init__(self) -> None:
+        self.stale = True
+
+    def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        pass
+
+    def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        self.stale = True
+
+
+class Notifier:
+    """Consumes alert events and delivers each to every webhook it is meant for, once."""
+
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        settings: NotifySettings,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.kafka = kafka
+        self.settings = settings
+        self._clock = clock
+        self._rng = rng
+
+    def max_poll_interval_ms(self) -> int:
+        """Longest time between polls: the batch budget plus one record's worst case."""
+        s = self.settings
+        per_delivery = s.max_delivery_seconds + 2 * s.timeout_seconds + 2 * SEND_TIMEOUT_SECONDS
+        worst = BATCH_SECONDS + len(s.webhooks) * per_delivery + 60.0
+        return max(300_000, int(worst * 1000))
+
+    def run(self, stop: threading.Event) -> None:
+        """Process batches until `stop` is set, then commit what was handled and close."""
+        bootstrap = self.kafka.bootstrap_servers
+        ensure_topics(bootstrap, self.settings)
+        deliverer = Deliverer(self.settings, wait=stop.wait, clock=self._clock, rng=self._rng)
+        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        try:
+            consumer = KafkaConsumer(
+                bootstrap_servers=bootstrap,
+                group_id=self.settings.group_id,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                max_poll_records=MAX_POLL_RECORDS,
+                max_poll_interval_ms=self.max_poll_interval_ms(),
+            )
+            try:
+                self._loop(consumer, producer, deliverer, stop)
+            finally:
+                consumer.close(autocommit=False)
+        finally:
+            producer.close(timeout=SEND_TIMEOUT_SECONDS)
+
+    def _loop(
+        self,
+        consumer: KafkaConsumer,
+        producer: KafkaProducer,
+        deliverer: Deliverer,
+        stop: threading.Event,
+    ) -> None:
+        ledger = DeliveryLedger(
+            self.kafka.bootstrap_servers, self.settings.deliveries_topic, producer
+        )
+        assignments = _Assignments()
+        consumer.subscribe([self.kafka.alerts_topic], listener=assignments)
+        names = ", ".join(webhook.name for webhook in self.settings.webhooks)
+        log.info("notifying %s from %s", names, self.kafka.alerts_topic)
+        while not stop.is_set():
+            batch = consumer.poll(timeout_ms=POLL_TIMEOUT_MS)
+            if assignments.stale:  # (re)read after an assignment, before its records
+                ledger.load()
+                assignments.stale = False
+            if batch:
+                self._process(consumer, producer, ledger, deliverer, batch, stop)
+
+    def _process(
+        self,
+        consumer: KafkaConsumer,
+        producer: KafkaProducer,
+        ledger: DeliveryLedger,
+        deliverer: Deliverer,
+        batch: dict[TopicPartition, list[Any]],
+        stop: threading.Event,
+    ) -> None:
+        """Handle a batch's records in order, then commit the handled ones.
+
+        Records left unhandled (stop requested, delivery abandoned, batch time budget spent)
+        are not committed; the consumer is moved back to them for the next poll.
+        """
+        started = time.monotonic()
+        records = [(tp, record) for tp, rows in batch.items() for record in rows]
+        done: dict[TopicPartition, int] = {}
+        handled = 0
+        for tp, record in records:
+            if stop.is_set() or (handled and time.monotonic() - started > BATCH_SECONDS):
+                break
+            if not self._handle(record, producer, ledger, deliverer):
+                break
+            done[tp] = record.offset + 1
+            handled += 1
+        rewind: dict[TopicPartition, int] = {}
+        for tp, record in records[handled:]:
+            rewind.setdefault(tp, record.offset)
+        for tp, offset in rewind.items():
+            consumer.seek(tp, offset)
+        if done:
+            consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in done.items()})
+
+    def _handle(
+        self,
+        record: Any,
+        producer: KafkaProducer,
+        ledger: DeliveryLedger,
+        deliverer: Deliverer,
+    ) -> bool:
+        """Deliver one alert record to its webhooks; False if a delivery was abandoned."""
+        try:
+            event = AlertEvent.model_validate_json(record.value or b"")
+        except ValidationError as error:
+            reason = f"invalid alert event: {describe_validation_error(error)}"
+            self._dead_letter(producer, record, reason, None, 0)
+            return True
+        for webhook in self.settings.webhooks:
+            if not webhook.wants(event):
+                continue
+            key = receipt_key(webhook.name, event)
+            if key in ledger:
+                log.info("webhook %s: %s %s already delivered", webhook.name, event.id, event.state)
+                continue
+            outcome = deliverer.deliver(webhook, event)
+            if outcome.abandoned:
+                log.info(
+                    "webhook %s: %s %s abandoned: %s",
+                    webhook.name,
+                    event.id,
+                    event.state,
+                    outcome.reason,
+                )
+                return False
+            if outcome.delivered:
+                ledger.record(key, _receipt(webhook, event, outcome))
+                log.info(
+                    "webhook %s: %s %s %s %s delivered (HTTP %s, %d attempts)",
+                    webhook.name,
+                    event.brand,
+                    event.kind,
+                    event.state,
+                    event.id,
+                    outcome.status,
+                    outcome.attempts,
+                )
+            else:
+                self._dead_letter(producer, record, outcome.reason, webhook, outcome.attempts)
+        return True
+
+    def _dead_letter(
+        self,
+        producer: KafkaProducer,
+        record: Any,
+        reason: str,
+        webhook: WebhookSettings | None,
+        attempts: int,
+    ) -> None:
+        """Produce the alert record to the dead-letter topic and wait for the acknowledgement."""
+        headers = [
+            ("buzzwatch.reason", reason.encode()),
+            ("buzzwatch.attempts", str(attempts).encode()),
+            ("buzzwatch.source", f"{record.topic}/{record.partition}/{record.offset}".encode()),
+        ]
+        if webhook is not None:
+            headers.append(("buzzwatch.webhook", webhook.name.encode()))
+        future = producer.send(
+            self.settings.dead_letter_topic, key=record.key, value=record.value, headers=headers
+        )
+        producer.flush(timeout=SEND_TIMEOUT_SECONDS)
+        future.get(timeout=SEND_TIMEOUT_SECONDS)
+        name = webhook.name if webhook is not None else "-"
+        log.warning(
+            "dead letter %s/%s (webhook %s): %s", record.partition, record.offset, name, reason
+        )
+
+
+def _receipt(webhook: WebhookSettings, event: AlertEvent, outcome: Outcome) -> dict[str, Any]:
+    return {
+        "webhook": webhook.name,
+        "alert_id": event.id,
+        "state": event.state,
+        "brand": event.brand,
+        "kind": event.kind,
+        "status": outcome.status,
+        "attempts": outcome.attempts,
+        "delivered_at": iso_utc(datetime.now(UTC)),
+    }

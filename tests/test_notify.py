@@ -1,0 +1,739 @@
+"""`buzzwatch notify`: webhook payloads, signatures, retries, dead letters and exactly-once
+notification across restarts, against a real HTTP receiver and the real Kafka test broker."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import tomllib
+import uuid
+from collections import defaultdict, deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import ConfigResource
+from pydantic import ValidationError
+
+import consumers.notifier
+from consumers.notifier import Notifier, NotifySettings, notify_settings, receipt_key
+from consumers.settings import KafkaSettings
+from consumers.webhooks import (
+    Deliverer,
+    DeliverySettings,
+    WebhookSettings,
+    backoff_delay,
+    parse_retry_after,
+    slack_message,
+    verify_signature,
+)
+from pipeline.models import AlertEvent, AlertKind, AlertState, Severity
+from tests.helpers import T0
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_CONFIG = ROOT / "config" / "buzzwatch.example.toml"
+SECRET = "s3cret-for-tests"
+WAIT_SECONDS = 20.0  # upper bound of every wait for the notifier
+KAFKA_TIMEOUT_MS = 30_000
+
+
+# --- a real HTTP receiver -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Received:
+    """One request the receiver got (header names lower-cased) and the status it answered."""
+
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    status: int
+
+    @property
+    def delivery(self) -> str:
+        return self.headers["x-buzzwatch-delivery"]
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b"ok"
+
+
+@dataclass
+class Receiver:
+    """An HTTP server on 127.0.0.1 that records POSTs and answers as scripted, per path."""
+
+    server: ThreadingHTTPServer
+    requests: list[Received] = field(default_factory=list)
+    scripts: dict[str, deque[Reply]] = field(default_factory=lambda: defaultdict(deque))
+    then: dict[str, Reply] = field(default_factory=dict)
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+    def answer(self, path: str, *replies: Reply, then: Reply = Reply()) -> None:
+        """Answer `path`'s next requests with `replies`, and every later one with `then`."""
+        with self.changed:
+            self.scripts[path].extend(replies)
+            self.then[path] = then
+
+    def reply_to(self, request: Received) -> Reply:
+        with self.changed:
+            queue = self.scripts[request.path]
+            reply = queue.popleft() if queue else self.then.get(request.path, Reply())
+            self.requests.append(
+                Received(request.path, request.headers, request.body, reply.status)
+            )
+            self.changed.notify_all()
+            return reply
+
+    def at(self, path: str) -> list[Received]:
+        with self.changed:
+            return [r for r in self.requests if r.path == path]
+
+    def wait_for(self, path: str, count: int, timeout: float = WAIT_SECONDS) -> list[Received]:
+        """The first `count` requests to `path`; fail if they have not come within `timeout`."""
+        with self.changed:
+            self.changed.wait_for(
+                lambda: sum(r.path == path for r in self.requests) >= count, timeout
+            )
+        got = self.at(path)
+        assert len(got) >= count, f"{path}: {len(got)} requests of {count} after {timeout} s"
+        return got[:count]
+
+
+def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            reply = receiver.reply_to(Received(self.path, headers, body, 0))
+            self.send_response(reply.status)
+            for name, value in reply.headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.end_headers()
+            self.wfile.write(reply.body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    server.daemon_threads = True
+    recv = Receiver(server)
+    server.RequestHandlerClass = _handler(recv)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield recv
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+# --- builders -------------------------------------------------------------------------------
+
+
+def alert(
+    n: int,
+    state: AlertState = "firing",
+    *,
+    brand: str = "acme",
+    kind: AlertKind = "negative",
+    severity: Severity = "critical",
+) -> AlertEvent:
+    """Alert `a<n>` of `brand`, started 13 h + 5n min after T0."""
+    started = T0 + timedelta(hours=13, minutes=5 * n)
+    at = started + (timedelta(minutes=45) if state == "resolved" else timedelta(minutes=5))
+    return AlertEvent(
+        id=f"a{n}",
+        brand=brand,
+        kind=kind,
+        state=state,
+        severity=severity,
+        at=at,
+        started_at=started,
+        observed=42.0 if state == "firing" else 3.0,
+        expected=3.5,
+        window_seconds=900,
+        score=0.97 if state == "firing" else 0.1,
+    )
+
+
+def json_hook(name: str, url: str, **extra: Any) -> WebhookSettings:
+    return WebhookSettings.model_validate(
+        {"name": name, "url": url, "format": "json", "secret": SECRET, **extra}
+    )
+
+
+def slack_hook(name: str, url: str, **extra: Any) -> WebhookSettings:
+    return WebhookSettings.model_validate({"name": name, "url": url, "format": "slack", **extra})
+
+
+def hmac_hex(timestamp: str, body: bytes) -> str:
+    """The signature computed independently of consumers.webhooks."""
+    return hmac.new(SECRET.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def assert_signed(request: Received) -> None:
+    timestamp = request.headers["x-buzzwatch-timestamp"]
+    assert abs(int(timestamp) - time.time()) < 60
+    assert request.headers["x-buzzwatch-signature"] == f"sha256={hmac_hex(timestamp, request.body)}"
+
+
+class FakeClock:
+    """A monotonic clock that only moves when the deliverer waits; records the waits."""
+
+    def __init__(self, stop_after: int | None = None) -> None:
+        self.now = 0.0
+        self.waits: list[float] = []
+        self.stop_after = stop_after
+
+    def __call__(self) -> float:
+        return self.now
+
+    def wait(self, seconds: float) -> bool:
+        self.waits.append(seconds)
+        self.now += seconds
+        return self.stop_after is not None and len(self.waits) >= self.stop_after
+
+
+def deliverer(clock: FakeClock, **settings: Any) -> Deliverer:
+    return Deliverer(
+        DeliverySettings(**settings), wait=clock.wait, clock=clock, rng=random.Random(7)
+    )
+
+
+# --- payloads and signatures ----------------------------------------------------------------
+
+
+def test_json_webhook_body_is_the_event_signed_over_timestamp_and_body(
+    receiver: Receiver,
+) -> None:
+    event = alert(1)
+    outcome = deliverer(FakeClock()).deliver(json_hook("j", receiver.url("/j")), event)
+    assert outcome.delivered and outcome.attempts == 1 and outcome.status == 200
+    [request] = receiver.at("/j")
+    assert request.headers["content-type"] == "application/json"
+    assert request.delivery == "a1:firing"
+    assert request.json() == {**event.to_dict(), "delivery_id": "a1:firing"}
+    assert_signed(request)
+    timestamp = request.headers["x-buzzwatch-timestamp"]
+    signed = request.headers["x-buzzwatch-signature"]
+    assert verify_signature(SECRET.encode(), timestamp, request.body, signed)
+    assert not verify_signature(SECRET.encode(), timestamp, request.body + b" ", signed)
+    assert not verify_signature(b"other secret", timestamp, request.body, signed)
+    later = int(timestamp) + 3600
+    assert not verify_signature(SECRET.encode(), timestamp, request.body, signed, now=later)
+
+
+def test_slack_message_tells_brand_kind_state_counts_and_start(receiver: Receiver) -> None:
+    firing = alert(1, brand="Café <Lyon> & Co")
+    message = slack_message(firing)
+    text = message["text"]
+    for part in ("Café <Lyon> & Co", "negative", "firing", "critical", "42 negative mentions"):
+        assert part in text
+    assert "15 min" in text and "3.5 expected" in text and "12.0× normal" in text
+    assert "score 0.97" in text and "2026-03-02T13:05:00Z" in text
+    assert message["blocks"][0]["type"] == "header"
+    fields = {
+        f["text"].split("\n")[0]: f["text"].split("\n")[1] for f in message["blocks"][2]["fields"]
+    }
+    assert fields["*Brand*"] == "Café &lt;Lyon&gt; &amp; Co"  # escaped for mrkdwn
+    assert fields["*State*"] == "firing" and fields["*Severity*"] == "critical"
+    assert fields["*Started at*"] == "2026-03-02T13:05:00Z"
+
+    resolved = slack_message(alert(1, "resolved"))
+    assert "resolved" in resolved["text"] and "firing" not in resolved["text"]
+    assert "was critical" in resolved["text"]
+
+    outcome = deliverer(FakeClock()).deliver(slack_hook("s", receiver.url("/s")), firing)
+    assert outcome.delivered
+    [request] = receiver.at("/s")
+    assert request.json() == message
+    assert request.delivery == "a1:firing"
+    assert "x-buzzwatch-signature" not in request.headers
+
+
+# --- retries --------------------------------------------------------------------------------
+
+
+def test_5xx_is_retried_with_exponential_backoff_then_delivered_once(receiver: Receiver) -> None:
+    receiver.answer("/j", Reply(500), Reply(502))
+    clock = FakeClock()
+    outcome = deliverer(clock, backoff_seconds=1.0).deliver(
+        json_hook("j", receiver.url("/j")), alert(1)
+    )
+    assert outcome.delivered and outcome.attempts == 3
+    requests = receiver.at("/j")
+    assert [r.status for r in requests] == [500, 502, 200]
+    assert {r.body for r in requests} == {requests[0].body}
+    assert {r.delivery for r in requests} == {"a1:firing"}
+    for request in requests:  # each attempt is signed afresh
+        assert_signed(request)
+    assert len(clock.waits) == 2
+    assert 0.5 <= clock.waits[0] <= 1.0 and 1.0 <= clock.waits[1] <= 2.0
+
+
+def test_retries_are_bounded_in_attempts_and_backoff_is_capped(receiver: Receiver) -> None:
+    receiver.answer("/j", then=Reply(503))
+    clock = FakeClock()
+    settings = {"max_attempts": 6, "backoff_seconds": 1.0, "max_backoff_seconds": 4.0}
+    outcome = deliverer(clock, **settings).deliver(json_hook("j", receiver.url("/j")), alert(1))
+    assert not outcome.delivered and not outcome.abandoned
+    assert outcome.attempts == 6 and len(receiver.at("/j")) == 6
+    assert outcome.reason.startswith("gave up after 6 attempts: HTTP 503")
+    ceilings = [min(4.0, 2.0 ** (n - 1)) for n in range(1, 6)]
+    assert len(clock.waits) == 5
+    for wait, ceiling in zip(clock.waits, ceilings, strict=True):
+        assert ceiling / 2 <= wait <= ceiling
+    assert backoff_delay(10, 1.0, 4.0, 1.0) == 4.0 and backoff_delay(1, 1.0, 4.0, 0.0) == 0.5
+
+
+def test_total_delivery_time_is_bounded(receiver: Receiver) -> None:
+    receiver.answer("/j", then=Reply(500))
+    clock = FakeClock()
+    settings = {"max_attempts": 50, "backoff_seconds": 2.0, "max_delivery_seconds": 10.0}
+    outcome = deliverer(clock, **settings).deliver(json_hook("j", receiver.url("/j")), alert(1))
+    assert not outcome.delivered and 2 <= outcome.attempts < 50
+    assert sum(clock.waits) <= 10.0
+    assert "max_delivery_seconds" in outcome.reason
+
+
+def test_429_is_retried_after_the_retry_after_seconds(receiver: Receiver) -> None:
+    receiver.answer("/j", Reply(429, (("Retry-After", "7"),)))
+    clock = FakeClock()
+    outcome = deliverer(clock).deliver(json_hook("j", receiver.url("/j")), alert(1))
+    assert outcome.delivered and outcome.attempts == 2
+    assert clock.waits == [7.0]
+
+    receiver.answer("/k", Reply(429, (("Retry-After", "3600"),)))
+    clock = FakeClock()
+    outcome = deliverer(clock).deliver(json_hook("k", receiver.url("/k")), alert(1))
+    assert not outcome.delivered and outcome.attempts == 1 and clock.waits == []
+    assert "HTTP 429" in outcome.reason and "max_delivery_seconds" in outcome.reason
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 410, 302])
+def test_other_4xx_and_redirects_are_permanent(receiver: Receiver, status: int) -> None:
+    location = (("Location", receiver.url("/elsewhere")),)
+    receiver.answer("/j", then=Reply(status, location, b"invalid_payload"))
+    clock = FakeClock()
+    outcome = deliverer(clock).deliver(json_hook("j", receiver.url("/j")), alert(1))
+    assert not outcome.delivered and outcome.attempts == 1 and clock.waits == []
+    assert outcome.reason == f"HTTP {status}: invalid_payload (permanent)"
+    assert receiver.at("/elsewhere") == []
+
+
+def test_connection_errors_are_retried() -> None:
+    with socket.socket() as closed:  # bound, never listening: connections are refused
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}/j"
+        clock = FakeClock()
+        outcome = deliverer(clock, max_attempts=3).deliver(json_hook("j", url), alert(1))
+    assert not outcome.delivered and outcome.attempts == 3 and len(clock.waits) == 2
+    assert outcome.reason.startswith("gave up after 3 attempts: connection error")
+
+
+def test_retry_after_may_be_seconds_or_an_http_date() -> None:
+    assert parse_retry_after(" 12 ") == 12.0
+    date = "Wed, 21 Oct 2015 07:28:00 GMT"
+    assert parse_retry_after(date, now=1445412480.0 - 30) == 30.0
+    assert parse_retry_after(date, now=1445412480.0 + 30) == 0.0
+    assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+def test_stopping_abandons_a_delivery_between_attempts(receiver: Receiver) -> None:
+    receiver.answer("/j", then=Reply(503))
+    clock = FakeClock(stop_after=1)
+    outcome = deliverer(clock).deliver(json_hook("j", receiver.url("/j")), alert(1))
+    assert outcome.abandoned and not outcome.delivered and outcome.attempts == 1
+
+
+# --- settings -------------------------------------------------------------------------------
+
+
+def test_secrets_come_from_the_environment_and_never_show(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HOOK_SECRET", "env-secret-value")
+    monkeypatch.setenv("HOOK_URL", "https://hooks.example.com/services/T0/B0/token-value")
+    settings = notify_settings(
+        {
+            "notify": {
+                "webhooks": [
+                    {
+                        "name": "j",
+                        "url": "https://x.test/h",
+                        "format": "json",
+                        "secret_env": "HOOK_SECRET",
+                    },
+                    {
+                        "name": "s",
+                        "url_env": "HOOK_URL",
+                        "format": "slack",
+                        "kinds": ["negative"],
+                        "min_severity": "critical",
+                    },
+                ]
+            }
+        },
+        group_id="g",
+    )
+    hook, slack = settings.webhooks
+    assert settings.group_id == "g"
+    assert hook.secret is not None and hook.secret.get_secret_value() == "env-secret-value"
+    assert slack.url.get_secret_value().endswith("token-value")
+    for shown in (repr(settings), str(settings), settings.model_dump_json()):
+        assert "env-secret-value" not in shown and "token-value" not in shown
+    assert slack.wants(alert(1)) and not slack.wants(alert(2, kind="volume"))
+    assert not slack.wants(alert(3, severity="warning")) and hook.wants(
+        alert(3, severity="warning")
+    )
+
+
+@pytest.mark.parametrize(
+    ("webhook", "message"),
+    [
+        ({"name": "j", "url": "https://x.test", "format": "json"}, "needs secret"),
+        (
+            {"name": "j", "url": "https://x.test", "format": "json", "secret_env": "NOPE_NOT_SET"},
+            "NOPE_NOT_SET",
+        ),
+        ({"name": "s", "url": "https://x.test", "format": "slack", "secret": "x"}, "json only"),
+        ({"name": "s", "url": "ftp://x.test", "format": "slack"}, "http"),
+        ({"name": "s", "url": "https://x.test", "format": "slack", "colour": "red"}, "colour"),
+        ({"name": "a:b", "url": "https://x.test", "format": "slack"}, "name"),
+    ],
+)
+def test_bad_webhooks_are_refused(webhook: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        notify_settings({"notify": {"webhooks": [webhook]}})
+
+
+def test_webhook_names_are_unique() -> None:
+    hook = {"name": "s", "url": "https://x.test", "format": "slack"}
+    with pytest.raises(ValidationError, match="unique"):
+        notify_settings({"notify": {"webhooks": [hook, hook]}})
+
+
+def test_example_config_webhooks_are_valid_once_uncommented(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
+    notify = text[text.index("\n[notify]\n") :]
+    uncommented = re.sub(r"^# (?=\[\[notify\.webhooks\]\]|\w+ = )", "", notify, flags=re.M)
+    monkeypatch.setenv("BUZZWATCH_SLACK_WEBHOOK_URL", "https://hooks.slack.test/services/x")
+    monkeypatch.setenv("BUZZWATCH_INCIDENTS_SECRET", "x")
+    settings = notify_settings(tomllib.loads(uncommented))
+    assert [(w.name, w.format) for w in settings.webhooks] == [
+        ("slack-oncall", "slack"),
+        ("incidents", "json"),
+    ]
+
+
+def test_notify_refuses_to_start_without_webhooks_or_with_bad_ones(tmp_path: Path) -> None:
+    def notify(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "buzzwatch", "notify", *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+    result = notify()
+    assert result.returncode == 2 and "no [[notify.webhooks]] configured" in result.stderr
+    config = tmp_path / "bad.toml"
+    config.write_text(
+        '[[notify.webhooks]]\nname = "j"\nformat = "json"\n'
+        'url = "https://hooks.test/T0/token-in-url"\n',
+        encoding="utf-8",
+    )
+    result = notify("--config", str(config))
+    assert result.returncode == 2 and "needs secret or secret_env" in result.stderr
+    assert "token-in-url" not in result.stderr
+
+
+# --- against the real broker ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Topics:
+    alerts: str
+    dead_letters: str
+    deliveries: str
+    group: str
+
+
+def create_topics(bootstrap: str, topics: dict[str, dict[str, str]]) -> None:
+    """Create single-partition topics with the given configs, and wait for their leaders."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        admin.create_topics(
+            {
+                name: {"num_partitions": 1, "replication_factor": 1, "configs": configs}
+                for name, configs in topics.items()
+            },
+            timeout_ms=KAFKA_TIMEOUT_MS,
+        )
+        admin.wait_for_topics(list(topics), timeout_ms=KAFKA_TIMEOUT_MS)
+    finally:
+        admin.close()
+
+
+@pytest.fixture
+def topics(kafka_bootstrap: str) -> Topics:
+    suffix = uuid.uuid4().hex[:8]
+    names = Topics(
+        f"alerts-{suffix}", f"alerts-dlq-{suffix}", f"deliveries-{suffix}", f"notify-{suffix}"
+    )
+    create_topics(
+        kafka_bootstrap,
+        {
+            names.alerts: {},
+            names.dead_letters: {},
+            names.deliveries: {"cleanup.policy": "compact"},
+        },
+    )
+    return names
+
+
+def publish(bootstrap: str, topic: str, *values: AlertEvent | bytes) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    try:
+        for value in values:
+            if isinstance(value, AlertEvent):
+                producer.send(topic, key=value.brand.encode(), value=value.to_json().encode())
+            else:
+                producer.send(topic, key=b"acme", value=value)
+        producer.flush(timeout=30)
+    finally:
+        producer.close(timeout=30)
+
+
+def read_topic(bootstrap: str, topic: str) -> list[Any]:
+    """Every record of a single-partition topic, up to its end offset now (bounded)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    tp = TopicPartition(topic, 0)
+    records: list[Any] = []
+    try:
+        consumer.assign([tp])
+        consumer.seek_to_beginning(tp)
+        end = consumer.end_offsets([tp])[tp]
+        deadline = time.monotonic() + WAIT_SECONDS
+        while consumer.position(tp) < end and time.monotonic() < deadline:
+            records.extend(consumer.poll(timeout_ms=500).get(tp, []))
+    finally:
+        consumer.close(autocommit=False)
+    assert len(records) == end, f"{topic}: read {len(records)} of {end} records"
+    return records
+
+
+def notifier_settings(topics: Topics, *webhooks: WebhookSettings, **extra: Any) -> NotifySettings:
+    return NotifySettings(
+        group_id=topics.group,
+        dead_letter_topic=topics.dead_letters,
+        deliveries_topic=topics.deliveries,
+        backoff_seconds=0.05,
+        max_backoff_seconds=0.2,
+        timeout_seconds=5.0,
+        webhooks=webhooks,
+        **extra,
+    )
+
+
+@contextlib.contextmanager
+def running(bootstrap: str, topics: Topics, settings: NotifySettings) -> Iterator[None]:
+    """A Notifier in a thread; on exit, stop it and check it ended cleanly."""
+    notifier = Notifier(
+        KafkaSettings(bootstrap_servers=bootstrap, alerts_topic=topics.alerts), settings
+    )
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            notifier.run(stop)
+        except BaseException as error:  # reported by the test thread
+            errors.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=WAIT_SECONDS)
+    assert not thread.is_alive(), "the notifier did not stop"
+    assert not errors, errors
+
+
+def test_each_event_reaches_each_webhook_once_in_order(
+    kafka_bootstrap: str, topics: Topics, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a spent batch budget after every record: commit it, seek back to the rest, poll again
+    monkeypatch.setattr(consumers.notifier, "BATCH_SECONDS", 0.0)
+    hooks = (slack_hook("chat", receiver.url("/slack")), json_hook("ops", receiver.url("/json")))
+    events = [alert(1), alert(1), alert(2, kind="volume", severity="warning"), alert(1, "resolved")]
+    publish(kafka_bootstrap, topics.alerts, *events)
+    with running(kafka_bootstrap, topics, notifier_settings(topics, *hooks)):
+        receiver.wait_for("/json", 3)
+        receiver.wait_for("/slack", 3)
+    expected = ["a1:firing", "a2:firing", "a1:resolved"]
+    json_requests = receiver.at("/json")
+    assert [r.delivery for r in json_requests] == expected  # the duplicate went once
+    for request, event in zip(json_requests, [events[0], events[2], events[3]], strict=True):
+        assert_signed(request)
+        assert request.json() == {**event.to_dict(), "delivery_id": request.delivery}
+    slack_texts = [r.json()["text"] for r in receiver.at("/slack")]
+    assert [r.delivery for r in receiver.at("/slack")] == expected
+    assert "negative spike firing (critical)" in slack_texts[0]
+    assert "volume spike firing (warning)" in slack_texts[1]
+    assert "resolved" in slack_texts[2]
+    receipts = {r.key.decode() for r in read_topic(kafka_bootstrap, topics.deliveries)}
+    assert receipts == {receipt_key(hook.name, event) for hook in hooks for event in events}
+
+    # Offsets lost (a crash before the commit, here another group): the receipts still hold.
+    publish(kafka_bootstrap, topics.alerts, alert(3))
+    other = notifier_settings(topics, *hooks).model_copy(update={"group_id": topics.group + "-b"})
+    with running(kafka_bootstrap, topics, other):
+        receiver.wait_for("/json", 4)
+        receiver.wait_for("/slack", 4)
+    assert [r.delivery for r in receiver.at("/json")] == [*expected, "a3:firing"]
+    assert [r.delivery for r in receiver.at("/slack")] == [*expected, "a3:firing"]
+
+
+def test_refused_events_are_dead_lettered_and_5xx_retried_to_one_delivery(
+    kafka_bootstrap: str, topics: Topics, receiver: Receiver
+) -> None:
+    receiver.answer("/bad", then=Reply(400, body=b"no such channel"))
+    receiver.answer("/flaky", Reply(500), Reply(500))
+    hooks = (json_hook("bad", receiver.url("/bad")), json_hook("flaky", receiver.url("/flaky")))
+    publish(kafka_bootstrap, topics.alerts, b"{not json", alert(1), alert(2))
+    with running(kafka_bootstrap, topics, notifier_settings(topics, *hooks)):
+        receiver.wait_for("/flaky", 4)  # a1: 500, 500, 200; then a2: 200
+    flaky = receiver.at("/flaky")
+    assert [(r.delivery, r.status) for r in flaky] == [
+        ("a1:firing", 500),
+        ("a1:firing", 500),
+        ("a1:firing", 200),
+        ("a2:firing", 200),
+    ]
+    assert [r.delivery for r in receiver.at("/bad")] == ["a1:firing", "a2:firing"]
+
+    dead = read_topic(kafka_bootstrap, topics.dead_letters)
+    headers = [{k: v.decode() for k, v in r.headers} for r in dead]
+    assert [r.value for r in dead] == [
+        b"{not json",
+        alert(1).to_json().encode(),
+        alert(2).to_json().encode(),
+    ]
+    assert headers[0]["buzzwatch.reason"].startswith("invalid alert event")
+    assert "buzzwatch.webhook" not in headers[0]
+    for header in headers[1:]:
+        assert header["buzzwatch.webhook"] == "bad"
+        assert header["buzzwatch.reason"] == "HTTP 400: no such channel (permanent)"
+        assert header["buzzwatch.attempts"] == "1"
+        assert header["buzzwatch.source"].startswith(f"{topics.alerts}/0/")
+    receipts = [json.loads(r.value) for r in read_topic(kafka_bootstrap, topics.deliveries)]
+    assert [(r["webhook"], r["alert_id"], r["attempts"]) for r in receipts] == [
+        ("flaky", "a1", 3),
+        ("flaky", "a2", 1),
+    ]
+
+
+def _start(config: Path, bootstrap: str, topics: Topics, log: Path) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable, "-m", "buzzwatch", "notify", "--config", str(config),
+        "--bootstrap-servers", bootstrap, "--alerts-topic", topics.alerts,
+        "--group-id", topics.group,
+    ]  # fmt: skip
+    env = {**os.environ, "BUZZWATCH_TEST_SECRET": SECRET}
+    with log.open("ab") as out:
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+
+
+def _terminate(process: subprocess.Popen[bytes]) -> int:
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=WAIT_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+        raise
+
+
+def test_restarted_process_never_notifies_twice_and_exits_0_on_sigterm(
+    kafka_bootstrap: str, receiver: Receiver, tmp_path: Path
+) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    topics = Topics(f"alerts-{suffix}", f"dlq-{suffix}", f"deliveries-{suffix}", f"n-{suffix}")
+    create_topics(kafka_bootstrap, {topics.alerts: {}})  # the notifier creates the others
+    config = tmp_path / "notify.toml"
+    config.write_text(
+        f"""
+[notify]
+dead_letter_topic = "{topics.dead_letters}"
+deliveries_topic = "{topics.deliveries}"
+backoff_seconds = 0.05
+
+[[notify.webhooks]]
+name = "ops"
+format = "json"
+url = "{receiver.url("/json")}"
+secret_env = "BUZZWATCH_TEST_SECRET"
+""",
+        encoding="utf-8",
+    )
+    log = tmp_path / "notify.log"
+    publish(kafka_bootstrap, topics.alerts, alert(1), alert(2))
+    first = _start(config, kafka_bootstrap, topics, log)
+    try:
+        receiver.wait_for("/json", 2)
+    finally:
+        assert _terminate(first) == 0, log.read_text()
+
+    # After the restart: a duplicate of a1 (published again), a new alert, a2's resolution.
+    publish(kafka_bootstrap, topics.alerts, alert(1), alert(3), alert(2, "resolved"))
+    second = _start(config, kafka_bootstrap, topics, log)
+    try:
+        receiver.wait_for("/json", 4)
+    finally:
+        assert _terminate(second) == 0, log.read_text()
+    requests = receiver.at("/json")
+    assert [r.delivery for r in requests] == ["a1:firing", "a2:firing", "a3:firing", "a2:resolved"]
+    for request in requests:
+        assert_signed(request)
+    assert SECRET not in log.read_text()
+
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    try:
+        resource = ConfigResource("TOPIC", topics.deliveries, ["cleanup.policy"])
+        described = admin.describe_configs([resource], config_filter="all")
+    finally:
+        admin.close()
+    assert described["topic"][topics.deliveries]["cleanup.policy"]["value"] == "compact"
