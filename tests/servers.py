@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+REPO = Path(__file__).resolve().parents[1]
 READY_SECONDS = 30.0
 STOP_SECONDS = 10.0
 
@@ -164,14 +165,46 @@ def receiving() -> Iterator[Receiver]:
         thread.join(timeout=STOP_SECONDS)
 
 
-def query(base_url: str, promql: str) -> list[dict[str, Any]]:
-    """An instant query's result; fails with Prometheus's error message."""
-    request = f"{base_url}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+class PrometheusError(RuntimeError):
+    """Prometheus refused a request: its own error message."""
+
+
+def with_repo_rules(config_yaml: str, workdir: Path) -> Path:
+    """Write a Prometheus config into `workdir`, the repository's rules in `workdir/rules`."""
+    rules = workdir / "rules"
+    rules.mkdir(exist_ok=True)
+    for rule_file in sorted((REPO / "config" / "prometheus" / "rules").glob("*.yml")):
+        shutil.copy(rule_file, rules / rule_file.name)
+    config = workdir / "prometheus.yml"
+    config.write_text(config_yaml, encoding="utf-8")
+    return config
+
+
+def query(base_url: str, promql: str) -> dict[str, Any]:
+    """An instant query's `data` (`resultType`, `result`); `PrometheusError` if it fails."""
+    data: dict[str, Any] = _api_get(base_url, "/api/v1/query", [("query", promql)])
+    return data
+
+
+def series(base_url: str, *matchers: str) -> list[dict[str, str]]:
+    """Label sets of the series matching any of the selectors `matchers`."""
+    data: list[dict[str, str]] = _api_get(
+        base_url, "/api/v1/series", [("match[]", matcher) for matcher in matchers]
+    )
+    return data
+
+
+def _api_get(base_url: str, path: str, params: Sequence[tuple[str, str]]) -> Any:
+    url = f"{base_url}{path}?{urllib.parse.urlencode(params)}"
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            answer = json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        answer = json.loads(error.read())
-    assert answer["status"] == "success", f"{promql}: {answer.get('error')}"
-    result: list[dict[str, Any]] = answer["data"]["result"]
-    return result
+        with urllib.request.urlopen(url, timeout=10) as response:
+            body = json.loads(response.read())
+    except urllib.error.HTTPError as error:  # 400/422/503 carry a JSON error body
+        raw = error.read()
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise PrometheusError(f"GET {url}: HTTP {error.code}: {raw[:500]!r}") from error
+    if body.get("status") != "success":
+        raise PrometheusError(f"{dict(params)}: {body.get('errorType')}: {body.get('error')}")
+    return body["data"]

@@ -31,6 +31,7 @@ from tests.servers import (
     running_alertmanager,
     running_prometheus,
     stop,
+    with_repo_rules,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,10 +52,6 @@ def _alertmanager_config(receiver: Receiver, path: Path) -> Path:
 
 def _prometheus_config(detector_port: int, alertmanager: str, workdir: Path) -> Path:
     """Scrape the detector every second with the repo's rules, alerting to `alertmanager`."""
-    rules = workdir / "rules"
-    rules.mkdir()
-    for rule_file in (ROOT / "config/prometheus/rules").glob("*.yml"):
-        (rules / rule_file.name).write_text(rule_file.read_text())
     config = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": ["rules/*.yml"],
@@ -68,9 +65,7 @@ def _prometheus_config(detector_port: int, alertmanager: str, workdir: Path) -> 
             }
         ],
     }
-    path = workdir / "prometheus.yml"
-    path.write_text(yaml.safe_dump(config))
-    return path
+    return with_repo_rules(yaml.safe_dump(config), workdir)
 
 
 def _service(args: list[str], log: Path) -> subprocess.Popen[bytes]:
@@ -170,7 +165,7 @@ def delivered(
                             prometheus,
                             'ALERTS{alertname="BuzzwatchNegativeSpike",'
                             'alertstate="firing",brand="acme"}',
-                        ),
+                        )["result"],
                         logs,
                     )
                     paged = _wait_for(
