@@ -448,8 +448,12 @@ def _detect(args: argparse.Namespace) -> int:
             "group_id",
         )
     }
-    kafka = kafka_settings(config, **overrides)
-    served = metrics_settings(config, port=args.metrics_port, address=args.metrics_address)
+    try:
+        kafka = kafka_settings(config, **overrides)
+        served = metrics_settings(config, port=args.metrics_port, address=args.metrics_address)
+    except ValueError as error:  # pydantic's ValidationError included
+        print(f"detect: error: {error}", file=sys.stderr)
+        return 2
     metrics = DetectorMetrics(served)
     metrics.serve(served.port, served.address)
     stop = threading.Event()

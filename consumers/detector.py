@@ -7,7 +7,6 @@ batch's offsets. A crash therefore replays at most the last batch: nothing is lo
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
@@ -41,8 +40,7 @@ class _Lanes(ConsumerRebalanceListener):  # type: ignore[misc]
         self._metrics.rebalances.labels("revoked").inc()
         for tp in revoked:
             self._watermark.forget(tp.partition)
-            with contextlib.suppress(KeyError):  # never measured: nothing to remove
-                self._metrics.consumer_lag.remove(tp.topic, str(tp.partition))
+            self._metrics.consumer_lag.remove(tp.topic, str(tp.partition))
 
     def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
         self._metrics.rebalances.labels("assigned").inc()

@@ -61,6 +61,7 @@ class DetectorMetrics:
         self.brand = BoundedLabel(settings.brands, settings.max_brands)
         self.source = BoundedLabel((), settings.max_sources)
         self._watermark: float | None = None
+        self._firing: dict[tuple[str, str, str], set[str]] = {}
         r = self.registry
         self.mentions = Counter(
             "buzzwatch_mentions",
@@ -183,13 +184,24 @@ class DetectorMetrics:
         self.dead_letters.labels(reason).inc()
 
     def record_alert(self, event: AlertEvent) -> None:
+        """Count the event; `alerts_active` of `other` is 1 while any brand folded into it fires."""
         brand = self.brand(event.brand)
         self.alert_events.labels(brand, event.kind, event.state, event.severity).inc()
-        self.alerts_active.labels(brand, event.kind, event.severity).set(event.state == "firing")
+        firing = self._firing.setdefault((brand, event.kind, event.severity), set())
+        if event.state == "firing":
+            firing.add(event.brand)
+        else:
+            firing.discard(event.brand)
+        self.alerts_active.labels(brand, event.kind, event.severity).set(bool(firing))
 
     def record_bucket(self, report: BucketReport) -> None:
-        """The engine's report of a closed bucket (its `on_bucket` listener)."""
+        """The engine's report of a closed bucket (its `on_bucket` listener).
+
+        Brands folded into `other` are left out: one brand's bucket would hide another's.
+        """
         brand = self.brand(report.brand)
+        if brand == OTHER:
+            return
         self.bucket_mentions.labels(brand).set(report.volume)
         self.bucket_expected.labels(brand).set(report.expected_volume)
         self.bucket_negative_share.labels(brand).set(report.negative_share)

@@ -42,7 +42,7 @@ from typing import Any
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
-from kafka.errors import TopicAlreadyExistsError, for_code
+from kafka.errors import CommitFailedError, TopicAlreadyExistsError, for_code
 from kafka.structs import OffsetAndMetadata
 from pydantic import Field, ValidationError, model_validator
 
@@ -300,8 +300,14 @@ class Notifier:
             rewind.setdefault(tp, record.offset)
         for tp, offset in rewind.items():
             consumer.seek(tp, offset)
-        if done:
+        if not done:
+            return
+        try:
             consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in done.items()})
+        except CommitFailedError as error:
+            # The group rebalanced while we delivered: the new owner re-reads these records
+            # and the delivery ledger keeps it from notifying them again.
+            log.warning("commit failed after a rebalance: %s", error)
 
     def _handle(
         self,

@@ -92,7 +92,10 @@ class WebhookSettings(BaseModel):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: SecretStr) -> SecretStr:
-        parts = urlsplit(value.get_secret_value())
+        url = value.get_secret_value()
+        if any(c.isspace() or not c.isprintable() for c in url):
+            raise ValueError("url must not contain spaces or control characters")
+        parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("url must be an http:// or https:// URL with a host")
         return value
@@ -180,7 +183,8 @@ def verify_signature(
     current = time.time() if now is None else now
     if abs(current - int(timestamp)) > tolerance_seconds:
         return False
-    return hmac.compare_digest(signature(secret, timestamp, body), received)
+    expected = signature(secret, timestamp, body).encode()
+    return hmac.compare_digest(expected, received.encode("utf-8", "replace"))
 
 
 def _mrkdwn(text: str) -> str:
@@ -411,6 +415,8 @@ class Deliverer:
             return _Answer(error.code, detail or str(error.reason), retry_after)
         except URLError as error:
             return _Answer(None, str(error.reason))
+        except http.client.InvalidURL:  # its message holds the URL, a credential
+            return _Answer(None, "invalid URL")
         except (OSError, http.client.HTTPException) as error:
             return _Answer(None, str(error) or type(error).__name__)
 

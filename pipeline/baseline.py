@@ -48,8 +48,10 @@ class SeasonalProfile:
     def __init__(self, prior: float, state: dict[str, list[list[float]]] | None = None) -> None:
         self.prior = prior
         state = state or {}
-        self.hourly = state.get("hourly") or [[0.0, 0.0] for _ in range(HOURS_PER_DAY)]
-        self.daily = state.get("daily") or [[0.0, 0.0] for _ in range(DAYS_PER_WEEK)]
+        hourly = state.get("hourly") or [[0.0, 0.0] for _ in range(HOURS_PER_DAY)]
+        daily = state.get("daily") or [[0.0, 0.0] for _ in range(DAYS_PER_WEEK)]
+        self.hourly = [list(sums) for sums in hourly]  # copies: a snapshot stays as it was
+        self.daily = [list(sums) for sums in daily]
 
     def factor(self, t: int) -> float:
         lo, hi, w = _hour_slots(t)
@@ -57,20 +59,31 @@ class SeasonalProfile:
         return hour * self._ratio(self.daily[_weekday(t)])
 
     def learn(
-        self, t: int, observed: float, level: float, hour_rate: float, day_rate: float
+        self,
+        t: int,
+        observed: float,
+        level: float,
+        rates: tuple[float, float],
+        pace: float = 1.0,
     ) -> None:
-        """Account one bucket of `observed` mentions where the flat level predicted `level`."""
+        """Account one bucket of `observed` mentions where the flat level predicted `level`.
+
+        `rates` are the hourly and daily forgetting rates; `pace` < 1 weighs the bucket less
+        (and forgets less), as during an incident.
+        """
+        hour_rate, day_rate = rates[0] * pace, rates[1] * pace
         lo, hi, w = _hour_slots(t)
         day = self._ratio(self.daily[_weekday(t)])
         for slot, share in ((lo, 1 - w), (hi, w)):
             sums = self.hourly[slot]
             keep = 1 - hour_rate * share
-            sums[0] = sums[0] * keep + share * observed
-            sums[1] = sums[1] * keep + share * level * day
+            weight = share * pace
+            sums[0] = sums[0] * keep + weight * observed
+            sums[1] = sums[1] * keep + weight * level * day
         hour = self._ratio(self.hourly[lo]) * (1 - w) + self._ratio(self.hourly[hi]) * w
         sums = self.daily[_weekday(t)]
-        sums[0] = sums[0] * (1 - day_rate) + observed
-        sums[1] = sums[1] * (1 - day_rate) + level * hour
+        sums[0] = sums[0] * (1 - day_rate) + pace * observed
+        sums[1] = sums[1] * (1 - day_rate) + pace * level * hour
 
     def state(self) -> dict[str, list[list[float]]]:
         return {
@@ -147,7 +160,7 @@ class DailyPeaks:
 
     def __init__(self, days: int, rows: list[list[float]] | None = None) -> None:
         self.days = days
-        self._rows: deque[list[float]] = deque(rows or [], maxlen=days + 1)
+        self._rows = deque((list(row) for row in rows or []), maxlen=days + 1)
 
     def observe(self, day: int, effect: float) -> None:
         if self._rows and self._rows[-1][0] == day:

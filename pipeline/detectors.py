@@ -201,7 +201,9 @@ class _Windows:
         """Standard deviation of one bucket's count around `expected`."""
         return math.sqrt(expected + self.noise[0].dispersion.k(self._rate) * expected * expected)
 
-    def learn(self, t: int, observed: float, clipped: float, expected: float, pace: float) -> None:
+    def learn(
+        self, t: int, observed: float, clipped: float, expected: float, pace: float, warm: bool
+    ) -> None:
         """Learn the dispersion from the clipped count, the spread and peaks from the real one."""
         s = self._settings
         rate = self._rate * pace
@@ -218,7 +220,7 @@ class _Windows:
             ratio = log_ratio(total_o, total_e, buckets, s.pseudo_count)
             peak = max(peak, ratio / noise.spread.value)
             noise.spread.learn(ratio, rate, SPREAD_CLIP)
-        if self._rule.burst_rank:
+        if self._rule.burst_rank and warm:  # a cold baseline's peaks are not bursts
             self.peaks.observe(_day(t), peak)
         self.recent.push(observed, expected)
 
@@ -289,10 +291,10 @@ class VolumeRule:
         expected = self.expected(t)
         factor = self.profile.factor(t)
         clipped = _clip(volume, expected, self.windows.sd(expected), self._settings.learn_clip)
-        self.windows.learn(t, volume, clipped, expected, pace)
+        self.windows.learn(t, volume, clipped, expected, pace, self.seen >= self._warmup)
         level = self.level.value(0.0)
         if self.seen:
-            self.profile.learn(t, clipped, level, self._hour_rate * pace, self._day_rate * pace)
+            self.profile.learn(t, clipped, level, (self._hour_rate, self._day_rate), pace)
         rate = adaptive_rate(self._level_buckets, level, self._settings)
         self.level.update(clipped / factor, rate * pace)
         self.seen += 1
@@ -349,7 +351,7 @@ class NegativeRule:
         expected = volume * self.baseline_share
         sd = self.windows.sd(expected)
         clipped = min(_clip(negatives, expected, sd, self._settings.learn_clip), volume)
-        self.windows.learn(t, negatives, clipped, expected, pace)
+        self.windows.learn(t, negatives, clipped, expected, pace, self.seen >= self._warmup)
         self.volume_sums.push(volume, usual_volume)
         per_bucket = self.volumes * (1 - 0.5 ** (1 / self._share_buckets))
         keep = 1 - adaptive_rate(self._share_buckets, per_bucket, self._settings) * pace

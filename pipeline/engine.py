@@ -50,9 +50,9 @@ class BucketReport:
     end: int
     volume: int
     negatives: int
-    expected_volume: float
+    expected_volume: float  # the baseline's mentions for this bucket
     volume_score: float
-    expected_negatives: float
+    expected_negatives: float  # this bucket's volume times the baseline negative share
     negative_score: float
     silent: bool = False  # part of a run of empty buckets too unlikely to be real: an outage
 
@@ -121,9 +121,11 @@ class BrandState:
         volume, negatives = self._counts(start, end, pop=True)
         silent = self._silent(start, volume)
         verdicts: dict[AlertKind, Verdict] = {"volume": QUIET, "negative": QUIET}
+        expected_volume = expected_negatives = 0.0
         if not silent:
             verdicts = self._judge(start, volume, negatives)
             usual = self.volume.expected(start)
+            expected_volume, expected_negatives = usual, volume * self.negative.baseline_share
             volume_pace, negative_pace = self._paces(verdicts)
             self.volume.learn_one(start, volume, volume_pace)
             self.negative.learn_one(start, volume, negatives, usual, negative_pace)
@@ -135,9 +137,9 @@ class BrandState:
                     end=end,
                     volume=volume,
                     negatives=negatives,
-                    expected_volume=verdicts["volume"].expected,
+                    expected_volume=expected_volume,
                     volume_score=verdicts["volume"].score,
-                    expected_negatives=verdicts["negative"].expected,
+                    expected_negatives=expected_negatives,
                     negative_score=verdicts["negative"].score,
                     silent=silent,
                 )
@@ -159,13 +161,14 @@ class BrandState:
     def _paces(self, verdicts: dict[AlertKind, Verdict]) -> tuple[float, float]:
         """How fast the volume and the negative baselines learn from this bucket.
 
-        Both slow down while an alert of the brand is active, so an incident does not become
-        the brand's normal. The negative share also slows down while any of its windows is
-        not calm: a crisis that builds up below the bar on a few mentions is not absorbed
-        before it is clear enough to fire.
+        Both slow down while an alert of the brand fires or is active, so an incident does
+        not become the brand's normal. The negative share also slows down while any of its
+        windows is not calm: a crisis that builds up below the bar on a few mentions is not
+        absorbed before it is clear enough to fire.
         """
         slow = self.settings.incident_pace
-        if any(life.active for life in self.alerts.values()):
+        active = any(life.active for life in self.alerts.values())
+        if active or any(verdict.fires for verdict in verdicts.values()):
             return slow, slow
         return 1.0, 1.0 if verdicts["negative"].calm() else slow
 

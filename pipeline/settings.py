@@ -89,7 +89,7 @@ class DetectionSettings(BaseModel):
         description="Negatives judged against the usual volume need the share up at this level.",
     )
     incident_pace: float = Field(
-        0.1, ge=0, le=1, description="Baselines learn this much slower while an alert is active."
+        0.1, ge=0, le=1, description="Pace of learning (1: full) while an alert is active."
     )
     volume: RuleSettings = RuleSettings(min_count=6, burst_rank=3)
     negative: RuleSettings = RuleSettings(

@@ -4,9 +4,9 @@ from datetime import timedelta
 from pipeline.backtest import backtest
 from pipeline.baseline import DailyPeaks
 from pipeline.detectors import Window, WindowNoise, judge
-from pipeline.engine import Engine
+from pipeline.engine import BucketReport, Engine
 from pipeline.settings import DetectionSettings
-from tests.helpers import ANGRY_TEXT, T0, mention
+from tests.helpers import ANGRY_TEXT, T0, mention, stream
 from tests.test_engine import run
 
 BUCKETS_PER_DAY = 288
@@ -63,7 +63,8 @@ def test_a_crisis_does_not_blind_a_small_brand_to_the_next_ones() -> None:
 
     def firings(settings: DetectionSettings) -> list[str]:
         events = run(calm + crises, Engine(settings))
-        return [e.at.strftime("%d %H:%M") for e in events if e.state == "firing"]
+        firing = [e for e in events if e.state == "firing" and e.kind == "negative"]
+        return [e.at.strftime("%d %H:%M") for e in firing]
 
     fired = firings(DetectionSettings())
     assert [at[:2] for at in fired] == ["04", "05", "06"]  # each crisis, once
@@ -90,3 +91,12 @@ def test_negatives_are_also_judged_against_the_usual_volume_when_the_share_is_up
     assert tail(_share_window(8, 10, usual=0.3)) <= rule.alpha
     # a viral moment: 9 negatives of 60 is the usual share, whatever the usual volume
     assert tail(_share_window(9, 60, usual=0.3)) > settings.share_alpha
+
+
+def test_bucket_reports_expect_one_bucket_not_a_window() -> None:
+    reports: list[BucketReport] = []
+    engine = Engine(on_bucket=reports.append)
+    run(stream(2 * 24 * 60, per_minute=1.0), engine)
+    late = reports[-100:]
+    assert all(3.0 < r.expected_volume < 7.5 for r in late)  # about 5 a bucket, not 60 an hour
+    assert all(r.expected_negatives <= r.volume for r in late)

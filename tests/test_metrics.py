@@ -1,8 +1,11 @@
+from datetime import UTC, datetime
+
 from prometheus_client import generate_latest
 
 from consumers.metrics import OTHER, BoundedLabel, DetectorMetrics
 from consumers.settings import MetricsSettings
 from pipeline.engine import Engine
+from pipeline.models import AlertEvent
 from tests.helpers import ANGRY_TEXT, HAPPY_TEXT, mention
 
 
@@ -43,3 +46,25 @@ def test_mentions_are_counted_by_sentiment_and_source() -> None:
         labels = f'brand="acme",sentiment="{sentiment}",source="mastodon"'
         assert f"buzzwatch_mentions_total{{{labels}}} 1.0" in text
     assert 'buzzwatch_source_last_seen_timestamp_seconds{source="mastodon"}' in text
+
+
+def test_brands_folded_into_other_keep_their_alerts_apart() -> None:
+    metrics = DetectorMetrics(MetricsSettings(brands=("Skyvale",)))
+
+    def event(brand: str, state: str) -> AlertEvent:
+        at = datetime(2026, 3, 2, tzinfo=UTC)
+        return AlertEvent(
+            id=brand, brand=brand, kind="negative", state=state, severity="warning", at=at,
+            started_at=at, observed=9, expected=1, window_seconds=300, score=0.6,
+        )  # fmt: skip
+
+    def active() -> float | None:
+        labels = {"brand": OTHER, "kind": "negative", "severity": "warning"}
+        return metrics.registry.get_sample_value("buzzwatch_alerts_active", labels)
+
+    metrics.record_alert(event("a", "firing"))
+    metrics.record_alert(event("b", "firing"))
+    metrics.record_alert(event("a", "resolved"))
+    assert active() == 1.0  # b still fires
+    metrics.record_alert(event("b", "resolved"))
+    assert active() == 0.0

@@ -251,6 +251,7 @@ def test_json_webhook_body_is_the_event_signed_over_timestamp_and_body(
     assert verify_signature(SECRET.encode(), timestamp, request.body, signed)
     assert not verify_signature(SECRET.encode(), timestamp, request.body + b" ", signed)
     assert not verify_signature(b"other secret", timestamp, request.body, signed)
+    assert not verify_signature(SECRET.encode(), timestamp, request.body, "sha256=é")
     later = int(timestamp) + 3600
     assert not verify_signature(SECRET.encode(), timestamp, request.body, signed, now=later)
 
@@ -430,6 +431,8 @@ def test_secrets_come_from_the_environment_and_never_show(
         ),
         ({"name": "s", "url": "https://x.test", "format": "slack", "secret": "x"}, "json only"),
         ({"name": "s", "url": "ftp://x.test", "format": "slack"}, "http"),
+        ({"name": "s", "url": "https://x.test/T0 secret", "format": "slack"}, "spaces"),
+        ({"name": "s", "url": "https://x.test/T0\n", "format": "slack"}, "control"),
         ({"name": "s", "url": "https://x.test", "format": "slack", "colour": "red"}, "colour"),
         ({"name": "a:b", "url": "https://x.test", "format": "slack"}, "name"),
     ],
