@@ -281,7 +281,8 @@ def _replay(args: argparse.Namespace) -> int:
     written = f" written to {args.alerts_out}" if args.alerts_out else ""
     print(
         f"replay: {summary.records} records: {summary.accepted} accepted, "
-        f"{summary.invalid} invalid, {summary.unbranded} without brand, {summary.late} late; "
+        f"{summary.invalid} invalid, {summary.unbranded} without brand, {summary.dropped} "
+        f"dropped, {summary.late} late, {summary.duplicate} duplicate; "
         f"{summary.alerts} alert events{written}"
     )
     if source.details:

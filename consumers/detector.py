@@ -19,13 +19,15 @@ from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from consumers.metrics import DetectorMetrics
 from consumers.settings import KafkaSettings
 from pipeline.engine import Admission, Engine
-from pipeline.models import AlertEvent, Invalid
+from pipeline.models import AlertEvent, Invalid, Mention
 from pipeline.records import decode_record
+from pipeline.replay import REASONS
 from pipeline.watermark import Watermark
 
 log = logging.getLogger("buzzwatch.detect")
 
 POLL_TIMEOUT_MS = 500
+FUTURE_REASON = "dated after now + max_ahead_hours"
 SEND_TIMEOUT_SECONDS = 60.0
 
 
@@ -103,15 +105,26 @@ class Detector:
                     self.metrics.record_invalid(decoded.kind)
                     self._dead_letter(producer, record, decoded.kind, decoded.reason)
                     continue
+                if self._from_the_future(decoded):
+                    self.metrics.record_invalid(Admission.AHEAD.value)
+                    self._dead_letter(producer, record, Admission.AHEAD.value, FUTURE_REASON)
+                    continue
                 scored = self.engine.add(decoded)
                 self.metrics.record_mention(scored)
-                if scored.admission is Admission.UNBRANDED:
-                    self._dead_letter(producer, record, "unbranded", "no brand")
+                if scored.admission.rejected:
+                    reason = REASONS[scored.admission]
+                    self._dead_letter(producer, record, scored.admission.value, reason)
                 elif scored.admission is Admission.ACCEPTED:
                     event_time = int(decoded.created_at.timestamp())
                     self.watermark.observe(tp.partition, event_time)
                     events = self.engine.advance(self.watermark.current())
                     self._publish_alerts(producer, events)
+
+    def _from_the_future(self, mention: Mention) -> bool:
+        """Dated after now + `max_ahead_hours`: no live post is, and the first such record
+        would otherwise carry event time years ahead (the engine's own rule starts later)."""
+        ahead = self.engine.settings.max_ahead_hours * 3600
+        return mention.created_at.timestamp() > time.time() + ahead
 
     def _track_positions(self, consumer: KafkaConsumer) -> None:
         """Record each partition's lag; one that reached its end no longer holds time back."""

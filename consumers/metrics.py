@@ -71,7 +71,8 @@ class DetectorMetrics:
         )
         self.rejected = Counter(
             "buzzwatch_records_rejected",
-            "Records not counted, by reason (invalid_json, invalid_record, unbranded, late).",
+            "Records not counted, by reason (invalid_json, invalid_record, unbranded, ahead, "
+            "brand_limit, late, duplicate).",
             ["reason"],
             registry=r,
         )

@@ -20,7 +20,7 @@ from pipeline.models import AlertEvent, AlertKind, Mention
 from pipeline.sentiment import Polarity, SentimentRouter
 from pipeline.settings import DetectionSettings
 
-SNAPSHOT_VERSION = 3
+SNAPSHOT_VERSION = 4
 
 
 class Admission(StrEnum):
@@ -29,6 +29,14 @@ class Admission(StrEnum):
     ACCEPTED = "accepted"
     LATE = "late"  # its bucket was already closed by the watermark
     UNBRANDED = "unbranded"  # no brand: nothing to count it against
+    DUPLICATE = "duplicate"  # its id is already counted in one of the brand's open buckets
+    AHEAD = "ahead"  # dated more than `max_ahead_hours` after the closed event time
+    BRAND_LIMIT = "brand_limit"  # a new brand when `max_brands` brands are tracked already
+
+    @property
+    def rejected(self) -> bool:
+        """Dropped as bad input (dead-lettered), rather than by a counting rule."""
+        return self in (Admission.UNBRANDED, Admission.AHEAD, Admission.BRAND_LIMIT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +87,19 @@ class BrandState:
         self.settings = settings
         self.position = position  # the next step boundary to evaluate
         self.open: dict[int, list[int]] = {}  # step start -> [volume, negatives]
+        self.ids: dict[int, set[str]] = {}  # step start -> ids of the mentions counted there
         self.volume = VolumeRule(settings)
         self.negative = NegativeRule(settings)
         self.silence = 0.0  # log-chance of the current run of empty buckets
         resolve_after = settings.buckets(settings.resolve_after_minutes * 60)
         self.alerts = {kind: AlertLifecycle(brand, kind, resolve_after) for kind in KINDS}
+
+    def first_sighting(self, step: int, mention_id: str) -> bool:
+        """Remember `mention_id` until its bucket closes; False if it is already counted."""
+        if any(mention_id in ids for ids in self.ids.values()):
+            return False
+        self.ids.setdefault(step, set()).add(mention_id)
+        return True
 
     def count(self, step: int, negative: bool) -> None:
         counts = self.open.setdefault(step, [0, 0])
@@ -183,6 +199,8 @@ class BrandState:
     def _counts(self, start: int, end: int, pop: bool) -> tuple[int, int]:
         volume = negatives = 0
         for step in range(start, end, self.settings.early_seconds):
+            if pop:
+                self.ids.pop(step, None)
             counts = self.open.pop(step, None) if pop else self.open.get(step)
             if counts is not None:
                 volume += counts[0]
@@ -193,6 +211,7 @@ class BrandState:
         return {
             "position": self.position,
             "open": [[step, *counts] for step, counts in sorted(self.open.items())],
+            "ids": [[step, sorted(ids)] for step, ids in sorted(self.ids.items())],
             "silence": self.silence,
             "volume": self.volume.state(),
             "negative": self.negative.state(),
@@ -205,6 +224,7 @@ class BrandState:
     ) -> BrandState:
         brand_state = cls(brand, settings, state["position"])
         brand_state.open = {row[0]: [row[1], row[2]] for row in state["open"]}
+        brand_state.ids = {step: set(ids) for step, ids in state["ids"]}
         brand_state.silence = state["silence"]
         brand_state.volume = VolumeRule(settings, state["volume"])
         brand_state.negative = NegativeRule(settings, state["negative"])
@@ -235,19 +255,31 @@ class Engine:
         return epoch_seconds - epoch_seconds % self.settings.early_seconds
 
     def add(self, mention: Mention) -> Scored:
-        """Score a mention and count it in its brand's bucket, unless it is late or unbranded."""
+        """Score a mention and count it in its brand's bucket, unless a rule drops it.
+
+        Dropped, in this order: no brand; late (its bucket is closed); ahead (more than
+        `max_ahead_hours` after the closed event time, which would otherwise close every
+        bucket of every brand); a new brand beyond `max_brands`; a duplicate id.
+        """
         brand = mention.brand
         if brand is None:
             return self._count(Scored(mention, Admission.UNBRANDED))
         step = self.step_of(int(mention.created_at.timestamp()))
-        if self.closed_until is not None and step < self.closed_until:
-            return self._count(Scored(mention, Admission.LATE))
-        polarity = self.scorer.polarity(mention.text, mention.lang)
-        negative = self.scorer.is_negative(polarity)
+        if self.closed_until is not None:
+            if step < self.closed_until:
+                return self._count(Scored(mention, Admission.LATE))
+            if step > self.closed_until + self.settings.max_ahead_hours * 3600:
+                return self._count(Scored(mention, Admission.AHEAD))
         state = self.brands.get(brand)
         if state is None:
+            if len(self.brands) >= self.settings.max_brands:
+                return self._count(Scored(mention, Admission.BRAND_LIMIT))
             settings = self.settings.for_brand(brand)
             state = self.brands[brand] = BrandState(brand, settings, step + settings.early_seconds)
+        if not state.first_sighting(step, mention.id):
+            return self._count(Scored(mention, Admission.DUPLICATE))
+        polarity = self.scorer.polarity(mention.text, mention.lang)
+        negative = self.scorer.is_negative(polarity)
         state.count(step, negative)
         return self._count(Scored(mention, Admission.ACCEPTED, polarity, negative))
 

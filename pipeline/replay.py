@@ -10,6 +10,12 @@ from pipeline.models import AlertEvent, Invalid, Mention
 from pipeline.records import Rejections
 from pipeline.watermark import Watermark
 
+REASONS = {
+    Admission.UNBRANDED: "no brand",
+    Admission.AHEAD: "dated too far after the stream's event time (max_ahead_hours)",
+    Admission.BRAND_LIMIT: "too many brands tracked already (max_brands)",
+}
+
 
 @dataclass
 class ReplaySummary:
@@ -18,7 +24,9 @@ class ReplaySummary:
     records: int = 0
     accepted: int = 0
     late: int = 0
+    duplicate: int = 0
     unbranded: int = 0
+    dropped: int = 0  # too far ahead in time, or beyond the brand limit
     invalid: int = 0
     alerts: int = 0
     rejected: Rejections = field(default_factory=Rejections)
@@ -43,12 +51,20 @@ def replay(
             summary.rejected.add(line, record.reason)
             continue
         scored = engine.add(record)
-        if scored.admission is Admission.UNBRANDED:
+        admission = scored.admission
+        if admission is Admission.UNBRANDED:
             summary.unbranded += 1
-            summary.rejected.add(line, "no brand")
+            summary.rejected.add(line, REASONS[admission])
             continue
-        if scored.admission is Admission.LATE:
+        if admission.rejected:
+            summary.dropped += 1
+            summary.rejected.add(line, REASONS[admission])
+            continue
+        if admission is Admission.LATE:
             summary.late += 1
+            continue
+        if admission is Admission.DUPLICATE:
+            summary.duplicate += 1
             continue
         summary.accepted += 1
         watermark.observe(0, int(record.created_at.timestamp()))

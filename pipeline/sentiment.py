@@ -64,15 +64,46 @@ def language_of(lang: str | None) -> str:
     return lang.split("-")[0].split("_")[0].strip().lower() or "en"
 
 
+def scoring_window(text: str, max_chars: int, max_units: int) -> str:
+    """The start of `text` that VADER scores in bounded time.
+
+    VADER's cost grows with the square of the text's units (words, and emoji, each of which
+    it expands to the words of its description: 5,000 emoji take seconds). The window is at
+    most `max_chars` characters and `max_units` units: a tweet is scored whole, a hostile
+    flood in a few milliseconds.
+    """
+    window = text[:max_chars]
+    units = 0
+    in_word = False
+    for index, char in enumerate(window):
+        if char.isspace():
+            in_word = False
+            continue
+        if ord(char) >= _SYMBOLS_FROM and not char.isalnum():
+            units += 1  # an emoji or symbol: words of its own
+            in_word = False
+        elif not in_word:
+            units += 1
+            in_word = True
+        if units > max_units:
+            return window[:index]
+    return window
+
+
+_SYMBOLS_FROM = 0x2000  # general punctuation, arrows, dingbats, emoji...
+
+
 @dataclass
 class SentimentRouter:
     """Scores a text with the scorer of its language; English is the fallback.
 
-    Only the first `max_chars` characters are scored, which bounds the cost of one record.
+    Only `scoring_window` of the text is scored (`max_chars`, `max_units`), which bounds the
+    cost of one record whatever its length.
     """
 
     negative_threshold: float = -0.05
     max_chars: int = 5000
+    max_units: int = 300
 
     @cached_property
     def _scorers(self) -> dict[str, Scorer]:
@@ -81,7 +112,7 @@ class SentimentRouter:
     def polarity(self, text: str, lang: str | None = None) -> Polarity:
         scorers = self._scorers
         scorer = scorers.get(language_of(lang), scorers["en"])
-        return scorer.polarity(text[: self.max_chars])
+        return scorer.polarity(scoring_window(text, self.max_chars, self.max_units))
 
     def is_negative(self, polarity: Polarity) -> bool:
         return polarity.compound <= self.negative_threshold

@@ -56,6 +56,12 @@ class DetectionSettings(BaseModel):
         60, ge=1, description="Open buckets are checked for clear spikes this often."
     )
     allowed_lateness_seconds: int = Field(60, ge=0, description="Out-of-orderness tolerated.")
+    max_ahead_hours: float = Field(
+        24.0, gt=0, description="Mentions dated further after the closed event time are dropped."
+    )
+    max_brands: int = Field(
+        10_000, ge=1, description="Brands tracked at most; mentions of further brands are dropped."
+    )
     warmup_hours: float = Field(12.0, ge=0, description="Data seen before a rule may fire.")
     level_half_life_hours: float = Field(1.0, gt=0, description="Memory of the volume level.")
     profile_half_life_days: float = Field(7.0, gt=0, description="Memory of the daily cycle.")
@@ -108,7 +114,14 @@ class DetectionSettings(BaseModel):
                 if minutes * 60 % self.bucket_seconds:
                     raise ValueError(f"window of {minutes} min is not a whole number of buckets")
         for brand, overrides in self.brands.items():
-            shared = {"brands", "bucket_seconds", "early_seconds", "allowed_lateness_seconds"}
+            shared = {
+                "brands",
+                "bucket_seconds",
+                "early_seconds",
+                "allowed_lateness_seconds",
+                "max_ahead_hours",
+                "max_brands",
+            }
             if shared & overrides.keys():
                 raise ValueError(f"brand {brand!r}: cannot override {sorted(shared)}")
             self._merged(overrides)

@@ -271,7 +271,8 @@ def test_only_the_records_in_the_range_are_read(kafka_replay: KafkaReplay) -> No
     accepted = len(run.in_range)
     assert 0 < accepted < len(run.mentions)
     expected = (
-        f"replay: {accepted + 2} records: {accepted} accepted, 1 invalid, 1 without brand, 0 late"
+        f"replay: {accepted + 2} records: {accepted} accepted, 1 invalid, 1 without brand, "
+        "0 dropped, 0 late, 0 duplicate"
     )
     assert expected in run.csv_run_stdout
     assert expected in run.parquet_run_stdout

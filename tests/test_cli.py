@@ -55,7 +55,10 @@ def test_replay_reports_bad_lines_and_goes_on(tmp_path: Path) -> None:
     assert "replay: line 3: text: missing" in result.stderr
     assert "replay: line 4: created_at:" in result.stderr
     assert "replay: line 5: no brand" in result.stderr
-    assert "replay: 6 records: 2 accepted, 3 invalid, 1 without brand, 0 late" in result.stdout
+    assert (
+        "replay: 6 records: 2 accepted, 3 invalid, 1 without brand, 0 dropped, 0 late, 0 duplicate"
+        in result.stdout
+    )
 
 
 def test_replay_reads_csv_and_applies_a_config_file(tmp_path: Path) -> None:

@@ -26,6 +26,8 @@ BAD_RECORDS = [
     (b"acme", b'{"id":"x1","created_at":"2026-03-02T10:00:00Z","brand":"acme"}'),
     (None, b'{"id":"x2","created_at":"2026-03-02T10:00:00Z","text":"who am I about?"}'),
     (b"acme", b"\xff\xfe\xfd"),
+    # dated ten years ahead: must neither count nor move event time
+    (b"acme", b'{"id":"x3","created_at":"2036-03-02T10:00:00Z","brand":"acme","text":"hi"}'),
 ]
 
 
@@ -96,6 +98,12 @@ def run(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     bad.flush()
     bad.close()
     produce(source, topics["mentions"], kafka_bootstrap)
+    # a producer re-sends the last mention (its bucket is still open): counted once
+    last = mentions[-1]
+    resend = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    resend.send(topics["mentions"], key=(last.brand or "").encode(), value=jsonl([last]).encode())
+    resend.flush()
+    resend.close()
 
     port = free_port()
     log_path = tmp / "detector.log"
@@ -163,6 +171,9 @@ def test_invalid_records_go_to_the_dead_letter_topic_with_a_reason(run: Run) -> 
     assert "invalid UTF-8 at byte 0" in reasons
     assert "no brand" in reasons
     assert "text: missing" in reasons
+    assert "dated after now + max_ahead_hours" in reasons
+    kinds = sorted(headers["buzzwatch.reason_kind"].decode() for _, headers in run.dead_letters)
+    assert kinds == ["ahead", "invalid_json", "invalid_json", "invalid_record", "unbranded"]
 
 
 def test_metrics_are_exposed(run: Run) -> None:
@@ -170,6 +181,8 @@ def test_metrics_are_exposed(run: Run) -> None:
     assert 'buzzwatch_dead_letters_total{reason="invalid_record"} 1.0' in run.metrics
     assert 'buzzwatch_dead_letters_total{reason="unbranded"} 1.0' in run.metrics
     assert 'buzzwatch_records_rejected_total{reason="unbranded"} 1.0' in run.metrics
+    assert 'buzzwatch_records_rejected_total{reason="ahead"} 1.0' in run.metrics
+    assert 'buzzwatch_records_rejected_total{reason="duplicate"} 1.0' in run.metrics
     assert 'buzzwatch_mentions_total{brand="acme",sentiment="negative",source="unknown"}' in (
         run.metrics
     )
