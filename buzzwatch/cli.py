@@ -349,6 +349,7 @@ def _kafka_source(
         args.end,
         grace_seconds=grace_seconds,
         on_progress=bar.update,
+        consumer_config=kafka.client_options(),
     )
     labels: dict[int, str] = {}
 
@@ -420,7 +421,7 @@ def _produce(args: argparse.Namespace) -> int:
     kafka = kafka_settings(load_config(args.config), bootstrap_servers=args.bootstrap_servers)
     topic = args.topic or kafka.mentions_topic
     with _records(args) as records:
-        producer = mention_producer(kafka.bootstrap_servers)
+        producer = mention_producer(kafka.client_options())
         try:
             summary = produce(records, producer, topic, speed=args.speed)
         finally:

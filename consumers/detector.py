@@ -63,7 +63,7 @@ class Detector:
     def run(self, stop: threading.Event) -> None:
         """Process batches until `stop` is set, then finish the batch, commit and close."""
         consumer = KafkaConsumer(
-            bootstrap_servers=self.kafka.bootstrap_servers,
+            **self.kafka.client_options(),
             group_id=self.kafka.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -72,7 +72,7 @@ class Detector:
         lanes = _Lanes(self.watermark, self.metrics)
         consumer.subscribe([self.kafka.mentions_topic], listener=lanes)
         producer = KafkaProducer(
-            bootstrap_servers=self.kafka.bootstrap_servers,
+            **self.kafka.client_options(),
             acks="all",
             linger_ms=5,
         )

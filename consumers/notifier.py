@@ -89,13 +89,13 @@ def receipt_key(webhook: str, event: AlertEvent) -> str:
     return f"{webhook}:{event.id}:{event.state}"
 
 
-def ensure_topics(bootstrap_servers: str, settings: NotifySettings) -> None:
+def ensure_topics(client: dict[str, Any], settings: NotifySettings) -> None:
     """Create the dead-letter topic and the (compacted) deliveries topic if they are missing.
 
     An existing deliveries topic that is not compacted is used, with a warning: its receipts
     are then subject to time-based retention.
     """
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = KafkaAdminClient(**client)
     try:
         result = admin.create_topics(
             {
@@ -134,8 +134,8 @@ def ensure_topics(bootstrap_servers: str, settings: NotifySettings) -> None:
 class DeliveryLedger:
     """The deliveries already made, as the set of keys of the compacted deliveries topic."""
 
-    def __init__(self, bootstrap_servers: str, topic: str, producer: KafkaProducer) -> None:
-        self.bootstrap_servers = bootstrap_servers
+    def __init__(self, client: dict[str, Any], topic: str, producer: KafkaProducer) -> None:
+        self.client = client
         self.topic = topic
         self._producer = producer
         self._keys: set[str] = set()
@@ -149,7 +149,7 @@ class DeliveryLedger:
     def load(self, timeout_seconds: float = LEDGER_TIMEOUT_SECONDS) -> None:
         """Read the topic from its beginning to its current end (bounded in time)."""
         consumer = KafkaConsumer(
-            bootstrap_servers=self.bootstrap_servers,
+            **self.client,
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -228,13 +228,13 @@ class Notifier:
 
     def run(self, stop: threading.Event) -> None:
         """Process batches until `stop` is set, then commit what was handled and close."""
-        bootstrap = self.kafka.bootstrap_servers
-        ensure_topics(bootstrap, self.settings)
+        client = self.kafka.client_options()
+        ensure_topics(client, self.settings)
         deliverer = Deliverer(self.settings, wait=stop.wait, clock=self._clock, rng=self._rng)
-        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        producer = KafkaProducer(**client, acks="all")
         try:
             consumer = KafkaConsumer(
-                bootstrap_servers=bootstrap,
+                **client,
                 group_id=self.settings.group_id,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
@@ -256,7 +256,7 @@ class Notifier:
         stop: threading.Event,
     ) -> None:
         ledger = DeliveryLedger(
-            self.kafka.bootstrap_servers, self.settings.deliveries_topic, producer
+            self.kafka.client_options(), self.settings.deliveries_topic, producer
         )
         assignments = _Assignments()
         consumer.subscribe([self.kafka.alerts_topic], listener=assignments)

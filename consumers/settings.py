@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+SECURITY_KEYS = (
+    "security_protocol",
+    "sasl_mechanism",
+    "sasl_plain_username",
+    "ssl_cafile",
+    "ssl_certfile",
+    "ssl_keyfile",
+    "ssl_check_hostname",
+)
+SECRET_KEYS = ("sasl_plain_password", "ssl_password")
 
 
 class KafkaSettings(BaseModel):
-    """Where the services read and write."""
+    """Where the services read and write, and how they authenticate to the brokers.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    The security keys are passed to every Kafka client as kafka-python names them; the
+    passwords are `SecretStr`, so they never show in a log, a repr or an error.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     bootstrap_servers: str = "localhost:9092"
     mentions_topic: str = "buzzwatch.mentions"
@@ -18,6 +33,28 @@ class KafkaSettings(BaseModel):
     dead_letter_topic: str = "buzzwatch.mentions.dlq"
     group_id: str = "buzzwatch-detector"
     max_poll_records: int = Field(1000, ge=1)
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_plain_username: str | None = None
+    sasl_plain_password: SecretStr | None = None
+    ssl_cafile: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    ssl_password: SecretStr | None = None
+    ssl_check_hostname: bool = True
+
+    def client_options(self) -> dict[str, Any]:
+        """Bootstrap servers and security settings for a kafka-python client."""
+        options: dict[str, Any] = {"bootstrap_servers": self.bootstrap_servers}
+        for key in SECURITY_KEYS:
+            value = getattr(self, key)
+            if value is not None:
+                options[key] = value
+        for key in SECRET_KEYS:
+            secret: SecretStr | None = getattr(self, key)
+            if secret is not None:
+                options[key] = secret.get_secret_value()
+        return options
 
 
 def kafka_settings(config: dict[str, Any], **overrides: Any) -> KafkaSettings:

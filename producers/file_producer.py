@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from kafka import KafkaProducer
 
@@ -69,8 +70,9 @@ def _count_failure(summary: ProduceSummary) -> None:
     summary.failed += 1
 
 
-def mention_producer(bootstrap_servers: str) -> KafkaProducer:
-    """A producer that waits for all in-sync replicas and batches for throughput."""
-    return KafkaProducer(
-        bootstrap_servers=bootstrap_servers, acks="all", linger_ms=20, batch_size=256 * 1024
-    )
+def mention_producer(client_options: dict[str, Any]) -> KafkaProducer:
+    """A producer that waits for all in-sync replicas and batches for throughput.
+
+    `client_options`: bootstrap servers and security settings (`KafkaSettings.client_options`).
+    """
+    return KafkaProducer(**client_options, acks="all", linger_ms=20, batch_size=256 * 1024)

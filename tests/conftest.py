@@ -15,15 +15,14 @@ BOOTSTRAP_ENV = "BUZZWATCH_KAFKA_BOOTSTRAP"
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap(pytestconfig: pytest.Config) -> Iterator[str]:
-    """Bootstrap address of a real Kafka broker: ``$BUZZWATCH_KAFKA_BOOTSTRAP`` or a local one.
+def kafka_broker(pytestconfig: pytest.Config) -> Iterator[KafkaBroker | None]:
+    """The local test broker, or None when ``$BUZZWATCH_KAFKA_BOOTSTRAP`` names another one.
 
     The local broker is provisioned from Maven Central and started once per session; failing
     to do so fails the requesting tests (never skips them).
     """
-    existing = os.environ.get(BOOTSTRAP_ENV)
-    if existing:
-        yield existing
+    if os.environ.get(BOOTSTRAP_ENV):
+        yield None
         return
     capture = pytestconfig.pluginmanager.getplugin("capturemanager")
     show_progress = capture.global_and_fixture_disabled() if capture else contextlib.nullcontext()
@@ -37,6 +36,22 @@ def kafka_bootstrap(pytestconfig: pytest.Config) -> Iterator[str]:
     if error is not None:  # outside the except block, so the report shows just the reason
         pytest.fail(f"could not start the Kafka test broker: {error}", pytrace=False)
     try:
-        yield broker.bootstrap
+        yield broker
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_broker: KafkaBroker | None) -> str:
+    """Bootstrap address of a real Kafka broker: ``$BUZZWATCH_KAFKA_BOOTSTRAP`` or the local one."""
+    return kafka_broker.bootstrap if kafka_broker else os.environ[BOOTSTRAP_ENV]
+
+
+@pytest.fixture(scope="session")
+def kafka_sasl_bootstrap(kafka_broker: KafkaBroker | None) -> str:
+    """The local broker's SASL_PLAINTEXT listener (PLAIN; tests.broker.kafka_broker.SASL_*)."""
+    if kafka_broker is None:
+        pytest.fail(
+            f"the SASL tests need the suite's own broker: unset {BOOTSTRAP_ENV}", pytrace=False
+        )
+    return kafka_broker.sasl_bootstrap

@@ -31,7 +31,7 @@ def test_produce_keys_by_brand_paces_by_event_time_and_skips_bad_lines(
         sleeps.append(seconds)
         now[0] += seconds
 
-    producer = mention_producer(kafka_bootstrap)
+    producer = mention_producer({"bootstrap_servers": kafka_bootstrap})
     try:
         summary = produce(records, producer, topic, speed=30, sleep=sleep, clock=lambda: now[0])
     finally:

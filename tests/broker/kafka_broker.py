@@ -30,6 +30,8 @@ from kafka.errors import (
     for_code,
 )
 
+SASL_USER = "buzzwatch"
+SASL_PASSWORD = "test-only-sasl-password"
 KAFKA_VERSION = "4.3.1"
 """Must equal ``kafka.version`` in pom.xml and the ``apache/kafka`` image tag in docker-compose."""
 
@@ -199,6 +201,7 @@ class KafkaBroker:
         self._workdir: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._port = 0
+        self._sasl_port = 0
 
     @property
     def bootstrap(self) -> str:
@@ -206,6 +209,13 @@ class KafkaBroker:
         if self._process is None:
             raise KafkaBrokerError("the broker is not running")
         return f"127.0.0.1:{self._port}"
+
+    @property
+    def sasl_bootstrap(self) -> str:
+        """The SASL_PLAINTEXT (PLAIN, `SASL_USER` / `SASL_PASSWORD`) listener's address."""
+        if self._process is None:
+            raise KafkaBrokerError("the broker is not running")
+        return f"127.0.0.1:{self._sasl_port}"
 
     @property
     def log_file(self) -> Path:
@@ -241,9 +251,12 @@ class KafkaBroker:
     def _launch(self, lib: Path, workdir: Path) -> None:
         """Do the work of :meth:`start` inside ``workdir``."""
         started = time.monotonic()
-        self._port, controller_port = _free_ports(2)
+        self._port, controller_port, self._sasl_port = _free_ports(3)
         config = workdir / "server.properties"
-        config.write_text(_server_properties(self._port, controller_port, workdir / "data"))
+        properties = _server_properties(
+            self._port, controller_port, self._sasl_port, workdir / "data"
+        )
+        config.write_text(properties)
         log4j = workdir / "log4j2.properties"
         log4j.write_text(_LOG4J2.format(log_file=self.log_file))
         java = [
@@ -336,16 +349,33 @@ class KafkaBroker:
             self._workdir = None
 
 
-def _server_properties(port: int, controller_port: int, data_dir: Path) -> str:
-    """Return a combined broker+controller server.properties bound to 127.0.0.1 only."""
+def _server_properties(port: int, controller_port: int, sasl_port: int, data_dir: Path) -> str:
+    """Return a combined broker+controller server.properties bound to 127.0.0.1 only.
+
+    Besides PLAINTEXT, a SASL_PLAINTEXT listener (mechanism PLAIN, user `SASL_USER`) lets the
+    tests check that the services' SASL settings reach the client.
+    """
+    plain = "org.apache.kafka.common.security.plain.PlainLoginModule"
     settings = {
         "process.roles": "broker,controller",
         "node.id": "1",
-        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        "listeners": (
+            f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port},"
+            f"SASL_PLAINTEXT://127.0.0.1:{sasl_port}"
+        ),
+        "advertised.listeners": (
+            f"PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{sasl_port}"
+        ),
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "listener.security.protocol.map": (
+            "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT"
+        ),
+        "sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config": (
+            f'{plain} required username="{SASL_USER}" password="{SASL_PASSWORD}" '
+            f'user_{SASL_USER}="{SASL_PASSWORD}";'
+        ),
         "controller.quorum.bootstrap.servers": f"127.0.0.1:{controller_port}",
         "log.dirs": str(data_dir),
         "num.partitions": "3",
