@@ -124,7 +124,7 @@ class BrandState:
     def check_early(self, start: int, until: int) -> list[AlertEvent]:
         """Fire on the partial counts of the bucket [start, until) if they already make a spike."""
         volume, negatives = self._counts(start, until, pop=False)
-        verdicts = self._judge(start, volume, negatives)
+        verdicts = self._judge(start, volume, negatives, self.volume.expected(start))
         events = []
         for kind, verdict in verdicts.items():
             event = self.alerts[kind].early(verdict, start, until)
@@ -139,8 +139,8 @@ class BrandState:
         verdicts: dict[AlertKind, Verdict] = {"volume": QUIET, "negative": QUIET}
         expected_volume = expected_negatives = 0.0
         if not silent:
-            verdicts = self._judge(start, volume, negatives)
             usual = self.volume.expected(start)
+            verdicts = self._judge(start, volume, negatives, usual)
             expected_volume, expected_negatives = usual, volume * self.negative.baseline_share
             volume_pace, negative_pace = self._paces(verdicts)
             self.volume.learn_one(start, volume, volume_pace)
@@ -167,8 +167,10 @@ class BrandState:
                 events.append(event)
         return events
 
-    def _judge(self, start: int, volume: int, negatives: int) -> dict[AlertKind, Verdict]:
-        usual = self.volume.expected(start)
+    def _judge(
+        self, start: int, volume: int, negatives: int, usual: float
+    ) -> dict[AlertKind, Verdict]:
+        """Both rules' verdicts; `usual` is the volume the baseline expects for the bucket."""
         return {
             "volume": self.volume.score_one(start, volume),
             "negative": self.negative.score_one(start, volume, negatives, usual),
