@@ -1,9 +1,11 @@
-"""Real servers for the tests, on 127.0.0.1 and free ports: processes that must answer a
-readiness URL, Alertmanager, and a recording webhook receiver."""
+"""Real servers and tools for the tests, on 127.0.0.1 and free ports: programs the suite
+needs, processes that must answer a readiness URL, Prometheus, Alertmanager, and a scripted,
+recording webhook receiver."""
 
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import socket
 import subprocess
@@ -12,6 +14,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import defaultdict, deque
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +27,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 READY_SECONDS = 30.0
 STOP_SECONDS = 10.0
+TOOL_SECONDS = 120.0
+RECEIVE_SECONDS = 20.0  # upper bound of a wait for requests to a `Receiver`
 
 
 def free_port() -> int:
@@ -39,6 +44,32 @@ def binary(name: str, package: str) -> str:
     if path is None:
         pytest.fail(f"{name} is missing: apt-get install {package}", pytrace=False)
     return path
+
+
+def exec_tool(
+    cmd: Sequence[str], stdin: str | None = None, timeout: float = TOOL_SECONDS
+) -> subprocess.CompletedProcess[str]:
+    """Run a command-line tool from the repository root, bounded in time."""
+    return subprocess.run(
+        cmd,
+        cwd=REPO,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def run_tool(cmd: Sequence[str], stdin: str | None = None, timeout: float = TOOL_SECONDS) -> str:
+    """`exec_tool`, failing with the tool's output unless it exits 0; its stdout."""
+    result = exec_tool(cmd, stdin, timeout)
+    if result.returncode != 0:
+        pytest.fail(
+            f"{shlex.join(cmd)} exited {result.returncode}:\n{result.stdout}{result.stderr}",
+            pytrace=False,
+        )
+    return result.stdout
 
 
 @contextmanager
@@ -104,58 +135,107 @@ def _web_server(program: str, config: Path, flags: list[str], workdir: Path) -> 
         yield url
 
 
-@dataclass
-class Request:
-    """One request a `Receiver` got."""
+@dataclass(frozen=True)
+class Received:
+    """One request the receiver got (header names lower-cased) and the status it answered."""
 
     path: str
     headers: dict[str, str]
     body: bytes
+    status: int
+
+    @property
+    def delivery(self) -> str:
+        return self.headers["x-buzzwatch-delivery"]
 
     def json(self) -> Any:
         return json.loads(self.body)
 
 
+@dataclass(frozen=True)
+class Reply:
+    """What the receiver answers to one request."""
+
+    status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b"ok"
+
+
 @dataclass
 class Receiver:
-    """A webhook receiver that records every POST and answers 200."""
+    """An HTTP server on 127.0.0.1 that records POSTs and answers as scripted, per path."""
 
-    base_url: str = ""
-    requests: list[Request] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    server: ThreadingHTTPServer
+    requests: list[Received] = field(default_factory=list)
+    scripts: dict[str, deque[Reply]] = field(default_factory=lambda: defaultdict(deque))
+    then: dict[str, Reply] = field(default_factory=dict)
+    changed: threading.Condition = field(default_factory=threading.Condition)
 
     def url(self, path: str) -> str:
-        return f"{self.base_url}{path}"
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
 
-    def record(self, request: Request) -> None:
-        with self._lock:
-            self.requests.append(request)
+    def answer(self, path: str, *replies: Reply, then: Reply = Reply()) -> None:
+        """Answer `path`'s next requests with `replies`, and every later one with `then`."""
+        with self.changed:
+            self.scripts[path].extend(replies)
+            self.then[path] = then
 
-    def at(self, path: str) -> list[Request]:
-        with self._lock:
-            return [r for r in self.requests if r.path == path]
+    def reply_to(self, request: Received) -> Reply:
+        with self.changed:
+            queue = self.scripts[request.path]
+            reply = queue.popleft() if queue else self.then.get(request.path, Reply())
+            self.requests.append(
+                Received(request.path, request.headers, request.body, reply.status)
+            )
+            self.changed.notify_all()
+            return reply
+
+    def received(self) -> list[Received]:
+        """Every request so far, in arrival order."""
+        with self.changed:
+            return list(self.requests)
+
+    def at(self, path: str) -> list[Received]:
+        return [r for r in self.received() if r.path == path]
+
+    def wait_for(self, path: str, count: int, timeout: float = RECEIVE_SECONDS) -> list[Received]:
+        """The first `count` requests to `path`; fail if they have not come within `timeout`."""
+        with self.changed:
+            self.changed.wait_for(
+                lambda: sum(r.path == path for r in self.requests) >= count, timeout
+            )
+        got = self.at(path)
+        assert len(got) >= count, f"{path}: {len(got)} requests of {count} after {timeout} s"
+        return got[:count]
+
+
+def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            reply = receiver.reply_to(Received(self.path, headers, body, 0))
+            self.send_response(reply.status)
+            for name, value in reply.headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.end_headers()
+            self.wfile.write(reply.body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Keep the test output clean."""
+
+    return Handler
 
 
 @contextmanager
 def receiving() -> Iterator[Receiver]:
     """A running `Receiver` on 127.0.0.1 and a free port."""
-    receiver = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length)
-            receiver.record(Request(self.path, dict(self.headers.items()), body))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Keep the test output clean."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    server.daemon_threads = True
+    receiver = Receiver(server)
+    server.RequestHandlerClass = _handler(receiver)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     try:
         yield receiver

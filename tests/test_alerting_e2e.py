@@ -23,8 +23,8 @@ import yaml
 from tests.broker.kafka_broker import create_topic
 from tests.helpers import ANGRY_TEXT, jsonl, produce, stream
 from tests.servers import (
+    Received,
     Receiver,
-    Request,
     free_port,
     query,
     receiving,
@@ -102,7 +102,7 @@ def crisis(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> di
 @pytest.fixture(scope="module")
 def delivered(
     kafka_bootstrap: str, crisis: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[list[Request], list[Request]]]:
+) -> Iterator[tuple[list[Received], list[Received]]]:
     """What Alertmanager and `buzzwatch notify` posted to the local receiver."""
     tmp = tmp_path_factory.mktemp("e2e-run")
     suffix = crisis["suffix"]
@@ -172,7 +172,7 @@ def delivered(
                         "Alertmanager's webhook",
                         lambda: [
                             r
-                            for r in receiver.requests
+                            for r in receiver.received()
                             if r.path.startswith("/alertmanager/")
                             and _has_alert(r, "BuzzwatchNegativeSpike")
                         ],
@@ -191,12 +191,12 @@ def delivered(
             assert stop(detector) == 0, (tmp / "detector.log").read_text()
 
 
-def _has_alert(request: Request, alertname: str) -> bool:
+def _has_alert(request: Received, alertname: str) -> bool:
     return any(a["labels"].get("alertname") == alertname for a in request.json()["alerts"])
 
 
 def test_the_prometheus_alert_reaches_the_webhook_through_alertmanager(
-    delivered: tuple[list[Request], list[Request]],
+    delivered: tuple[list[Received], list[Received]],
 ) -> None:
     paged, _ = delivered
     body = paged[0].json()
@@ -210,14 +210,14 @@ def test_the_prometheus_alert_reaches_the_webhook_through_alertmanager(
 
 
 def test_notify_delivered_the_topic_alert_signed(
-    delivered: tuple[list[Request], list[Request]],
+    delivered: tuple[list[Received], list[Received]],
 ) -> None:
     _, notified = delivered
     event = notified[0].json()
     assert (event["brand"], event["kind"], event["state"]) == ("acme", "negative", "firing")
-    headers = {k.lower(): v for k, v in notified[0].headers.items()}
+    headers = notified[0].headers  # names in lower case
     signed = f"{headers['x-buzzwatch-timestamp']}.".encode() + notified[0].body
     expected = hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
     assert headers["x-buzzwatch-signature"] == f"sha256={expected}"
-    assert headers["x-buzzwatch-delivery"] == f"{event['id']}:firing"
+    assert notified[0].delivery == f"{event['id']}:firing"
     assert len(notified) == 1  # once, although the alert stays active

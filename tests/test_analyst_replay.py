@@ -28,7 +28,7 @@ from consumers.range_reader import RangeReadError, TopicRangeReader
 from pipeline.models import Mention
 from producers.file_producer import encode
 from tests.broker.kafka_broker import create_topic
-from tests.helpers import ANGRY_TEXT, HAPPY_TEXT, T0, buzzwatch, jsonl, stream
+from tests.helpers import ANGRY_TEXT, HAPPY_TEXT, T0, buzzwatch, jsonl, produce, stream
 
 # 30 hours of mentions; the range leaves out the first 2 and the last 2, and holds the
 # engine's 12-hour warm-up before the crises (the viral moment at 18 h, the crisis at 20 h).
@@ -61,14 +61,7 @@ def create_kept_topic(bootstrap: str, name: str, partitions: int) -> None:
     The streams are stamped in March 2026: with the broker's default 7-day retention by
     record time, its periodic check may delete them between produce and replay.
     """
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        spec = {"num_partitions": partitions, "replication_factor": 1}
-        admin.create_topics(
-            {name: {**spec, "configs": {"retention.ms": "-1"}}}, wait_for_metadata=True
-        )
-    finally:
-        admin.close()
+    create_topic(bootstrap, name, partitions, configs={"retention.ms": "-1"})
 
 
 def iso(moment: datetime) -> str:
@@ -147,8 +140,7 @@ def kafka_replay(
     first, second = tmp / "first.jsonl", tmp / "second.jsonl"
     first.write_text(jsonl([m for m in mentions if m.created_at < MIDDLE]), encoding="utf-8")
     second.write_text(jsonl([m for m in mentions if m.created_at >= MIDDLE]), encoding="utf-8")
-    produce = ["--topic", topic, "--bootstrap-servers", kafka_bootstrap, "--no-progress"]
-    buzzwatch("produce", str(first), *produce)
+    produce(first, topic, kafka_bootstrap)
     stray = Mention(id="stray", created_at=T0 + timedelta(minutes=30), text="old", brand="acme")
     producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
     try:
@@ -166,7 +158,7 @@ def kafka_replay(
         producer.flush(timeout=30)
     finally:
         producer.close()
-    buzzwatch("produce", str(second), *produce)
+    produce(second, topic, kafka_bootstrap)
 
     # The reference: a file replay of the same mentions, restricted to the range beforehand.
     reference, reference_alerts = tmp / "reference.jsonl", tmp / "reference-alerts.jsonl"
@@ -369,7 +361,7 @@ def test_an_empty_range_reads_nothing(kafka_bootstrap: str, tmp_path: Path) -> N
     create_kept_topic(kafka_bootstrap, topic, 2)
     source = tmp_path / "m.jsonl"
     source.write_text(jsonl(crisis_stream()[:200]), encoding="utf-8")
-    buzzwatch("produce", str(source), "--topic", topic, "--bootstrap-servers", kafka_bootstrap)
+    produce(source, topic, kafka_bootstrap)
     series = tmp_path / "s.csv"
     result = buzzwatch(
         "replay",
@@ -400,7 +392,7 @@ def test_records_deleted_while_reading_are_an_error_not_a_gap(
     create_kept_topic(kafka_bootstrap, topic, 1)
     source = tmp_path / "m.jsonl"
     source.write_text(jsonl(crisis_stream()[:300]), encoding="utf-8")
-    buzzwatch("produce", str(source), "--topic", topic, "--bootstrap-servers", kafka_bootstrap)
+    produce(source, topic, kafka_bootstrap)
     with TopicRangeReader(kafka_bootstrap, topic, idle_timeout=30) as reader:
         assert reader.total == 300
         admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)

@@ -11,7 +11,6 @@ import argparse
 import json
 import re
 import shlex
-import subprocess
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from consumers.settings import (
 )
 from pipeline.settings import DetectionSettings, RuleSettings, detection_settings, load_config
 from tests.broker.kafka_broker import KAFKA_VERSION
-from tests.servers import binary
+from tests.servers import binary, run_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -38,26 +37,6 @@ DOCKERFILE = ROOT / "Dockerfile"
 PROMETHEUS_CONFIG = ROOT / "config" / "prometheus" / "prometheus.yml"
 EXAMPLE_CONFIG = ROOT / "config" / "buzzwatch.example.toml"
 DETECTOR_JOB = "buzzwatch-detector"
-TOOL_TIMEOUT_S = 120.0
-
-
-def _run(cmd: list[str], stdin: str | None = None) -> str:
-    """Run a command from the repository root; fail with its output unless it exits 0."""
-    result = subprocess.run(
-        cmd,
-        cwd=ROOT,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=TOOL_TIMEOUT_S,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.fail(
-            f"{shlex.join(cmd)} exited {result.returncode}:\n{result.stdout}{result.stderr}",
-            pytrace=False,
-        )
-    return result.stdout
 
 
 def _docker_compose() -> str:
@@ -71,7 +50,7 @@ def _promtool() -> str:
 @cache
 def _compose_config() -> dict[str, Any]:
     """The compose file as `docker-compose config` normalises it (anchors, merges, defaults)."""
-    loaded: dict[str, Any] = yaml.safe_load(_run([_docker_compose(), "config"]))
+    loaded: dict[str, Any] = yaml.safe_load(run_tool([_docker_compose(), "config"]))
     return loaded
 
 
@@ -87,7 +66,7 @@ def _cli_args(service: str) -> argparse.Namespace:
 
 
 def test_compose_file_is_valid() -> None:
-    _run([_docker_compose(), "config", "-q"])
+    run_tool([_docker_compose(), "config", "-q"])
 
 
 def test_kafka_image_matches_test_broker_version() -> None:
@@ -110,7 +89,7 @@ def test_detector_metrics_port_is_scraped_by_prometheus() -> None:
     assert args.run.__name__ == "_detect"
     # Static targets are resolved at once; the timeout only bounds promtool's wait for more.
     discover = [_promtool(), "check", "service-discovery", "--timeout=2s"]
-    targets = json.loads(_run([*discover, str(PROMETHEUS_CONFIG), DETECTOR_JOB]))
+    targets = json.loads(run_tool([*discover, str(PROMETHEUS_CONFIG), DETECTOR_JOB]))
     addresses = [target["labels"]["__address__"] for target in targets]
     assert addresses == [f"detector:{args.metrics_port}"]
 
@@ -125,7 +104,7 @@ def test_producer_input_is_copied_into_the_image() -> None:
 
 
 def test_prometheus_config_is_valid() -> None:
-    _run([_promtool(), "check", "config", str(PROMETHEUS_CONFIG)])
+    run_tool([_promtool(), "check", "config", str(PROMETHEUS_CONFIG)])
 
 
 def _keys(model: type[BaseModel], table: dict[str, Any], name: str) -> None:

@@ -18,11 +18,9 @@ import threading
 import time
 import tomllib
 import uuid
-from collections import defaultdict, deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +42,9 @@ from consumers.webhooks import (
     verify_signature,
 )
 from pipeline.models import AlertEvent, AlertKind, AlertState, Severity
+from tests.broker.kafka_broker import create_topic
 from tests.helpers import T0
+from tests.servers import Received, Receiver, Reply, receiving
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = ROOT / "config" / "buzzwatch.example.toml"
@@ -53,110 +53,10 @@ WAIT_SECONDS = 20.0  # upper bound of every wait for the notifier
 KAFKA_TIMEOUT_MS = 30_000
 
 
-# --- a real HTTP receiver -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Received:
-    """One request the receiver got (header names lower-cased) and the status it answered."""
-
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    status: int
-
-    @property
-    def delivery(self) -> str:
-        return self.headers["x-buzzwatch-delivery"]
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int = 200
-    headers: tuple[tuple[str, str], ...] = ()
-    body: bytes = b"ok"
-
-
-@dataclass
-class Receiver:
-    """An HTTP server on 127.0.0.1 that records POSTs and answers as scripted, per path."""
-
-    server: ThreadingHTTPServer
-    requests: list[Received] = field(default_factory=list)
-    scripts: dict[str, deque[Reply]] = field(default_factory=lambda: defaultdict(deque))
-    then: dict[str, Reply] = field(default_factory=dict)
-    changed: threading.Condition = field(default_factory=threading.Condition)
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
-
-    def answer(self, path: str, *replies: Reply, then: Reply = Reply()) -> None:
-        """Answer `path`'s next requests with `replies`, and every later one with `then`."""
-        with self.changed:
-            self.scripts[path].extend(replies)
-            self.then[path] = then
-
-    def reply_to(self, request: Received) -> Reply:
-        with self.changed:
-            queue = self.scripts[request.path]
-            reply = queue.popleft() if queue else self.then.get(request.path, Reply())
-            self.requests.append(
-                Received(request.path, request.headers, request.body, reply.status)
-            )
-            self.changed.notify_all()
-            return reply
-
-    def at(self, path: str) -> list[Received]:
-        with self.changed:
-            return [r for r in self.requests if r.path == path]
-
-    def wait_for(self, path: str, count: int, timeout: float = WAIT_SECONDS) -> list[Received]:
-        """The first `count` requests to `path`; fail if they have not come within `timeout`."""
-        with self.changed:
-            self.changed.wait_for(
-                lambda: sum(r.path == path for r in self.requests) >= count, timeout
-            )
-        got = self.at(path)
-        assert len(got) >= count, f"{path}: {len(got)} requests of {count} after {timeout} s"
-        return got[:count]
-
-
-def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            headers = {name.lower(): value for name, value in self.headers.items()}
-            reply = receiver.reply_to(Received(self.path, headers, body, 0))
-            self.send_response(reply.status)
-            for name, value in reply.headers:
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(reply.body)))
-            self.end_headers()
-            self.wfile.write(reply.body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    return Handler
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    server.daemon_threads = True
-    recv = Receiver(server)
-    server.RequestHandlerClass = _handler(recv)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield recv
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with receiving() as running:
+        yield running
 
 
 # --- builders -------------------------------------------------------------------------------
@@ -494,18 +394,8 @@ class Topics:
 
 def create_topics(bootstrap: str, topics: dict[str, dict[str, str]]) -> None:
     """Create single-partition topics with the given configs, and wait for their leaders."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        admin.create_topics(
-            {
-                name: {"num_partitions": 1, "replication_factor": 1, "configs": configs}
-                for name, configs in topics.items()
-            },
-            timeout_ms=KAFKA_TIMEOUT_MS,
-        )
-        admin.wait_for_topics(list(topics), timeout_ms=KAFKA_TIMEOUT_MS)
-    finally:
-        admin.close()
+    for name, configs in topics.items():
+        create_topic(bootstrap, name, partitions=1, configs=configs)
 
 
 @pytest.fixture

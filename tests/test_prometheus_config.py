@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import shlex
 import subprocess
 import time
 import urllib.error
@@ -21,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.servers import binary, running_alertmanager
+from tests.servers import binary, exec_tool, run_tool, running_alertmanager
 
 ROOT = Path(__file__).parents[1]
 PROMETHEUS_DIR = ROOT / "config" / "prometheus"
@@ -55,21 +54,11 @@ def _amtool() -> str:
 
 
 def _exec(cmd: list[str]) -> subprocess.CompletedProcess[str]:
-    """Run a command from the repository root, with a timeout."""
-    return subprocess.run(
-        cmd, cwd=ROOT, capture_output=True, text=True, timeout=TOOL_TIMEOUT_S, check=False
-    )
+    return exec_tool(cmd, timeout=TOOL_TIMEOUT_S)
 
 
 def _run(cmd: list[str]) -> str:
-    """Run a command; fail with its output unless it exits 0."""
-    result = _exec(cmd)
-    if result.returncode != 0:
-        pytest.fail(
-            f"{shlex.join(cmd)} exited {result.returncode}:\n{result.stdout}{result.stderr}",
-            pytrace=False,
-        )
-    return result.stdout
+    return run_tool(cmd, timeout=TOOL_TIMEOUT_S)
 
 
 def _load(path: Path) -> dict[str, Any]:

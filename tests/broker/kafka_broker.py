@@ -393,17 +393,23 @@ def _server_properties(port: int, controller_port: int, sasl_port: int, data_dir
     return "".join(f"{key}={value}\n" for key, value in settings.items())
 
 
-def create_topic(bootstrap: str, name: str, partitions: int = 3, timeout_s: float = 30.0) -> None:
-    """Create ``name`` with ``partitions`` partitions and wait until every partition has a leader.
+def create_topic(
+    bootstrap: str,
+    name: str,
+    partitions: int = 3,
+    timeout_s: float = 30.0,
+    configs: dict[str, str] | None = None,
+) -> None:
+    """Create ``name`` with ``partitions`` partitions (and topic ``configs``) and wait until
+    every partition has a leader.
 
     An already existing topic is accepted as is.
     """
     timeout_ms = int(timeout_s * 1000)
+    spec = {"num_partitions": partitions, "replication_factor": 1, "configs": configs or {}}
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms)
     try:
-        result = admin.create_topics(
-            {name: {"num_partitions": partitions, "replication_factor": 1}}, raise_errors=False
-        )
+        result = admin.create_topics({name: spec}, raise_errors=False)
         for topic in result["topics"]:
             error = for_code(topic["error_code"])
             if error not in (NoError, TopicAlreadyExistsError):
