@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.detectors import Verdict
-from pipeline.models import AlertEvent, AlertKind
+from pipeline.models import AlertEvent, AlertKind, Severity
 
 
 def alert_id(brand: str, kind: AlertKind, started_at: int) -> str:
@@ -39,6 +39,10 @@ class AlertLifecycle:
     @property
     def active(self) -> bool:
         return self.started_at is not None
+
+    @property
+    def severity(self) -> Severity:
+        return "critical" if self._critical else "warning"
 
     def early(self, verdict: Verdict, bucket_start: int, at: int) -> AlertEvent | None:
         """Feed a verdict on an open bucket's partial counts: it may fire, never resolve."""
@@ -73,7 +77,7 @@ class AlertLifecycle:
                 "brand": self.brand,
                 "kind": self.kind,
                 "state": state,
-                "severity": "critical" if self._critical else "warning",
+                "severity": self.severity,
                 "at": utc(at),
                 "started_at": utc(started_at),
                 "observed": verdict.observed,

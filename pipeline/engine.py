@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from pipeline.alerts import AlertLifecycle
 from pipeline.detectors import QUIET, NegativeRule, Verdict, VolumeRule
-from pipeline.models import AlertEvent, AlertKind, Mention
+from pipeline.models import AlertEvent, AlertKind, Mention, Severity
 from pipeline.sentiment import Polarity, SentimentRouter
 from pipeline.settings import DetectionSettings
 
@@ -251,6 +251,7 @@ class Engine:
         self.brands: dict[str, BrandState] = {}
         self.closed_until: int | None = None
         self.counts: Counter[str] = Counter()
+        self._changed: set[str] = set()
 
     def step_of(self, epoch_seconds: int) -> int:
         """Start of the early-check step (a minute by default) holding this time."""
@@ -283,6 +284,7 @@ class Engine:
         polarity = self.scorer.polarity(mention.text, mention.lang)
         negative = self.scorer.is_negative(polarity)
         state.count(step, negative)
+        self._changed.add(brand)
         return self._count(Scored(mention, Admission.ACCEPTED, polarity, negative))
 
     def advance(self, watermark: int | None) -> list[AlertEvent]:
@@ -300,29 +302,51 @@ class Engine:
             return []
         self.closed_until = boundary
         events: list[AlertEvent] = []
-        for state in self.brands.values():
-            events.extend(state.step_to(boundary, self.on_bucket))
+        for brand, state in self.brands.items():
+            if state.position > boundary:
+                continue
+            size = state.settings.bucket_seconds
+            closes = -(-state.position // size) * size <= boundary
+            emitted = state.step_to(boundary, self.on_bucket)
+            if closes or emitted:
+                self._changed.add(brand)
+            events.extend(emitted)
         events.sort(key=lambda e: (e.at, e.brand, e.kind, e.state))
         self.counts.update(f"alert_{e.state}" for e in events)
         return events
 
-    def active_alerts(self) -> list[tuple[str, str]]:
-        """(brand, kind) pairs whose alert is firing now."""
+    def active_alerts(self) -> list[tuple[str, AlertKind, Severity]]:
+        """(brand, kind, severity) of each alert firing now."""
         return [
-            (brand, kind)
+            (brand, kind, life.severity)
             for brand, state in sorted(self.brands.items())
             for kind, life in state.alerts.items()
             if life.active
         ]
 
-    def snapshot(self) -> dict[str, Any]:
-        """The whole state as a JSON-compatible dict."""
+    def take_changed(self) -> set[str]:
+        """The brands whose state changed since the last call (what a checkpoint must write).
+
+        A brand changes when it counts a mention, closes a bucket or emits an event. Time
+        moving over early-check steps alone is left out: a brand restored with an older
+        `position` evaluates those steps again, on the same counts, with the same verdicts.
+        """
+        changed, self._changed = self._changed, set()
+        return changed
+
+    def snapshot(self, brands: Collection[str] | None = None) -> dict[str, Any]:
+        """The state as a JSON-compatible dict: all brands, or only `brands`.
+
+        A checkpoint writes the engine part and the changed brands' parts separately;
+        `restore` rebuilds the engine from the union of the latest of each.
+        """
+        chosen = self.brands if brands is None else {b: self.brands[b] for b in brands}
         return {
             "version": SNAPSHOT_VERSION,
             "settings": self.settings.model_dump(mode="json"),
             "closed_until": self.closed_until,
             "counts": dict(self.counts),
-            "brands": {brand: state.state() for brand, state in self.brands.items()},
+            "brands": {brand: state.state() for brand, state in chosen.items()},
         }
 
     @classmethod

@@ -40,6 +40,26 @@ class Watermark:
         if lane in self._progress:
             self._idle.add(lane)
 
+    def lane_time(self, lane: int) -> int | None:
+        """The watermark of one lane's own state (a partition's engine).
+
+        An active lane follows its own progress, so what it closes depends only on its input.
+        An idle one also follows the others (`current`), so a quiet partition's buckets still
+        close as time passes.
+        """
+        progress = self._progress.get(lane)
+        own = None if progress is None else progress - self.allowed_lateness
+        if lane not in self._idle:
+            return own
+        shared = self.current()
+        if own is None or shared is None:
+            return shared if own is None else own
+        return max(own, shared)
+
+    def progress(self, lane: int) -> int | None:
+        """The largest event time seen on a lane (what a checkpoint keeps)."""
+        return self._progress.get(lane)
+
     def current(self) -> int | None:
         """The watermark in epoch seconds, or None before there is one."""
         active = [p for lane, p in self._progress.items() if lane not in self._idle]
