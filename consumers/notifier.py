@@ -12,8 +12,9 @@ auto-commit off).
 
 Deduplication: the ledger is the deliveries topic, read in full whenever partitions are
 assigned (so at startup, and after a rebalance that may bring another instance's
-receipts). A restart, a rebalance or a duplicate alert event (the detector publishes at least
-once) therefore does not notify a webhook twice, even if offsets were not committed.
+receipts). A restart, a rebalance or a duplicate alert event (one re-published by hand, or
+by another producer) therefore does not notify a webhook twice, even if offsets were not
+committed. The alerts topic is read `read_committed`: the detector publishes in transactions.
 Dead-lettered deliveries get no receipt: replaying the dead-letter topic onto the alerts topic
 delivers them again.
 
@@ -39,14 +40,14 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import ConfigResource
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
-from kafka.errors import CommitFailedError, TopicAlreadyExistsError, for_code
+from kafka.errors import CommitFailedError
 from kafka.structs import OffsetAndMetadata
 from pydantic import Field, ValidationError, model_validator
 
 from consumers.settings import KafkaSettings
+from consumers.topics import ensure_topics, read_to_end, topic_config
 from consumers.webhooks import Deliverer, DeliverySettings, Outcome, WebhookSettings
 from pipeline.models import AlertEvent, describe_validation_error, iso_utc
 
@@ -57,7 +58,6 @@ MAX_POLL_RECORDS = 100
 BATCH_SECONDS = 60.0  # stop taking a batch's records after this long; poll again
 SEND_TIMEOUT_SECONDS = 30.0
 LEDGER_TIMEOUT_SECONDS = 60.0
-TOPIC_TIMEOUT_MS = 30_000
 
 
 class NotifySettings(DeliverySettings):
@@ -89,46 +89,21 @@ def receipt_key(webhook: str, event: AlertEvent) -> str:
     return f"{webhook}:{event.id}:{event.state}"
 
 
-def ensure_topics(client: dict[str, Any], settings: NotifySettings) -> None:
+def ensure_notify_topics(client: dict[str, Any], settings: NotifySettings) -> None:
     """Create the dead-letter topic and the (compacted) deliveries topic if they are missing.
 
     An existing deliveries topic that is not compacted is used, with a warning: its receipts
     are then subject to time-based retention.
     """
-    admin = KafkaAdminClient(**client)
-    try:
-        result = admin.create_topics(
-            {
-                settings.dead_letter_topic: {},
-                settings.deliveries_topic: {
-                    "num_partitions": 1,
-                    "configs": {"cleanup.policy": "compact"},
-                },
-            },
-            timeout_ms=TOPIC_TIMEOUT_MS,
-            raise_errors=False,
+    compacted = {"num_partitions": 1, "configs": {"cleanup.policy": "compact"}}
+    ensure_topics(client, {settings.dead_letter_topic: {}, settings.deliveries_topic: compacted})
+    policy = topic_config(client, settings.deliveries_topic, "cleanup.policy")
+    if "compact" not in policy:
+        log.warning(
+            "deliveries topic %s has cleanup.policy=%s, not compact: receipts may expire",
+            settings.deliveries_topic,
+            policy,
         )
-        for topic in result["topics"]:
-            error = for_code(topic["error_code"])
-            if error is TopicAlreadyExistsError:
-                continue
-            if error.errno != 0:
-                raise error(f"creating topic {topic['name']}: {topic['error_message']}")
-            log.info("created topic %s", topic["name"])
-        admin.wait_for_topics(
-            [settings.dead_letter_topic, settings.deliveries_topic], timeout_ms=TOPIC_TIMEOUT_MS
-        )
-        resource = ConfigResource("TOPIC", settings.deliveries_topic, ["cleanup.policy"])
-        described = admin.describe_configs([resource], config_filter="all")
-        policy = described["topic"][settings.deliveries_topic]["cleanup.policy"]["value"]
-        if "compact" not in str(policy):
-            log.warning(
-                "deliveries topic %s has cleanup.policy=%s, not compact: receipts may expire",
-                settings.deliveries_topic,
-                policy,
-            )
-    finally:
-        admin.close()
 
 
 class DeliveryLedger:
@@ -148,36 +123,13 @@ class DeliveryLedger:
 
     def load(self, timeout_seconds: float = LEDGER_TIMEOUT_SECONDS) -> None:
         """Read the topic from its beginning to its current end (bounded in time)."""
-        consumer = KafkaConsumer(
-            **self.client,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-        )
         keys: set[str] = set()
-        try:
-            partitions = consumer.partitions_for_topic(self.topic) or set()
-            tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
-            if not tps:
-                raise RuntimeError(f"deliveries topic {self.topic} not found")
-            consumer.assign(tps)
-            consumer.seek_to_beginning(*tps)
-            ends = consumer.end_offsets(tps)
-            deadline = time.monotonic() + timeout_seconds
-            while any(consumer.position(tp) < ends[tp] for tp in tps):
-                if time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"deliveries topic {self.topic} not read within {timeout_seconds:g} s"
-                    )
-                for records in consumer.poll(timeout_ms=POLL_TIMEOUT_MS).values():
-                    for record in records:
-                        key = (record.key or b"").decode("utf-8", "replace")
-                        if record.value is None:  # tombstone
-                            keys.discard(key)
-                        else:
-                            keys.add(key)
-        finally:
-            consumer.close(autocommit=False)
+        for record in read_to_end(self.client, self.topic, timeout_seconds=timeout_seconds):
+            key = (record.key or b"").decode("utf-8", "replace")
+            if record.value is None:  # tombstone
+                keys.discard(key)
+            else:
+                keys.add(key)
         self._keys = keys
         log.info("delivery ledger %s: %d receipts", self.topic, len(keys))
 
@@ -229,13 +181,14 @@ class Notifier:
     def run(self, stop: threading.Event) -> None:
         """Process batches until `stop` is set, then commit what was handled and close."""
         client = self.kafka.client_options()
-        ensure_topics(client, self.settings)
+        ensure_notify_topics(client, self.settings)
         deliverer = Deliverer(self.settings, wait=stop.wait, clock=self._clock, rng=self._rng)
         producer = KafkaProducer(**client, acks="all")
         try:
             consumer = KafkaConsumer(
                 **client,
                 group_id=self.settings.group_id,
+                isolation_level="read_committed",  # the detector publishes in transactions
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
                 max_poll_records=MAX_POLL_RECORDS,
