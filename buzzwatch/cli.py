@@ -71,7 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     dt.add_argument("--topic", dest="mentions_topic")
     dt.add_argument("--alerts-topic")
     dt.add_argument("--dead-letter-topic")
+    dt.add_argument("--state-topic", help="compacted topic of the detector's checkpoints")
     dt.add_argument("--group-id")
+    dt.add_argument(
+        "--instance-id", help="stable name of this detector instance (static group membership)"
+    )
     dt.add_argument("--metrics-port", type=int, help="default: [metrics] port, 9108")
     dt.add_argument("--metrics-address", help="address the metrics bind; default: [metrics]")
     dt.set_defaults(run=_detect)
@@ -447,7 +451,9 @@ def _detect(args: argparse.Namespace) -> int:
             "mentions_topic",
             "alerts_topic",
             "dead_letter_topic",
+            "state_topic",
             "group_id",
+            "instance_id",
         )
     }
     try:
@@ -461,8 +467,7 @@ def _detect(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    engine = Engine(detection_settings(config), on_bucket=metrics.record_bucket)
-    Detector(kafka, engine, metrics).run(stop)
+    Detector(kafka, detection_settings(config), metrics).run(stop)
     return 0
 
 

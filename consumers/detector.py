@@ -1,8 +1,15 @@
 """`buzzwatch detect`: the Kafka consumer-group service around the engine.
 
-Per polled batch: decode, score and count each record, publish alert events (keyed by brand)
-and dead letters, wait until the broker has acknowledged all of them, then commit the
-batch's offsets. A crash therefore replays at most the last batch: nothing is lost.
+Each assigned mentions partition is a task with an engine of its own (the brands keyed to
+that partition), restored from the state topic (consumers/checkpoints.py) when the partition
+is assigned. Per polled batch, in one Kafka transaction: decode, score and count each record;
+publish the alert events (keyed by brand) and dead letters; write the state of the brands
+that changed; commit the consumed offsets. A crash therefore leaves the alerts topic, the
+state and the offsets as of the last committed batch, and the restarted detector goes on from
+there: consumers reading the alerts topic `read_committed` see each alert event once.
+
+A session (clients, tasks) that fails on a Kafka error is dropped whole and a new one starts
+after a backoff, restoring from the last checkpoint: the same path as a restart.
 """
 
 from __future__ import annotations
@@ -10,18 +17,25 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
 
+from consumers import checkpoints
 from consumers.metrics import DetectorMetrics
 from consumers.settings import KafkaSettings
+from consumers.topics import TopicError
 from pipeline.engine import Admission, Engine
 from pipeline.models import AlertEvent, Invalid, Mention
 from pipeline.records import decode_record
 from pipeline.replay import REASONS
+from pipeline.sentiment import SentimentRouter
+from pipeline.settings import DetectionSettings
 from pipeline.watermark import Watermark
 
 log = logging.getLogger("buzzwatch.detect")
@@ -29,101 +43,179 @@ log = logging.getLogger("buzzwatch.detect")
 POLL_TIMEOUT_MS = 500
 FUTURE_REASON = "dated after now + max_ahead_hours"
 SEND_TIMEOUT_SECONDS = 60.0
+RETRY_FIRST_SECONDS = 1.0
+RETRY_MAX_SECONDS = 30.0
 
 
-class _Lanes(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Keeps the watermark's lanes equal to the assigned partitions; counts rebalances."""
+class Task:
+    """One assigned mentions partition: its engine and where its input stands."""
 
-    def __init__(self, watermark: Watermark, metrics: DetectorMetrics) -> None:
-        self._watermark = watermark
-        self._metrics = metrics
+    def __init__(self, partition: int, engine: Engine, checkpoint: checkpoints.Checkpoint) -> None:
+        self.partition = partition
+        self.engine = engine
+        self.offset = checkpoint.offset  # the next mention offset to read
+        self.committed = checkpoint.offset  # ... as of the last committed checkpoint
+        self.meta = checkpoint.meta  # the last committed `engine` record
+        self.discarded: set[str] = set()  # brands of unusable state, to delete from the topic
+
+
+class _Assignments(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Hands the detector the partitions it gains and loses."""
+
+    def __init__(self, detector: Detector) -> None:
+        self._detector = detector
 
     def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
-        self._metrics.rebalances.labels("revoked").inc()
-        for tp in revoked:
-            self._watermark.forget(tp.partition)
-            self._metrics.consumer_lag.remove(tp.topic, str(tp.partition))
+        self._detector.metrics.rebalances.labels("revoked").inc()
+        self._detector.commit()  # the next owner starts from this state
+        self._detector.drop(tp.partition for tp in revoked)
 
     def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
-        self._metrics.rebalances.labels("assigned").inc()
-        for tp in assigned:
-            self._watermark.expect(tp.partition)
+        self._detector.metrics.rebalances.labels("assigned").inc()
+        self._detector.assigned(assigned)
 
 
 class Detector:
-    """Consumes mentions, runs the engine and publishes alerts and dead letters."""
+    """Consumes mentions, runs one engine per partition and publishes alerts exactly once."""
 
-    def __init__(self, kafka: KafkaSettings, engine: Engine, metrics: DetectorMetrics) -> None:
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        settings: DetectionSettings,
+        metrics: DetectorMetrics,
+        scorer: SentimentRouter | None = None,
+    ) -> None:
         self.kafka = kafka
-        self.engine = engine
+        self.settings = settings
         self.metrics = metrics
-        self.watermark = Watermark(engine.settings.allowed_lateness_seconds)
+        self.scorer = scorer or SentimentRouter(settings.negative_threshold)
+        # Without an instance id, one transactional id per process, as Kafka Streams does:
+        # KIP-447 fences a stale owner through the group generation, and a session restarted
+        # in this process aborts its predecessor's open transaction at once.
+        instance = kafka.instance_id or str(uuid.uuid4())
+        self.transactional_id = f"{kafka.group_id}-{instance}"
+        self.tasks: dict[int, Task] = {}
+        self.watermark = Watermark(settings.allowed_lateness_seconds)
+        self._producer: KafkaProducer | None = None
+        self._consumer: KafkaConsumer | None = None
+        self._unrestored: set[TopicPartition] = set()
+        self._in_transaction = False
         self._pending: list[Any] = []
 
     def run(self, stop: threading.Event) -> None:
-        """Process batches until `stop` is set, then finish the batch, commit and close."""
-        consumer = KafkaConsumer(
-            **self.kafka.client_options(),
-            group_id=self.kafka.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=self.kafka.max_poll_records,
-        )
-        lanes = _Lanes(self.watermark, self.metrics)
-        consumer.subscribe([self.kafka.mentions_topic], listener=lanes)
+        """Process batches until `stop` is set; a failed session is retried with backoff."""
+        delay = RETRY_FIRST_SECONDS
+        while not stop.is_set():
+            try:
+                self._session(stop)
+            except (KafkaError, TopicError, OSError) as error:
+                self.metrics.restarts.inc()
+                log.warning("session failed (%r); a new one starts in %.0f s", error, delay)
+                stop.wait(delay)
+                delay = min(2 * delay, RETRY_MAX_SECONDS)
+            else:
+                return
+
+    def _session(self, stop: threading.Event) -> None:
+        options = self.kafka.client_options()
+        self.tasks.clear()
+        self.watermark = Watermark(self.settings.allowed_lateness_seconds)
+        self._pending.clear()
+        self._unrestored.clear()
+        self._in_transaction = False
         producer = KafkaProducer(
-            **self.kafka.client_options(),
-            acks="all",
+            **options,
+            transactional_id=self.transactional_id,
+            transaction_timeout_ms=self.kafka.transaction_timeout_ms,
+            compression_type="gzip",
             linger_ms=5,
         )
+        consumer: KafkaConsumer | None = None
         try:
+            producer.init_transactions()
+            consumer = KafkaConsumer(
+                **options,
+                group_id=self.kafka.group_id,
+                group_instance_id=self.kafka.instance_id,
+                session_timeout_ms=self.kafka.session_timeout_ms,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                isolation_level="read_committed",
+                max_poll_records=self.kafka.max_poll_records,
+            )
+            partitions = consumer.partitions_for_topic(self.kafka.mentions_topic)
+            if not partitions:
+                raise TopicError(f"mentions topic {self.kafka.mentions_topic} not found")
+            checkpoints.ensure_state_topic(self.kafka, len(partitions))
+            self._producer, self._consumer = producer, consumer
+            consumer.subscribe([self.kafka.mentions_topic], listener=_Assignments(self))
+            log.info("detecting on %s as %s", self.kafka.mentions_topic, self.transactional_id)
+            last_commit = time.monotonic()
             while not stop.is_set():
-                batch = consumer.poll(timeout_ms=POLL_TIMEOUT_MS)
-                started = time.perf_counter()
-                self._process(batch, producer)
-                processed = time.perf_counter()
-                self._track_positions(consumer)
-                watermark = self.watermark.current()
-                self._publish_alerts(producer, self.engine.advance(watermark))
-                if watermark is not None:
-                    self.metrics.record_watermark(watermark)
-                self._await_acks(producer)
-                if batch:
-                    consumer.commit()
-                    self.metrics.commits.inc()
-                    self.metrics.scoring_seconds.observe(processed - started)
-                    self.metrics.batch_seconds.observe(time.perf_counter() - started)
+                self._cycle(consumer)
+                if time.monotonic() - last_commit >= self.kafka.commit_interval_ms / 1000:
+                    self.commit()
+                    last_commit = time.monotonic()
+            self.commit()
         finally:
+            # nothing is committed from here on: after an error the open transaction is
+            # left to be aborted, by this process's next session or by the broker's timeout
+            self._producer = self._consumer = None
+            self.drop(list(self.tasks))
+            if consumer is not None:
+                consumer.close(autocommit=False)
             producer.close(timeout=SEND_TIMEOUT_SECONDS)
-            consumer.close()
 
-    def _process(self, batch: dict[TopicPartition, list[Any]], producer: KafkaProducer) -> None:
+    def _cycle(self, consumer: KafkaConsumer) -> None:
+        """One poll: process the records, then move every task's event time on."""
+        batch = consumer.poll(timeout_ms=POLL_TIMEOUT_MS)
+        if self._unrestored:
+            self.adopt(tp.partition for tp in self._unrestored)
+            consumer.resume(*self._unrestored)
+            self._unrestored.clear()
+        started = time.perf_counter()
         for tp, records in batch.items():
+            task = self.tasks.get(tp.partition)
+            if task is None:  # fetched before its state was restored: read it again
+                consumer.seek(tp, records[0].offset)
+                continue
             for record in records:
-                decoded = decode_record(record.value or b"")
-                if isinstance(decoded, Invalid):
-                    self.metrics.record_invalid(decoded.kind)
-                    self._dead_letter(producer, record, decoded.kind, decoded.reason)
-                    continue
-                if self._from_the_future(decoded):
-                    self.metrics.record_invalid(Admission.AHEAD.value)
-                    self._dead_letter(producer, record, Admission.AHEAD.value, FUTURE_REASON)
-                    continue
-                scored = self.engine.add(decoded)
-                self.metrics.record_mention(scored)
-                if scored.admission.rejected:
-                    reason = REASONS[scored.admission]
-                    self._dead_letter(producer, record, scored.admission.value, reason)
-                elif scored.admission is Admission.ACCEPTED:
-                    event_time = int(decoded.created_at.timestamp())
-                    self.watermark.observe(tp.partition, event_time)
-                    events = self.engine.advance(self.watermark.current())
-                    self._publish_alerts(producer, events)
+                self._process(task, record)
+            task.offset = records[-1].offset + 1
+        processed = time.perf_counter()
+        self._track_positions(consumer)
+        for task in self.tasks.values():
+            self._publish_alerts(task.engine.advance(self.watermark.lane_time(task.partition)))
+        watermark = self.watermark.current()
+        if watermark is not None:
+            self.metrics.record_watermark(watermark)
+        if batch:
+            self.metrics.scoring_seconds.observe(processed - started)
+            self.metrics.batch_seconds.observe(time.perf_counter() - started)
+
+    def _process(self, task: Task, record: Any) -> None:
+        decoded = decode_record(record.value or b"")
+        if isinstance(decoded, Invalid):
+            self.metrics.record_invalid(decoded.kind)
+            self._dead_letter(record, decoded.kind, decoded.reason)
+            return
+        if self._from_the_future(decoded):
+            self.metrics.record_invalid(Admission.AHEAD.value)
+            self._dead_letter(record, Admission.AHEAD.value, FUTURE_REASON)
+            return
+        scored = task.engine.add(decoded)
+        self.metrics.record_mention(scored)
+        if scored.admission.rejected:
+            self._dead_letter(record, scored.admission.value, REASONS[scored.admission])
+        elif scored.admission is Admission.ACCEPTED:
+            self.watermark.observe(task.partition, int(decoded.created_at.timestamp()))
+            lane_time = self.watermark.lane_time(task.partition)
+            self._publish_alerts(task.engine.advance(lane_time))
 
     def _from_the_future(self, mention: Mention) -> bool:
         """Dated after now + `max_ahead_hours`: no live post is, and the first such record
         would otherwise carry event time years ahead (the engine's own rule starts later)."""
-        ahead = self.engine.settings.max_ahead_hours * 3600
+        ahead = self.settings.max_ahead_hours * 3600
         return mention.created_at.timestamp() > time.time() + ahead
 
     def _track_positions(self, consumer: KafkaConsumer) -> None:
@@ -137,31 +229,131 @@ class Detector:
             if lag == 0:
                 self.watermark.set_idle(tp.partition)
 
-    def _publish_alerts(self, producer: KafkaProducer, events: list[AlertEvent]) -> None:
+    def commit(self) -> None:
+        """Write what changed since the last commit (state, offsets) in the open transaction,
+        with the alerts and dead letters already in it, and commit it."""
+        producer, consumer = self._producer, self._consumer
+        if producer is None or consumer is None:
+            return
+        offsets = {}
+        written: list[tuple[Task, dict[str, Any]]] = []
+        for task in self.tasks.values():
+            if task.offset is None:  # nothing read yet: no brand, nothing to keep
+                continue
+            changed = task.engine.take_changed()
+            progress = self.watermark.progress(task.partition)
+            meta = checkpoints.engine_record(task.engine, progress, task.offset)
+            if not changed and meta == task.meta:
+                continue
+            records = [
+                *checkpoints.tombstones(task.discarded - changed),
+                *checkpoints.brand_records(task.engine, changed),
+                (checkpoints.ENGINE_KEY, checkpoints.encode(meta)),
+            ]
+            task.discarded.clear()
+            for key, value in records:
+                self._send(self.kafka.state_topic, key, value, partition=task.partition)
+                self.metrics.state_written_bytes.inc(len(key) + len(value or b""))
+            if task.offset != task.committed:
+                tp = TopicPartition(self.kafka.mentions_topic, task.partition)
+                offsets[tp] = OffsetAndMetadata(task.offset, "", -1)
+            written.append((task, meta))
+        if not self._in_transaction:
+            return
+        self._await_acks(producer)
+        if offsets:
+            producer.send_offsets_to_transaction(offsets, consumer.group_metadata())
+        producer.commit_transaction()
+        self._in_transaction = False
+        self.metrics.commits.inc()
+        for task, meta in written:
+            task.meta, task.committed = meta, task.offset
+
+    def assigned(self, partitions: Iterable[TopicPartition]) -> None:
+        """Note newly assigned partitions, paused until the main loop restores their state.
+
+        Restoring inside the rebalance callback would block the consumer's event loop and
+        its heartbeats for as long as the state takes to read.
+        """
+        chosen = set(partitions)
+        self._unrestored |= chosen
+        if self._consumer is not None and chosen:
+            self._consumer.pause(*chosen)
+
+    def adopt(self, partitions: Iterable[int]) -> None:
+        """Take on assigned partitions: restore each one's engine from its checkpoint."""
+        chosen = sorted(partitions)
+        if not chosen:
+            return
+        restored = checkpoints.load(self.kafka, chosen)
+        for partition, checkpoint in restored.items():
+            fresh = Engine(self.settings, self.scorer, self.metrics.record_bucket)
+            engine = checkpoints.engine_from(checkpoint, fresh)
+            task = self.tasks[partition] = Task(partition, engine, checkpoint)
+            if engine is fresh:
+                task.discarded = set(checkpoint.brands)
+            self.watermark.expect(partition)
+            if checkpoint.progress is not None:
+                self.watermark.observe(partition, checkpoint.progress)
+            self.metrics.record_restore(partition, checkpoint.size, len(engine.brands))
+            for brand, kind, severity in engine.active_alerts():
+                self.metrics.set_firing(brand, kind, severity, True)
+            log.info(
+                "partition %d: %d brands restored (%d bytes in %.2f s) at offset %s",
+                partition,
+                len(engine.brands),
+                checkpoint.size,
+                checkpoint.seconds,
+                checkpoint.offset,
+            )
+        self.metrics.restore_seconds.observe(next(iter(restored.values())).seconds)
+
+    def drop(self, partitions: Iterable[int]) -> None:
+        """Let go of revoked partitions (their state is in the last committed checkpoint)."""
+        for partition in list(partitions):
+            self._unrestored.discard(TopicPartition(self.kafka.mentions_topic, partition))
+            task = self.tasks.pop(partition, None)
+            self.watermark.forget(partition)
+            self.metrics.forget_partition(self.kafka.mentions_topic, partition)
+            if task is not None:
+                for brand, kind, severity in task.engine.active_alerts():
+                    self.metrics.set_firing(brand, kind, severity, False)
+
+    def _publish_alerts(self, events: list[AlertEvent]) -> None:
         for event in events:
-            value = event.to_json().encode()
-            future = producer.send(self.kafka.alerts_topic, key=event.brand.encode(), value=value)
-            self._pending.append(future)
+            self._send(self.kafka.alerts_topic, event.brand.encode(), event.to_json().encode())
             self.metrics.record_alert(event)
             log.info("alert %s %s %s %s", event.state, event.brand, event.kind, event.at)
 
-    def _dead_letter(self, producer: KafkaProducer, record: Any, kind: str, reason: str) -> None:
+    def _dead_letter(self, record: Any, kind: str, reason: str) -> None:
         headers = [
             ("buzzwatch.reason", reason.encode()),
             ("buzzwatch.reason_kind", kind.encode()),
             ("buzzwatch.source", f"{record.topic}/{record.partition}/{record.offset}".encode()),
         ]
-        future = producer.send(
-            self.kafka.dead_letter_topic, key=record.key, value=record.value, headers=headers
-        )
-        self._pending.append(future)
+        self._send(self.kafka.dead_letter_topic, record.key, record.value, headers=headers)
         self.metrics.record_dead_letter(kind)
         log.warning("dead letter %s/%s: %s", record.partition, record.offset, reason)
 
+    def _send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: list[tuple[str, bytes]] | None = None,
+        partition: int | None = None,
+    ) -> None:
+        """Produce within the batch's transaction, starting it on the first record."""
+        producer = self._producer
+        assert producer is not None, "sending outside a session"
+        if not self._in_transaction:
+            producer.begin_transaction()
+            self._in_transaction = True
+        future = producer.send(topic, key=key, value=value, headers=headers, partition=partition)
+        self._pending.append(future)
+
     def _await_acks(self, producer: KafkaProducer) -> None:
-        """Block until every record sent for this batch is acknowledged (or raise)."""
-        if not self._pending:
-            return
+        """Block until every record sent in this transaction is acknowledged (or raise)."""
         producer.flush(timeout=SEND_TIMEOUT_SECONDS)
         for future in self._pending:
             future.get(timeout=SEND_TIMEOUT_SECONDS)

@@ -7,6 +7,7 @@ flood of unknown brands cannot grow the exposition without limit.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import platform
 import time
@@ -28,6 +29,7 @@ from pipeline.sentiment import POSITIVE_COMPOUND
 
 OTHER = "other"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+RESTORE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 
 class BoundedLabel:
@@ -147,7 +149,39 @@ class DetectorMetrics:
             ["topic", "partition"],
             registry=r,
         )
-        self.commits = Counter("buzzwatch_offset_commits", "Offset commits.", registry=r)
+        self.commits = Counter(
+            "buzzwatch_offset_commits",
+            "Transactions committed (alerts, dead letters, state and consumed offsets together).",
+            registry=r,
+        )
+        self.restarts = Counter(
+            "buzzwatch_detector_restarts",
+            "Sessions started again after a Kafka error (broker lost, producer fenced).",
+            registry=r,
+        )
+        self.restore_seconds = Histogram(
+            "buzzwatch_state_restore_seconds",
+            "Wall time to read the state of newly assigned partitions from the state topic.",
+            buckets=RESTORE_BUCKETS,
+            registry=r,
+        )
+        self.restored_bytes = Gauge(
+            "buzzwatch_state_restored_bytes",
+            "Bytes of state records read when the partition was last assigned.",
+            ["partition"],
+            registry=r,
+        )
+        self.restored_brands = Gauge(
+            "buzzwatch_state_restored_brands",
+            "Brands whose state was restored when the partition was last assigned.",
+            ["partition"],
+            registry=r,
+        )
+        self.state_written_bytes = Counter(
+            "buzzwatch_state_written_bytes",
+            "Bytes of state records written to the state topic (before compression).",
+            registry=r,
+        )
         self.rebalances = Counter(
             "buzzwatch_rebalances",
             "Consumer-group rebalances, by event (assigned, revoked).",
@@ -188,12 +222,31 @@ class DetectorMetrics:
         """Count the event; `alerts_active` of `other` is 1 while any brand folded into it fires."""
         brand = self.brand(event.brand)
         self.alert_events.labels(brand, event.kind, event.state, event.severity).inc()
-        firing = self._firing.setdefault((brand, event.kind, event.severity), set())
-        if event.state == "firing":
-            firing.add(event.brand)
+        self.set_firing(event.brand, event.kind, event.severity, event.state == "firing")
+
+    def set_firing(self, brand: str, kind: str, severity: str, firing: bool) -> None:
+        """Mark one brand's alert firing or not (also when a partition is restored or revoked)."""
+        label = self.brand(brand)
+        brands = self._firing.setdefault((label, kind, severity), set())
+        if firing:
+            brands.add(brand)
         else:
-            firing.discard(event.brand)
-        self.alerts_active.labels(brand, event.kind, event.severity).set(bool(firing))
+            brands.discard(brand)
+        self.alerts_active.labels(label, kind, severity).set(bool(brands))
+
+    def record_restore(self, partition: int, size: int, brands: int) -> None:
+        self.restored_bytes.labels(str(partition)).set(size)
+        self.restored_brands.labels(str(partition)).set(brands)
+
+    def forget_partition(self, topic: str, partition: int) -> None:
+        """Drop the series of a partition this detector no longer owns."""
+        for gauge, labels in (
+            (self.consumer_lag, (topic, str(partition))),
+            (self.restored_bytes, (str(partition),)),
+            (self.restored_brands, (str(partition),)),
+        ):
+            with contextlib.suppress(KeyError):
+                gauge.remove(*labels)
 
     def record_bucket(self, report: BucketReport) -> None:
         """The engine's report of a closed bucket (its `on_bucket` listener).

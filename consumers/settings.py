@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 SECURITY_KEYS = (
     "security_protocol",
@@ -31,7 +31,17 @@ class KafkaSettings(BaseModel):
     mentions_topic: str = "buzzwatch.mentions"
     alerts_topic: str = "buzzwatch.alerts"
     dead_letter_topic: str = "buzzwatch.mentions.dlq"
+    state_topic: str = ""  # default: "<group_id>.state", as Kafka Streams names changelogs
     group_id: str = "buzzwatch-detector"
+    # A stable name for one detector instance (a pod name, say): the group knows it again
+    # after a restart (static membership: no rebalance, same partitions) and its transactional
+    # id is fixed, so its crashed predecessor's open transaction is aborted at once.
+    instance_id: str | None = None
+    session_timeout_ms: int = Field(10_000, ge=1000)
+    transaction_timeout_ms: int = Field(10_000, ge=1000)
+    # How often the detector commits its transaction: alerts become visible to read_committed
+    # consumers then, and each changed brand's state is written once per commit.
+    commit_interval_ms: int = Field(1000, ge=0)
     max_poll_records: int = Field(1000, ge=1)
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
@@ -42,6 +52,12 @@ class KafkaSettings(BaseModel):
     ssl_keyfile: str | None = None
     ssl_password: SecretStr | None = None
     ssl_check_hostname: bool = True
+
+    @model_validator(mode="after")
+    def _name_the_state_topic(self) -> KafkaSettings:
+        if not self.state_topic:
+            object.__setattr__(self, "state_topic", f"{self.group_id}.state")
+        return self
 
     def client_options(self) -> dict[str, Any]:
         """Bootstrap servers and security settings for a kafka-python client."""

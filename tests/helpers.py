@@ -6,10 +6,13 @@ import json
 import random
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from kafka import KafkaConsumer
 
 from pipeline.models import Mention
 
@@ -71,3 +74,33 @@ def produce(source: Path, topic: str, bootstrap: str) -> None:
     buzzwatch(
         "produce", str(source), "--topic", topic, "--bootstrap-servers", bootstrap, "--no-progress"
     )
+
+
+def read_topic(
+    bootstrap: str, topic: str, want: int, patience: float, deadline: float = 120.0
+) -> list[Any]:
+    """Committed records of a topic from the start, until `want` have come and `patience`
+    seconds passed with nothing more (or `deadline` seconds in all)."""
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+        isolation_level="read_committed",
+    )
+    records: list[Any] = []
+    end = time.monotonic() + deadline
+    quiet_since = time.monotonic()
+    try:
+        while time.monotonic() < end:
+            batch = consumer.poll(timeout_ms=500)
+            for rows in batch.values():
+                records.extend(rows)
+            if batch:
+                quiet_since = time.monotonic()
+            elif len(records) >= want and time.monotonic() - quiet_since > patience:
+                break
+    finally:
+        consumer.close()
+    return records

@@ -62,10 +62,19 @@ DETECTOR_METRICS: dict[str, tuple[str, ...]] = {
     "buzzwatch_consumer_lag": ("topic", "partition"),
     "buzzwatch_offset_commits_total": (),
     "buzzwatch_rebalances_total": ("event",),
+    "buzzwatch_detector_restarts_total": (),
+    "buzzwatch_state_restore_seconds": (),
+    "buzzwatch_state_restored_bytes": ("partition",),
+    "buzzwatch_state_restored_brands": ("partition",),
+    "buzzwatch_state_written_bytes_total": (),
     "buzzwatch_source_last_seen_timestamp_seconds": ("source",),
     "buzzwatch_build_info": ("version", "python"),
 }
-HISTOGRAMS = ("buzzwatch_batch_processing_seconds", "buzzwatch_scoring_seconds")
+HISTOGRAMS = (
+    "buzzwatch_batch_processing_seconds",
+    "buzzwatch_scoring_seconds",
+    "buzzwatch_state_restore_seconds",
+)
 DETECTOR_SERIES_NAMES = frozenset(
     [name for name in DETECTOR_METRICS if name not in HISTOGRAMS]
     + [f"{name}{suffix}" for name in HISTOGRAMS for suffix in ("_bucket", "_sum", "_count")]
@@ -374,7 +383,7 @@ def test_every_metric_is_exposed_or_recorded() -> None:
 def test_pipeline_health_covers_the_detector() -> None:
     """Between them, the panels show every detector metric and the scrape status."""
     used = {s.name for item in _expressions() for s in _selectors(item.expr)}
-    used |= {name.removesuffix("_bucket") for name in used}
+    used |= {re.sub(r"_(bucket|sum|count)$", "", name) for name in used}
     missing = (set(DETECTOR_METRICS) | {"up"}) - used
     # the batch histogram is shown through its recording rule
     missing -= {"buzzwatch_batch_processing_seconds"}
@@ -446,6 +455,14 @@ class StandInDetector:
         self.rebalances = Counter("buzzwatch_rebalances", "", ["event"], registry=r)
         self.batch = Histogram("buzzwatch_batch_processing_seconds", "", registry=r)
         self.scoring = Histogram("buzzwatch_scoring_seconds", "", registry=r)
+        self.restore = Histogram("buzzwatch_state_restore_seconds", "", registry=r)
+        self.restarts = Counter("buzzwatch_detector_restarts", "", registry=r)
+        self.written = Counter("buzzwatch_state_written_bytes", "", registry=r)
+        restored_bytes = Gauge("buzzwatch_state_restored_bytes", "", ["partition"], registry=r)
+        restored = Gauge("buzzwatch_state_restored_brands", "", ["partition"], registry=r)
+        for partition, brands in enumerate((40, 0, 12)):
+            restored.labels(str(partition)).set(brands)
+            restored_bytes.labels(str(partition)).set(6500 * brands)
         active = Gauge("buzzwatch_alerts_active", "", ["brand", "kind", "severity"], registry=r)
         score = Gauge("buzzwatch_spike_score", "", ["brand", "kind"], registry=r)
         bucket = Gauge("buzzwatch_bucket_mentions", "", ["brand"], registry=r)
@@ -497,6 +514,9 @@ class StandInDetector:
         self.rebalances.labels("revoked").inc(0)
         self.batch.observe(0.03)
         self.scoring.observe(0.002)
+        self.restore.observe(0.4)
+        self.restarts.inc(0)
+        self.written.inc(52_000)
 
     def exposition(self) -> bytes:
         self.tick()

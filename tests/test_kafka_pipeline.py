@@ -6,20 +6,18 @@ import json
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaProducer
 
 from tests.broker.kafka_broker import create_topic
-from tests.helpers import ANGRY_TEXT, HAPPY_TEXT, buzzwatch, jsonl, produce, stream
+from tests.helpers import ANGRY_TEXT, HAPPY_TEXT, buzzwatch, jsonl, produce, read_topic, stream
 from tests.servers import binary, free_port, run_tool
 
-DEADLINE_SECONDS = 120.0
 BAD_RECORDS = [
     (b"acme", b"{not json"),
     (b"acme", b'{"id":"x1","created_at":"2026-03-02T10:00:00Z","brand":"acme"}'),
@@ -40,32 +38,6 @@ class Run:
     metrics: str
     detector_exit: int
     detector_log: str
-
-
-def read_topic(bootstrap: str, topic: str, want: int, patience: float) -> list[object]:
-    """Records of a topic from the start, until `want` have come and `patience` s of quiet."""
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        group_id=None,
-    )
-    records: list[object] = []
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    quiet_since = time.monotonic()
-    try:
-        while time.monotonic() < deadline:
-            batch = consumer.poll(timeout_ms=500)
-            for rows in batch.values():
-                records.extend(rows)
-            if batch:
-                quiet_since = time.monotonic()
-            elif len(records) >= want and time.monotonic() - quiet_since > patience:
-                break
-    finally:
-        consumer.close()
-    return records
 
 
 @pytest.fixture(scope="module")
@@ -197,6 +169,10 @@ def test_metrics_are_exposed(run: Run) -> None:
         "buzzwatch_event_time_lag_seconds",
         'buzzwatch_source_last_seen_timestamp_seconds{source="unknown"}',
         "buzzwatch_build_info{",
+        "buzzwatch_state_restore_seconds_count",
+        'buzzwatch_state_restored_brands{partition="0"}',
+        "buzzwatch_state_written_bytes_total",
+        "buzzwatch_detector_restarts_total 0.0",
     ):
         assert name in run.metrics, name
 

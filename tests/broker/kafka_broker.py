@@ -202,6 +202,8 @@ class KafkaBroker:
         self._process: subprocess.Popen[bytes] | None = None
         self._port = 0
         self._sasl_port = 0
+        self._command: list[str] = []
+        self._cluster_id = ""
 
     @property
     def bootstrap(self) -> str:
@@ -298,14 +300,20 @@ class KafkaBroker:
                 f"kafka storage format failed (exit {formatted.returncode}):\n"
                 f"{formatted.stdout}{formatted.stderr}\n{_tail(self.log_file)}"
             )
-        console = workdir / "broker.out"
-        with console.open("wb") as out:
+        self._command = [*java, "kafka.Kafka", str(config)]
+        self._cluster_id = cluster_id
+        self._run(started)
+
+    def _run(self, started: float) -> None:
+        """Launch the formatted broker and wait until it answers."""
+        assert self._workdir is not None
+        with (self._workdir / "broker.out").open("ab") as out:
             self._process = subprocess.Popen(
-                [*java, "kafka.Kafka", str(config)],
+                self._command,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                cwd=workdir,
+                cwd=self._workdir,
             )
         deadline = started + self._start_timeout_s
         for _ in range(int(self._start_timeout_s / POLL_INTERVAL_S) + 1):
@@ -314,7 +322,7 @@ class KafkaBroker:
                     f"Kafka broker exited with code {self._process.returncode} during startup\n"
                     f"{self._logs()}"
                 )
-            if _broker_ready(self.bootstrap, cluster_id):
+            if _broker_ready(self.bootstrap, self._cluster_id):
                 _say(
                     f"Kafka broker ready at {self.bootstrap} in {time.monotonic() - started:.1f} s"
                 )
@@ -325,6 +333,28 @@ class KafkaBroker:
         raise KafkaBrokerError(
             f"Kafka broker not ready after {self._start_timeout_s:.0f} s\n{self._logs()}"
         )
+
+    def halt(self) -> None:
+        """Stop the broker process (SIGTERM) and keep its data, ports and configuration."""
+        if self._process is None or self._process.poll() is not None:
+            raise KafkaBrokerError("the broker is not running")
+        self._terminate()
+
+    def _terminate(self) -> None:
+        """SIGTERM the broker process, SIGKILL it if it does not exit in time."""
+        assert self._process is not None
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(timeout=KILL_TIMEOUT_S)
+
+    def resume(self) -> None:
+        """Start a halted broker again on the same ports, with the same data."""
+        if self._process is None or self._process.poll() is None:
+            raise KafkaBrokerError("the broker was not halted")
+        self._run(time.monotonic())
 
     def _logs(self) -> str:
         """Return the tails of the broker's console output and log file."""
@@ -337,12 +367,7 @@ class KafkaBroker:
     def stop(self) -> None:
         """Terminate the broker (SIGTERM, then SIGKILL) and remove its work directory."""
         if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(timeout=KILL_TIMEOUT_S)
+            self._terminate()
         self._process = None
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)

@@ -1,0 +1,296 @@
+"""Crashes, rebalances, a broker restart and SIGTERM while the detector works through a
+replayed crisis stream: the alerts topic, read committed, must hold exactly the alert events
+of an uninterrupted run, each once.
+
+The stream is the demo's (4 brands, 15,577 mentions, 3 partitions). The detector takes 20
+records per poll, so it commits hundreds of small transactions and every interruption lands
+in the middle of the work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
+
+from pipeline.engine import Engine
+from pipeline.records import open_input, read_jsonl
+from pipeline.replay import replay
+from pipeline.synthetic import SAMPLE_PATH
+from tests.broker.kafka_broker import KafkaBroker, create_topic
+from tests.helpers import produce, read_topic
+from tests.servers import free_port
+
+CONFIG = "[kafka]\nmax_poll_records = 20\n"
+PROGRESS_TIMEOUT_S = 90.0
+STOP_TIMEOUT_S = 60.0
+RESTORED = re.compile(r"partition (\d+): (\d+) brands restored")
+
+
+@pytest.fixture(scope="module")
+def uninterrupted() -> list[dict[str, Any]]:
+    """The demo's alert events from the embedded replay (the same engine, no broker)."""
+    events: list[Any] = []
+    with open_input(SAMPLE_PATH) as stream:
+        replay(read_jsonl(stream), Engine(), events.append)
+    assert len(events) >= 10, "the demo stream must raise alerts"
+    return sorted((json.loads(e.to_json()) for e in events), key=_order)
+
+
+def _order(event: dict[str, Any]) -> tuple[str, ...]:
+    return (event["at"], event["brand"], event["kind"], event["state"])
+
+
+@dataclass
+class Stream:
+    """The demo produced onto fresh topics, and detectors started on them as subprocesses."""
+
+    bootstrap: str
+    tmp: Path
+    name: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    runs: list[Path] = field(default_factory=list)
+    ports: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for topic in (self.mentions, self.alerts, self.dead_letters):
+            create_topic(self.bootstrap, topic, partitions=3)
+        produce(SAMPLE_PATH, self.mentions, self.bootstrap)
+        self.config = self.tmp / "detector.toml"
+        self.config.write_text(CONFIG)
+        self.total = sum(self._ends().values())
+
+    @property
+    def mentions(self) -> str:
+        return f"mentions-{self.name}"
+
+    @property
+    def alerts(self) -> str:
+        return f"alerts-{self.name}"
+
+    @property
+    def dead_letters(self) -> str:
+        return f"dlq-{self.name}"
+
+    @property
+    def group(self) -> str:
+        return f"detector-{self.name}"
+
+    def start(self, instance_id: str | None = None) -> subprocess.Popen[bytes]:
+        log = self.tmp / f"run-{len(self.runs)}.log"
+        self.runs.append(log)
+        self.ports.append(free_port())
+        command = [
+            sys.executable,
+            "-m",
+            "buzzwatch",
+            "detect",
+            "--config",
+            str(self.config),
+            "--bootstrap-servers",
+            self.bootstrap,
+            "--topic",
+            self.mentions,
+            "--alerts-topic",
+            self.alerts,
+            "--dead-letter-topic",
+            self.dead_letters,
+            "--group-id",
+            self.group,
+            "--metrics-port",
+            str(self.ports[-1]),
+            "--metrics-address",
+            "127.0.0.1",
+        ]
+        if instance_id:
+            command += ["--instance-id", instance_id]
+        with log.open("wb") as out:
+            return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+
+    def committed(self) -> int:
+        """Mentions whose offsets the group has committed, over all partitions."""
+        deadline = time.monotonic() + PROGRESS_TIMEOUT_S
+        while True:
+            admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
+            try:
+                offsets = admin.list_group_offsets({self.group: None})[self.group]
+                break
+            except KafkaError:  # no group coordinator yet (a new broker, a new group)
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+            finally:
+                admin.close()
+        return sum(max(0, o.offset) for tp, o in offsets.items() if tp.topic == self.mentions)
+
+    def wait_for_progress(self, beyond: int) -> int:
+        """Wait until more than `beyond` mentions are committed (or all are)."""
+        deadline = time.monotonic() + PROGRESS_TIMEOUT_S
+        while time.monotonic() < deadline:
+            done = self.committed()
+            if done > beyond or done == self.total:
+                return done
+            time.sleep(0.2)
+        raise AssertionError(f"no progress beyond {beyond} in {PROGRESS_TIMEOUT_S:.0f} s")
+
+    def published(self, want: int) -> list[dict[str, Any]]:
+        """The alert events a read_committed consumer sees, in event order."""
+        records = read_topic(self.bootstrap, self.alerts, want, patience=5, deadline=240)
+        return sorted((json.loads(r.value) for r in records), key=_order)
+
+    def metrics(self) -> str:
+        """The exposition of the last detector started."""
+        url = f"http://127.0.0.1:{self.ports[-1]}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return str(response.read().decode())
+
+    def logs(self) -> str:
+        return "".join(f"--- {log.name}\n{log.read_text()[-3000:]}" for log in self.runs)
+
+    def restored_brands(self) -> int:
+        """Brands restored from checkpoints, over all runs' logs."""
+        return sum(int(m[1]) for log in self.runs for m in RESTORED.findall(log.read_text()))
+
+    def _ends(self) -> dict[TopicPartition, int]:
+        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None)
+        try:
+            tps = [TopicPartition(self.mentions, p) for p in range(3)]
+            return dict(consumer.end_offsets(tps))
+        finally:
+            consumer.close()
+
+
+def stop(detector: subprocess.Popen[bytes]) -> int:
+    """SIGTERM, and the exit code (the detector finishes its batch, commits and exits)."""
+    detector.send_signal(signal.SIGTERM)
+    return detector.wait(timeout=STOP_TIMEOUT_S)
+
+
+def kill(detector: subprocess.Popen[bytes]) -> None:
+    detector.kill()  # SIGKILL: no flush, no commit, no goodbye to the group
+    detector.wait(timeout=STOP_TIMEOUT_S)
+
+
+@contextlib.contextmanager
+def reaped(detectors: list[subprocess.Popen[bytes]]) -> Iterator[None]:
+    """Kill whatever detector a failed test leaves running."""
+    try:
+        yield
+    finally:
+        for detector in detectors:
+            if detector.poll() is None:
+                kill(detector)
+
+
+def finish(stream: Stream, uninterrupted: list[dict[str, Any]], *last: Any) -> None:
+    """Read the alerts once the stream is done, stop the last detectors, compare."""
+    published = stream.published(len(uninterrupted))
+    for detector in last:
+        assert stop(detector) == 0, stream.logs()
+    compare(stream, published, uninterrupted)
+
+
+def compare(
+    stream: Stream, published: list[dict[str, Any]], uninterrupted: list[dict[str, Any]]
+) -> None:
+    lost = [e for e in uninterrupted if e not in published]
+    extra = [e for e in published if e not in uninterrupted]
+    assert not lost and not extra, (lost, extra, stream.logs())
+    assert published == uninterrupted  # and none twice
+
+
+def sample(metrics: str, name: str) -> float:
+    """The sum of a metric's samples in an exposition."""
+    values = re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", metrics, re.MULTILINE)
+    assert values, name
+    return sum(float(v) for v in values)
+
+
+def test_kill_9_and_sigterm_at_random_points_lose_and_duplicate_no_alert(
+    kafka_bootstrap: str, tmp_path: Path, uninterrupted: list[dict[str, Any]]
+) -> None:
+    stream = Stream(kafka_bootstrap, tmp_path)
+    rng = random.Random(20261121)
+    running: list[subprocess.Popen[bytes]] = []
+    interrupted_at: list[int] = []
+    with reaped(running):
+        for attempt in range(9):
+            before = stream.committed()
+            detector = stream.start(instance_id="detector-0")
+            running.append(detector)
+            stream.wait_for_progress(before)
+            time.sleep(rng.uniform(0.0, 1.5))
+            if attempt % 3 == 2:
+                assert stop(detector) == 0, stream.logs()
+            else:
+                kill(detector)
+            interrupted_at.append(stream.committed())
+        mid_stream = [done for done in interrupted_at if 0 < done < stream.total]
+        assert len(mid_stream) >= 6, (interrupted_at, stream.total)
+        last = stream.start(instance_id="detector-0")
+        running.append(last)
+        published = stream.published(len(uninterrupted))
+        metrics = stream.metrics()
+        assert stop(last) == 0, stream.logs()
+    compare(stream, published, uninterrupted)
+    # the baselines went on from checkpoints, and the metrics tell how much and how fast
+    assert stream.restored_brands() > 0
+    assert sample(metrics, "buzzwatch_state_restored_brands") > 0
+    assert sample(metrics, "buzzwatch_state_restored_bytes") > 0
+    assert sample(metrics, "buzzwatch_state_restore_seconds_count") >= 1
+    assert sample(metrics, "buzzwatch_state_written_bytes_total") > 0
+
+
+def test_a_rebalance_midway_hands_state_over(
+    kafka_bootstrap: str, tmp_path: Path, uninterrupted: list[dict[str, Any]]
+) -> None:
+    """One detector starts, a second joins, the first leaves, a third joins."""
+    stream = Stream(kafka_bootstrap, tmp_path)
+    running: list[subprocess.Popen[bytes]] = []
+    third = stream.total // 3
+    with reaped(running):
+        first = stream.start()
+        running.append(first)
+        stream.wait_for_progress(stream.total // 10)
+        second = stream.start()
+        running.append(second)
+        stream.wait_for_progress(third)
+        assert stop(first) == 0, stream.logs()
+        stream.wait_for_progress(2 * third)
+        assert stream.committed() < stream.total, "the stream ended before the last join"
+        joined = stream.start()
+        running.append(joined)
+        finish(stream, uninterrupted, second, joined)
+    assert stream.restored_brands() > 0, stream.logs()
+
+
+def test_the_detector_rides_out_a_broker_restart(
+    tmp_path: Path, uninterrupted: list[dict[str, Any]]
+) -> None:
+    with KafkaBroker() as broker:
+        stream = Stream(broker.bootstrap, tmp_path)
+        running: list[subprocess.Popen[bytes]] = []
+        with reaped(running):
+            detector = stream.start()
+            running.append(detector)
+            stream.wait_for_progress(stream.total // 4)
+            broker.halt()
+            time.sleep(5.0)
+            assert detector.poll() is None, stream.logs()  # waiting, not crashed
+            broker.resume()
+            finish(stream, uninterrupted, detector)
+            assert stream.committed() == stream.total
