@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -466,9 +467,27 @@ def _detect(args: argparse.Namespace) -> int:
     metrics.serve(served.port, served.address)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, lambda *_: _stop_within(stop, STOP_GRACE_SECONDS))
     Detector(kafka, detection_settings(config), metrics).run(stop)
     return 0
+
+
+STOP_GRACE_SECONDS = 60.0
+
+
+def _stop_within(stop: threading.Event, seconds: float) -> None:
+    """Ask for a clean stop; exit with status 1 if it takes longer than `seconds` (a commit
+    that cannot reach the broker). Nothing is lost then: the open transaction is aborted and
+    its batch processed again after the restart."""
+    stop.set()
+
+    def give_up() -> None:
+        print(f"detect: could not stop cleanly within {seconds:g} s", file=sys.stderr)
+        os._exit(1)
+
+    timer = threading.Timer(seconds, give_up)
+    timer.daemon = True
+    timer.start()
 
 
 def _notify(args: argparse.Namespace) -> int:

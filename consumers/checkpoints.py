@@ -27,7 +27,7 @@ log = logging.getLogger("buzzwatch.checkpoints")
 
 ENGINE_KEY = b"engine"
 BRAND_PREFIX = b"brand:"
-RESTORE_TIMEOUT_SECONDS = 300.0
+RESTORE_TIMEOUT_SECONDS = 120.0  # well within max_poll_interval_ms (300 s)
 # Compacted, with segments rolled every 10 minutes so the cleaner can drop old versions:
 # a restore reads one record per brand plus at most the recent, not yet compacted, ones.
 STATE_TOPIC_CONFIGS = {
@@ -50,7 +50,7 @@ class Checkpoint:
     @property
     def offset(self) -> int | None:
         """The next mention offset of the partition as of this state."""
-        return None if self.meta is None else int(self.meta["offset"])
+        return None if self.meta is None else self.meta["offset"]
 
     @property
     def progress(self) -> int | None:
@@ -100,11 +100,7 @@ def load(
     started = time.monotonic()
     checkpoints = {p: Checkpoint(p) for p in partitions}
     records = read_to_end(
-        kafka.client_options(),
-        kafka.state_topic,
-        sorted(checkpoints),
-        timeout_seconds,
-        isolation_level="read_committed",
+        kafka.client_options(), kafka.state_topic, sorted(checkpoints), timeout_seconds, True
     )
     for record in records:
         checkpoint = checkpoints[record.partition]
@@ -125,7 +121,7 @@ def load(
     return checkpoints
 
 
-def engine_record(engine: Engine, progress: int | None, offset: int) -> dict[str, Any]:
+def engine_record(engine: Engine, progress: int | None, offset: int | None) -> dict[str, Any]:
     """The value of the `engine` record: the engine without its brands, and the input's place."""
     return {"engine": engine.snapshot(()), "progress": progress, "offset": offset}
 

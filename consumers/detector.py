@@ -54,9 +54,12 @@ class Task:
         self.partition = partition
         self.engine = engine
         self.offset = checkpoint.offset  # the next mention offset to read
-        self.committed = checkpoint.offset  # ... as of the last committed checkpoint
         self.meta = checkpoint.meta  # the last committed `engine` record
         self.discarded: set[str] = set()  # brands of unusable state, to delete from the topic
+
+
+class PartitionsLost(KafkaError):  # type: ignore[misc]
+    """This detector is no longer a member of the group: its open work must not be committed."""
 
 
 class _Assignments(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -69,6 +72,13 @@ class _Assignments(ConsumerRebalanceListener):  # type: ignore[misc]
         self._detector.metrics.rebalances.labels("revoked").inc()
         self._detector.commit()  # the next owner starts from this state
         self._detector.drop(tp.partition for tp in revoked)
+
+    def on_partitions_lost(self, lost: Iterable[TopicPartition]) -> None:
+        """Evicted from the group: another member may own these partitions already. Nothing of
+        the open transaction may be committed; the session ends (kafka-python raises this
+        as a KafkaError from `poll`) and a new one restores from the last commit."""
+        self._detector.metrics.rebalances.labels("lost").inc()
+        raise PartitionsLost(f"partitions lost (evicted from the group): {sorted(lost)}")
 
     def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
         self._detector.metrics.rebalances.labels("assigned").inc()
@@ -171,6 +181,10 @@ class Detector:
         batch = consumer.poll(timeout_ms=POLL_TIMEOUT_MS)
         if self._unrestored:
             self.adopt(tp.partition for tp in self._unrestored)
+            for tp in self._unrestored:
+                offset = self.tasks[tp.partition].offset
+                if offset is not None:  # the state's own offset: input and state agree
+                    consumer.seek(tp, offset)
             consumer.resume(*self._unrestored)
             self._unrestored.clear()
         started = time.perf_counter()
@@ -238,11 +252,12 @@ class Detector:
         offsets = {}
         written: list[tuple[Task, dict[str, Any]]] = []
         for task in self.tasks.values():
-            if task.offset is None:  # nothing read yet: no brand, nothing to keep
-                continue
             changed = task.engine.take_changed()
             progress = self.watermark.progress(task.partition)
             meta = checkpoints.engine_record(task.engine, progress, task.offset)
+            if task.offset is not None:  # every transaction is fenced by the group (KIP-447)
+                tp = TopicPartition(self.kafka.mentions_topic, task.partition)
+                offsets[tp] = OffsetAndMetadata(task.offset, "", -1)
             if not changed and meta == task.meta:
                 continue
             records = [
@@ -254,20 +269,21 @@ class Detector:
             for key, value in records:
                 self._send(self.kafka.state_topic, key, value, partition=task.partition)
                 self.metrics.state_written_bytes.inc(len(key) + len(value or b""))
-            if task.offset != task.committed:
-                tp = TopicPartition(self.kafka.mentions_topic, task.partition)
-                offsets[tp] = OffsetAndMetadata(task.offset, "", -1)
             written.append((task, meta))
         if not self._in_transaction:
             return
         self._await_acks(producer)
+        member = consumer.group_metadata()
+        if member.generation_id < 0 or not member.member_id:
+            # a transactional offset commit without a generation is not fenced by the broker
+            raise PartitionsLost("not a member of the group: nothing may be committed")
         if offsets:
-            producer.send_offsets_to_transaction(offsets, consumer.group_metadata())
+            producer.send_offsets_to_transaction(offsets, member)
         producer.commit_transaction()
         self._in_transaction = False
         self.metrics.commits.inc()
         for task, meta in written:
-            task.meta, task.committed = meta, task.offset
+            task.meta = meta
 
     def assigned(self, partitions: Iterable[TopicPartition]) -> None:
         """Note newly assigned partitions, paused until the main loop restores their state.

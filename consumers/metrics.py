@@ -184,7 +184,7 @@ class DetectorMetrics:
         )
         self.rebalances = Counter(
             "buzzwatch_rebalances",
-            "Consumer-group rebalances, by event (assigned, revoked).",
+            "Consumer-group rebalances, by event (assigned, revoked, lost).",
             ["event"],
             registry=r,
         )

@@ -60,15 +60,19 @@ def read_to_end(
     topic: str,
     partitions: Iterable[int] | None = None,
     timeout_seconds: float = 60.0,
-    **options: Any,
+    committed: bool = False,
 ) -> Iterator[ConsumerRecord]:
     """Every record of the partitions (all when None), from the beginning to their end.
 
-    The end is taken when reading starts; `options` go to the consumer (a read_committed
-    consumer stops at the last committed transaction). Raises `TopicError` if the topic is
-    missing or is not read within `timeout_seconds`.
+    The end is taken when reading starts. With `committed`, only records of committed
+    transactions are returned, and reading goes on until every transaction open at the start
+    has ended: a commit the broker acknowledged but has not marked yet is not missed. Raises
+    `TopicError` if the topic is missing or is not read within `timeout_seconds`.
     """
-    consumer = KafkaConsumer(**client, group_id=None, enable_auto_commit=False, **options)
+    isolation = "read_committed" if committed else "read_uncommitted"
+    consumer = KafkaConsumer(
+        **client, group_id=None, enable_auto_commit=False, isolation_level=isolation
+    )
     try:
         if partitions is None:
             partitions = sorted(consumer.partitions_for_topic(topic) or ())
@@ -79,12 +83,21 @@ def read_to_end(
             return
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
-        ends = consumer.end_offsets(tps)
+        ends = _log_ends(client, tps) if committed else consumer.end_offsets(tps)
         deadline = time.monotonic() + timeout_seconds
         while any(consumer.position(tp) < ends[tp] for tp in tps):
             if time.monotonic() > deadline:
                 raise TopicError(f"topic {topic} not read within {timeout_seconds:g} s")
             for records in consumer.poll(timeout_ms=POLL_TIMEOUT_MS).values():
                 yield from records
+    finally:
+        consumer.close(autocommit=False)
+
+
+def _log_ends(client: dict[str, Any], tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+    """The partitions' high watermarks, open transactions included."""
+    consumer = KafkaConsumer(**client, group_id=None, enable_auto_commit=False)
+    try:
+        return dict(consumer.end_offsets(tps))
     finally:
         consumer.close(autocommit=False)
