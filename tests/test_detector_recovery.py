@@ -120,6 +120,15 @@ class Stream:
         with log.open("wb") as out:
             return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
 
+    def launch(
+        self, running: list[subprocess.Popen[bytes]], instance_id: str | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start a detector, note it in `running` and wait until it has joined."""
+        detector = self.start(instance_id)
+        running.append(detector)
+        self.wait_started(detector)
+        return detector
+
     def wait_started(self, detector: subprocess.Popen[bytes]) -> None:
         """Wait until the last detector started has joined (its signal handlers are set)."""
         deadline = time.monotonic() + PROGRESS_TIMEOUT_S
@@ -238,9 +247,7 @@ def test_kill_9_and_sigterm_at_random_points_lose_and_duplicate_no_alert(
     with reaped(running):
         for attempt in range(9):
             before = stream.committed()
-            detector = stream.start(instance_id="detector-0")
-            running.append(detector)
-            stream.wait_started(detector)
+            detector = stream.launch(running, instance_id="detector-0")
             stream.wait_for_progress(before)
             time.sleep(rng.uniform(0.0, 0.7))
             if attempt % 3 == 2:
@@ -250,9 +257,7 @@ def test_kill_9_and_sigterm_at_random_points_lose_and_duplicate_no_alert(
             interrupted_at.append(stream.committed())
         mid_stream = [done for done in interrupted_at if 0 < done < stream.total]
         assert len(mid_stream) >= 5, (interrupted_at, stream.total)
-        last = stream.start(instance_id="detector-0")
-        running.append(last)
-        stream.wait_started(last)
+        last = stream.launch(running, instance_id="detector-0")
         stream.published(len(uninterrupted))
         metrics = stream.metrics()
         assert stop(last) == 0, stream.logs()
@@ -273,20 +278,14 @@ def test_a_rebalance_midway_hands_state_over(
     running: list[subprocess.Popen[bytes]] = []
     third = stream.total // 3
     with reaped(running):
-        first = stream.start()
-        running.append(first)
-        stream.wait_started(first)
+        first = stream.launch(running)
         stream.wait_for_progress(stream.total // 10)
-        second = stream.start()
-        running.append(second)
-        stream.wait_started(second)
+        second = stream.launch(running)
         stream.wait_for_progress(third)
         assert stop(first) == 0, stream.logs()
         assert stream.committed() < stream.total, "the stream ended before the first left"
         stream.wait_for_progress(2 * third)
-        joined = stream.start()
-        running.append(joined)
-        stream.wait_started(joined)
+        joined = stream.launch(running)
         finish(stream, uninterrupted, second, joined)
     assert stream.restored_brands() > 0, stream.logs()
 
@@ -298,9 +297,7 @@ def test_the_detector_rides_out_a_broker_restart(
         stream = Stream(broker.bootstrap, tmp_path)
         running: list[subprocess.Popen[bytes]] = []
         with reaped(running):
-            detector = stream.start()
-            running.append(detector)
-            stream.wait_started(detector)
+            detector = stream.launch(running)
             stream.wait_for_progress(stream.total // 4)
             broker.halt()
             time.sleep(5.0)
@@ -318,13 +315,9 @@ def test_a_stalled_detector_that_comes_back_commits_nothing_stale(
     stream = Stream(kafka_bootstrap, tmp_path)
     running: list[subprocess.Popen[bytes]] = []
     with reaped(running):
-        frozen = stream.start()
-        running.append(frozen)
-        stream.wait_started(frozen)
+        frozen = stream.launch(running)
         stream.wait_for_progress(stream.total // 10)
-        other = stream.start()
-        running.append(other)
-        stream.wait_started(other)
+        other = stream.launch(running)
         stream.wait_for_progress(stream.total // 4)
         frozen.send_signal(signal.SIGSTOP)
         try:
