@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,7 +44,6 @@ class Checkpoint:
     meta: dict[str, Any] | None = None  # the `engine` record
     brands: dict[str, dict[str, Any]] = field(default_factory=dict)
     size: int = 0  # bytes of the records read (all versions)
-    seconds: float = 0.0  # time taken to read them
 
     @property
     def offset(self) -> int | None:
@@ -97,7 +95,6 @@ def load(
     timeout_seconds: float = RESTORE_TIMEOUT_SECONDS,
 ) -> dict[int, Checkpoint]:
     """Read the committed state of `partitions` from the state topic, latest record per key."""
-    started = time.monotonic()
     checkpoints = {p: Checkpoint(p) for p in partitions}
     records = read_to_end(
         kafka.client_options(), kafka.state_topic, sorted(checkpoints), timeout_seconds, True
@@ -115,9 +112,6 @@ def load(
                 checkpoint.brands.pop(brand, None)
             else:
                 checkpoint.brands[brand] = json.loads(value)
-    seconds = time.monotonic() - started
-    for checkpoint in checkpoints.values():
-        checkpoint.seconds = seconds
     return checkpoints
 
 
