@@ -91,6 +91,7 @@ class BrandState:
         self.volume = VolumeRule(settings)
         self.negative = NegativeRule(settings)
         self.silence = 0.0  # log-chance of the current run of empty buckets
+        self.changed = False  # counted, closed a bucket or emitted since the last checkpoint
         resolve_after = settings.buckets(settings.resolve_after_minutes * 60)
         self.alerts = {kind: AlertLifecycle(brand, kind, resolve_after) for kind in KINDS}
 
@@ -105,6 +106,7 @@ class BrandState:
         counts = self.open.setdefault(step, [0, 0])
         counts[0] += 1
         counts[1] += negative
+        self.changed = True
 
     def step_to(self, boundary: int, on_bucket: BucketListener | None) -> list[AlertEvent]:
         """Evaluate every step boundary up to `boundary`, in order."""
@@ -130,12 +132,14 @@ class BrandState:
             event = self.alerts[kind].early(verdict, start, until)
             if event is not None:
                 events.append(event)
+                self.changed = True
         return events
 
     def close(self, start: int, end: int, on_bucket: BucketListener | None) -> list[AlertEvent]:
         """Judge the bucket [start, end), learn from it and return the state changes."""
         volume, negatives = self._counts(start, end, pop=True)
         silent = self._silent(start, volume)
+        self.changed = True
         verdicts: dict[AlertKind, Verdict] = {"volume": QUIET, "negative": QUIET}
         expected_volume = expected_negatives = 0.0
         if not silent:
@@ -251,7 +255,6 @@ class Engine:
         self.brands: dict[str, BrandState] = {}
         self.closed_until: int | None = None
         self.counts: Counter[str] = Counter()
-        self._changed: set[str] = set()
 
     def step_of(self, epoch_seconds: int) -> int:
         """Start of the early-check step (a minute by default) holding this time."""
@@ -284,7 +287,6 @@ class Engine:
         polarity = self.scorer.polarity(mention.text, mention.lang)
         negative = self.scorer.is_negative(polarity)
         state.count(step, negative)
-        self._changed.add(brand)
         return self._count(Scored(mention, Admission.ACCEPTED, polarity, negative))
 
     def advance(self, watermark: int | None) -> list[AlertEvent]:
@@ -302,15 +304,8 @@ class Engine:
             return []
         self.closed_until = boundary
         events: list[AlertEvent] = []
-        for brand, state in self.brands.items():
-            if state.position > boundary:
-                continue
-            size = state.settings.bucket_seconds
-            closes = -(-state.position // size) * size <= boundary
-            emitted = state.step_to(boundary, self.on_bucket)
-            if closes or emitted:
-                self._changed.add(brand)
-            events.extend(emitted)
+        for state in self.brands.values():
+            events.extend(state.step_to(boundary, self.on_bucket))
         events.sort(key=lambda e: (e.at, e.brand, e.kind, e.state))
         self.counts.update(f"alert_{e.state}" for e in events)
         return events
@@ -331,7 +326,9 @@ class Engine:
         moving over early-check steps alone is left out: a brand restored with an older
         `position` evaluates those steps again, on the same counts, with the same verdicts.
         """
-        changed, self._changed = self._changed, set()
+        changed = {brand for brand, state in self.brands.items() if state.changed}
+        for brand in changed:
+            self.brands[brand].changed = False
         return changed
 
     def snapshot(self, brands: Collection[str] | None = None) -> dict[str, Any]:
