@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple, Protocol
 
@@ -39,11 +39,22 @@ class _VaderScorer:
         return Polarity(s["compound"], s["pos"], s["neu"], s["neg"])
 
 
-def english_vader() -> Scorer:
-    """vaderSentiment's English analyzer."""
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+class _FastVaderScorer:
+    """vaderSentiment's English scores, computed by `pipeline.vader.FastVader`."""
 
-    return _VaderScorer(SentimentIntensityAnalyzer())
+    def __init__(self) -> None:
+        from pipeline.vader import FastVader
+
+        self._vader = FastVader()
+
+    def polarity(self, text: str) -> Polarity:
+        neg, neu, pos, compound = self._vader.scores(text)
+        return Polarity(compound, pos, neu, neg)
+
+
+def english_vader() -> Scorer:
+    """vaderSentiment 3.3.2's English scores, exactly, by the project's faster implementation."""
+    return _FastVaderScorer()
 
 
 def french_vader() -> Scorer:
@@ -73,6 +84,8 @@ def scoring_window(text: str, max_chars: int, max_units: int) -> str:
     flood in a few milliseconds.
     """
     window = text[:max_chars]
+    if len(window) <= max_units:  # never more units than characters
+        return window
     units = 0
     in_word = False
     for index, char in enumerate(window):
@@ -98,12 +111,17 @@ class SentimentRouter:
     """Scores a text with the scorer of its language; English is the fallback.
 
     Only `scoring_window` of the text is scored (`max_chars`, `max_units`), which bounds the
-    cost of one record whatever its length.
+    cost of one record whatever its length. The scores of the last `cache_size` or so distinct
+    short texts (up to `cache_chars`, with their language) are remembered: reposts, common in
+    bursts, are scored once, and the cache stays within a few megabytes.
     """
 
     negative_threshold: float = -0.05
     max_chars: int = 5000
     max_units: int = 300
+    cache_size: int = 20_000
+    cache_chars: int = 512
+    _cache: dict[tuple[str, str], Polarity] = field(default_factory=dict, init=False, repr=False)
 
     @cached_property
     def _scorers(self) -> dict[str, Scorer]:
@@ -111,8 +129,20 @@ class SentimentRouter:
 
     def polarity(self, text: str, lang: str | None = None) -> Polarity:
         scorers = self._scorers
-        scorer = scorers.get(language_of(lang), scorers["en"])
-        return scorer.polarity(scoring_window(text, self.max_chars, self.max_units))
+        code = language_of(lang)
+        if code not in scorers:
+            code = "en"
+        key = (code, text)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        polarity = scorers[code].polarity(scoring_window(text, self.max_chars, self.max_units))
+        if len(text) > self.cache_chars:
+            return polarity
+        if len(self._cache) >= self.cache_size:
+            self._cache.clear()  # cheaper than LRU bookkeeping; a burst refills it at once
+        self._cache[key] = polarity
+        return polarity
 
     def is_negative(self, polarity: Polarity) -> bool:
         return polarity.compound <= self.negative_threshold

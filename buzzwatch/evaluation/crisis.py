@@ -33,13 +33,12 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cached_property
 from typing import Any, Final, Literal
 
 from pipeline.engine import Engine
 from pipeline.models import AlertEvent, Mention, iso_utc
 from pipeline.replay import replay
-from pipeline.sentiment import Polarity, SentimentRouter
+from pipeline.sentiment import SentimentRouter
 from pipeline.settings import DetectionSettings
 from pipeline.synthetic import (
     EVALUATION_WARMUP,
@@ -57,6 +56,7 @@ REQUIRED: Final[tuple[IncidentKind, ...]] = ("crisis", "slow_burn")
 NEGATIVE: Final = "negative"
 WEEK: Final = timedelta(days=7)
 LISTED: Final = 25  # missed incidents and false alerts listed under the table, at most
+DISTINCT_TEXTS_CACHED: Final = 1_000_000  # more than the evaluation stream's distinct texts
 # The goals the detector is held to (issue 3): every crisis and slow burn detected, at most
 # 0.3 false alerts per brand-week, a median delay of at most 15 minutes for sudden crises.
 MAX_FALSE_PER_BRAND_WEEK: Final = 0.3
@@ -209,11 +209,12 @@ def evaluate(
     """Replay the scenario's mentions through a fresh engine and score its alerts.
 
     `mentions` defaults to `generate(scenario)`; pass them to wrap them (progress bars).
-    Sentiment scores are remembered per distinct text (the synthetic stream repeats texts);
-    they are the engine's own scorer's, so the alerts are those `buzzwatch replay` raises.
+    The scorer's cache holds every distinct text (the synthetic stream repeats them); its
+    scores are the engine's own, so the alerts are those `buzzwatch replay` raises.
     """
-    engine = Engine(settings)
-    engine.scorer = _remembering(engine.scorer)
+    settings = settings or DetectionSettings()
+    scorer = SentimentRouter(settings.negative_threshold, cache_size=DISTINCT_TEXTS_CACHED)
+    engine = Engine(settings, scorer)
     events: list[AlertEvent] = []
     stream = generate(scenario) if mentions is None else mentions
     summary = replay(enumerate(stream, start=1), engine, events.append)
@@ -361,27 +362,6 @@ def goal_failures(report: CrisisReport) -> list[str]:
 
 
 # --- internals ------------------------------------------------------------------------------
-
-
-@dataclass
-class _RememberingRouter(SentimentRouter):
-    """The same router, remembering the polarity of each distinct (text, language)."""
-
-    @cached_property
-    def _seen(self) -> dict[tuple[str, str | None], Polarity]:
-        return {}
-
-    def polarity(self, text: str, lang: str | None = None) -> Polarity:
-        key = (text, lang)
-        found = self._seen.get(key)
-        if found is None:
-            found = self._seen[key] = SentimentRouter.polarity(self, text, lang)
-        return found
-
-
-def _remembering(router: SentimentRouter) -> SentimentRouter:
-    fields = {field.name: getattr(router, field.name) for field in dataclasses.fields(router)}
-    return _RememberingRouter(**fields)
 
 
 def _explaining(incidents: Sequence[Incident], event: AlertEvent) -> int | None:

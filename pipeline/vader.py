@@ -1,0 +1,355 @@
+"""VADER, exactly as vaderSentiment 3.3.2 scores, in linear time and faster.
+
+`polarity_scores` returns for every text the same dict, with the same floats, as
+`vaderSentiment.vaderSentiment.SentimentIntensityAnalyzer().polarity_scores`, using that
+package's own lexicons. It runs the same rules with the same arithmetic in the same order;
+what changes is the bookkeeping around them:
+
+- each text is split and lower-cased once, where the original rebuilds the lower-cased word
+  list several times per sentiment word (quadratic on long texts);
+- what a token means to the rules (its valence, lower case, caps, whether it is a word the
+  rules look for) is remembered across texts;
+- a sentiment word with none of the words the rules look for near it keeps its lexicon
+  valence without running them;
+- emoji are found with set and string searches instead of a character loop;
+- the "but" rule, which in the original looks each sentiment up by value with `list.index`
+  (so equal values share the first position), is replayed with a heap of positions per value.
+
+`tests/test_vader.py` checks the parity on a large corpus.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import string
+from collections.abc import Callable, Mapping, Sequence
+from itertools import compress
+
+from vaderSentiment import vaderSentiment as reference
+
+B_INCR = reference.B_INCR
+C_INCR = reference.C_INCR
+N_SCALAR = reference.N_SCALAR
+BOOSTERS: Mapping[str, float] = reference.BOOSTER_DICT
+SPECIAL_CASES: Mapping[str, float] = reference.SPECIAL_CASES
+NEGATIONS = frozenset(reference.NEGATE)
+_PUNCTUATION = string.punctuation
+_TOKEN_CACHE_SIZE = 200_000
+
+_EMPTY = (0.0, 0.0, 0.0, 0.0)
+_NEUTRAL = (0.0, 1.0, 0.0, 0.0)
+_FIRST_EMOJI_ABOVE = "\u203c"  # the lexicon's emoji are "©", "®" and characters from here on
+# Triggers: the words a rule compares a sentiment word's neighbours with (negations and words
+# with "n't", boosters, "no", "so", "this", "least", the words of the idioms...). A sentiment
+# word with no trigger from three words before it to two after it keeps its lexicon valence,
+# give or take the caps emphasis: the rules only ever add 0.0 to it.
+_IDIOM_WORDS = {  # an idiom matches only where all its words are: its longest word will do
+    max(key.split(), key=len) for key in (*SPECIAL_CASES, *BOOSTERS) if " " in key
+}
+TRIGGERS = frozenset(
+    NEGATIONS | BOOSTERS.keys() | _IDIOM_WORDS | {"no", "doubt", "so", "this", "least", "kind"}
+)
+
+
+class _TokenTable(dict[str, float]):
+    """A token's valence, the int 0 for a word the rules don't rate; a lookup of a new token
+    fills in the other tables of its `FastVader` too."""
+
+    def __init__(self, learn: Callable[[str], float]) -> None:
+        super().__init__()
+        self._learn = learn
+
+    def __missing__(self, token: str) -> float:
+        return self._learn(token)
+
+
+class FastVader:
+    """vaderSentiment's `polarity_scores`, same results, linear time."""
+
+    def __init__(self) -> None:
+        analyzer = reference.SentimentIntensityAnalyzer()
+        self.lexicon: dict[str, float] = analyzer.lexicon
+        # the original looks each character up, so only one-character keys can match
+        self.emojis = {key: text for key, text in analyzer.emojis.items() if len(key) == 1}
+        self._emoji_chars = frozenset(self.emojis)
+        # Per token, as the original reads it (punctuation stripped unless that leaves two
+        # characters or fewer): the valence if the rules rate it (a lexicon word that is not
+        # a booster; no lexicon valence is 0), else the int 0 the original gives every other
+        # word; its lower case; whether it is all caps; whether it is a trigger; and whether
+        # it needs the rules (a trigger, or a rated word in caps).
+        self._valences = _TokenTable(self._learn)
+        self._lowers: dict[str, str] = {}
+        self._caps: dict[str, bool] = {}
+        self._triggers: dict[str, bool] = {}
+        self._special: dict[str, bool] = {}
+
+    def polarity_scores(self, text: str) -> dict[str, float]:
+        """`{"neg", "neu", "pos", "compound"}` exactly as vaderSentiment 3.3.2 gives them."""
+        neg, neu, pos, compound = self.scores(text)
+        return {"neg": neg, "neu": neu, "pos": pos, "compound": compound}
+
+    def scores(self, text: str) -> tuple[float, float, float, float]:
+        """(neg, neu, pos, compound), the values of `polarity_scores`."""
+        text = self._describe_emoji(text).strip()
+        tokens = text.split()
+        if not tokens:
+            return _EMPTY
+        sentiments = list(map(self._valences.__getitem__, tokens))
+        if not any(sentiments):  # every word scores 0, whatever the rules and the punctuation
+            return _NEUTRAL
+        rated = list(compress(range(len(sentiments)), sentiments))
+        lowers = None
+        if True in map(self._special.__getitem__, tokens):
+            lowers = list(map(self._lowers.__getitem__, tokens))
+            self._apply_rules(sentiments, rated, tokens, lowers)
+        if "but" in text.lower():  # "but" is among the lowered words only if so
+            lowers = lowers or list(map(self._lowers.__getitem__, tokens))
+            if "but" in lowers:
+                _but_check(lowers.index("but"), sentiments, rated)
+        return _score_valence(sentiments, rated, text)
+
+    def _apply_rules(
+        self, sentiments: list[float], rated: list[int], tokens: list[str], lowers: list[str]
+    ) -> None:
+        """Rate the words near a trigger with every rule; the others only get caps emphasis."""
+        caps = list(map(self._caps.__getitem__, tokens))
+        triggers = list(map(self._triggers.__getitem__, tokens))
+        n = len(sentiments)
+        is_cap_diff = 0 < n - caps.count(True) < n
+        for i in rated:
+            if True in triggers[max(0, i - 3) : i + 3]:
+                sentiments[i] = self._valence(i, lowers, caps, is_cap_diff)
+            elif caps[i] and is_cap_diff:
+                base = sentiments[i]
+                sentiments[i] = base + C_INCR if base > 0 else base - C_INCR
+
+    def _describe_emoji(self, text: str) -> str:
+        """Each emoji replaced by its description, spaced as the original's character loop."""
+        if text.isascii() or (
+            max(text) < _FIRST_EMOJI_ABOVE and "©" not in text and "®" not in text
+        ):
+            return text
+        present = self._emoji_chars.intersection(text)
+        if not present:
+            return text
+        parts = []
+        last = 0
+        for at in sorted(at for char in present for at in _positions(text, char)):
+            parts.append(text[last:at])
+            if at > 0 and text[at - 1] != " ":  # after an emoji too: it is not a space
+                parts.append(" ")
+            parts.append(self.emojis[text[at]])
+            last = at + 1
+        parts.append(text[last:])
+        return "".join(parts)
+
+    def _learn(self, token: str) -> float:
+        """Fill the tables for a token not seen yet; returns its valence."""
+        if len(self._valences) >= _TOKEN_CACHE_SIZE:
+            for table in (self._valences, self._lowers, self._caps, self._triggers):
+                table.clear()
+            self._special.clear()
+        stripped = token.strip(_PUNCTUATION)
+        word = token if len(stripped) <= 2 else stripped
+        lower = word.lower()
+        valence = 0 if lower in BOOSTERS else self.lexicon.get(lower, 0)
+        caps = word.isupper()
+        trigger = lower in TRIGGERS or "n't" in lower
+        self._valences[token] = valence
+        self._lowers[token] = lower
+        self._caps[token] = caps
+        self._triggers[token] = trigger
+        self._special[token] = trigger or (caps and valence != 0)
+        return valence
+
+    def _valence(
+        self, i: int, lowers: Sequence[str], caps: Sequence[bool], is_cap_diff: bool
+    ) -> float:
+        """The original's `sentiment_valence` of the rated word at `i`, every rule applied."""
+        lexicon = self.lexicon
+        n = len(lowers)
+        lower = lowers[i]
+        if i < n - 1 and lower == "kind" and lowers[i + 1] == "of":
+            return 0
+        base = lexicon[lower]
+        valence = base
+        if lower == "no" and i != n - 1 and lowers[i + 1] in lexicon:
+            valence = 0.0
+        if (
+            (i > 0 and lowers[i - 1] == "no")
+            or (i > 1 and lowers[i - 2] == "no")
+            or (i > 2 and lowers[i - 3] == "no" and lowers[i - 1] in ("or", "nor"))
+        ):
+            valence = base * N_SCALAR
+        if caps[i] and is_cap_diff:
+            valence = valence + C_INCR if valence > 0 else valence - C_INCR
+        idioms = i > 2 and not _IDIOM_WORDS.isdisjoint(lowers[i - 3 : i + 3])
+        for start_i in range(min(i, 3)):
+            j = i - (start_i + 1)
+            if lowers[j] in lexicon:
+                continue
+            s = _scalar_inc_dec(lowers[j], caps[j], valence, is_cap_diff)
+            if start_i == 1 and s != 0:
+                s = s * 0.95
+            if start_i == 2 and s != 0:
+                s = s * 0.9
+            valence = valence + s
+            valence = _negation_check(valence, lowers, start_i, i)
+            if start_i == 2 and idioms:  # otherwise no idiom can match
+                valence = _special_idioms_check(valence, lowers, i)
+        return _least_check(valence, lowers, i, lexicon)
+
+
+def _positions(text: str, char: str) -> list[int]:
+    found = []
+    at = text.find(char)
+    while at >= 0:
+        found.append(at)
+        at = text.find(char, at + 1)
+    return found
+
+
+def _scalar_inc_dec(lower: str, upper: bool, valence: float, is_cap_diff: bool) -> float:
+    scalar = BOOSTERS.get(lower)
+    if scalar is None:
+        return 0.0
+    if valence < 0:
+        scalar *= -1
+    if upper and is_cap_diff:
+        if valence > 0:
+            scalar += C_INCR
+        else:
+            scalar -= C_INCR
+    return scalar
+
+
+def _negated(lower: str) -> bool:
+    return lower in NEGATIONS or "n't" in lower
+
+
+def _negation_check(valence: float, lowers: Sequence[str], start_i: int, i: int) -> float:
+    if start_i == 0:
+        if _negated(lowers[i - 1]):
+            valence = valence * N_SCALAR
+    elif start_i == 1:
+        if lowers[i - 2] == "never" and lowers[i - 1] in ("so", "this"):
+            valence = valence * 1.25
+        elif lowers[i - 2] == "without" and lowers[i - 1] == "doubt":
+            pass
+        elif _negated(lowers[i - 2]):
+            valence = valence * N_SCALAR
+    else:
+        # the original's precedence: (never and (so or this)) or (so or this one before)
+        if (lowers[i - 3] == "never" and lowers[i - 2] in ("so", "this")) or lowers[i - 1] in (
+            "so",
+            "this",
+        ):
+            valence = valence * 1.25
+        elif lowers[i - 3] == "without" and "doubt" in (lowers[i - 2], lowers[i - 1]):
+            pass
+        elif _negated(lowers[i - 3]):
+            valence = valence * N_SCALAR
+    return valence
+
+
+def _special_idioms_check(valence: float, lowers: Sequence[str], i: int) -> float:
+    """Only reached with i >= 3, as in the original."""
+    one_zero = f"{lowers[i - 1]} {lowers[i]}"
+    two_one_zero = f"{lowers[i - 2]} {lowers[i - 1]} {lowers[i]}"
+    two_one = f"{lowers[i - 2]} {lowers[i - 1]}"
+    three_two_one = f"{lowers[i - 3]} {lowers[i - 2]} {lowers[i - 1]}"
+    three_two = f"{lowers[i - 3]} {lowers[i - 2]}"
+    for sequence in (one_zero, two_one_zero, two_one, three_two_one, three_two):
+        if sequence in SPECIAL_CASES:
+            valence = SPECIAL_CASES[sequence]
+            break
+    if len(lowers) - 1 > i:
+        zero_one = f"{lowers[i]} {lowers[i + 1]}"
+        if zero_one in SPECIAL_CASES:
+            valence = SPECIAL_CASES[zero_one]
+    if len(lowers) - 1 > i + 1:
+        zero_one_two = f"{lowers[i]} {lowers[i + 1]} {lowers[i + 2]}"
+        if zero_one_two in SPECIAL_CASES:
+            valence = SPECIAL_CASES[zero_one_two]
+    for n_gram in (three_two_one, three_two, two_one):
+        if n_gram in BOOSTERS:
+            valence = valence + BOOSTERS[n_gram]
+    return valence
+
+
+def _least_check(
+    valence: float, lowers: Sequence[str], i: int, lexicon: Mapping[str, float]
+) -> float:
+    if i > 1 and lowers[i - 1] not in lexicon and lowers[i - 1] == "least":
+        if lowers[i - 2] != "at" and lowers[i - 2] != "very":
+            valence = valence * N_SCALAR
+    elif i > 0 and lowers[i - 1] not in lexicon and lowers[i - 1] == "least":
+        valence = valence * N_SCALAR
+    return valence
+
+
+def _but_check(but_at: int, sentiments: list[float], rated: list[int]) -> None:
+    """The original's "but" rule, in place, in O(n log n).
+
+    The original visits each position k and rescales the *first* position holding a value
+    equal to sentiments[k] (`list.index`): halved before the "but", times 1.5 after it.
+    Positions only change at or before k, so position k still holds its own value when it is
+    visited, and the first position holding a value is the smallest in that value's heap.
+    Zeros stay zeros, so only the `rated` positions can change.
+    """
+    holders: dict[float, list[int]] = {}
+    for position in rated:
+        value = sentiments[position]
+        if value:
+            holders.setdefault(value, []).append(position)  # ascending: already heaps
+    for k in rated:
+        value = sentiments[k]
+        if not value:
+            continue
+        heap = holders[value]
+        first = heap[0]
+        if first == but_at:
+            continue
+        heapq.heappop(heap)
+        scaled = value * 0.5 if first < but_at else value * 1.5
+        sentiments[first] = scaled
+        heapq.heappush(holders.setdefault(scaled, []), first)
+
+
+def _score_valence(
+    sentiments: list[float], rated: list[int], text: str
+) -> tuple[float, float, float, float]:
+    """The original's `score_valence`; only `rated` positions can hold a non-zero value."""
+    sum_s = float(sum(sentiments))
+    ep_count = text.count("!")
+    qm_count = text.count("?")
+    punct_emph_amplifier = (ep_count if ep_count < 4 else 4) * 0.292
+    if qm_count > 1:  # the original adds an int 0 otherwise
+        punct_emph_amplifier += qm_count * 0.18 if qm_count <= 3 else 0.96
+    if sum_s > 0:
+        sum_s += punct_emph_amplifier
+    elif sum_s < 0:
+        sum_s -= punct_emph_amplifier
+    compound = reference.normalize(sum_s)
+    pos_sum = neg_sum = 0.0
+    neu_count = len(sentiments) - len(rated)
+    for i in rated:
+        score = sentiments[i]
+        if score > 0:
+            pos_sum += float(score) + 1
+        elif score < 0:
+            neg_sum += float(score) - 1
+        else:
+            neu_count += 1
+    if pos_sum > math.fabs(neg_sum):
+        pos_sum += punct_emph_amplifier
+    elif pos_sum < math.fabs(neg_sum):
+        neg_sum -= punct_emph_amplifier
+    total = pos_sum + math.fabs(neg_sum) + neu_count
+    return (
+        round(math.fabs(neg_sum / total), 3),
+        round(math.fabs(neu_count / total), 3),
+        round(math.fabs(pos_sum / total), 3),
+        round(compound, 4),
+    )
