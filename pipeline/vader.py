@@ -35,7 +35,7 @@ BOOSTERS: Mapping[str, float] = reference.BOOSTER_DICT
 SPECIAL_CASES: Mapping[str, float] = reference.SPECIAL_CASES
 NEGATIONS = frozenset(reference.NEGATE)
 _PUNCTUATION = string.punctuation
-_TOKEN_CACHE_SIZE = 200_000
+TOKENS_REMEMBERED = 200_000
 
 _EMPTY = (0.0, 0.0, 0.0, 0.0)
 _NEUTRAL = (0.0, 1.0, 0.0, 0.0)
@@ -67,7 +67,9 @@ class _TokenTable(dict[str, float]):
 class FastVader:
     """vaderSentiment's `polarity_scores`, same results, linear time."""
 
-    def __init__(self) -> None:
+    def __init__(self, tokens_remembered: int = TOKENS_REMEMBERED) -> None:
+        """`tokens_remembered`: distinct tokens kept in the tables before they are emptied."""
+        self.tokens_remembered = tokens_remembered
         analyzer = reference.SentimentIntensityAnalyzer()
         self.lexicon: dict[str, float] = analyzer.lexicon
         # the original looks each character up, so only one-character keys can match
@@ -76,13 +78,14 @@ class FastVader:
         # Per token, as the original reads it (punctuation stripped unless that leaves two
         # characters or fewer): the valence if the rules rate it (a lexicon word that is not
         # a booster; no lexicon valence is 0), else the int 0 the original gives every other
-        # word; its lower case; whether it is all caps; whether it is a trigger; and whether
-        # it needs the rules (a trigger, or a rated word in caps).
+        # word; its lower case; whether it is all caps; whether it is a trigger; the tokens
+        # that need the rules (a trigger, or a rated word in caps); the tokens read as "but".
         self._valences = _TokenTable(self._learn)
         self._lowers: dict[str, str] = {}
         self._caps: dict[str, bool] = {}
         self._triggers: dict[str, bool] = {}
-        self._special: dict[str, bool] = {}
+        self._special: set[str] = set()
+        self._buts: set[str] = set()  # tokens read as "but"
 
     def polarity_scores(self, text: str) -> dict[str, float]:
         """`{"neg", "neu", "pos", "compound"}` exactly as vaderSentiment 3.3.2 gives them."""
@@ -91,22 +94,23 @@ class FastVader:
 
     def scores(self, text: str) -> tuple[float, float, float, float]:
         """(neg, neu, pos, compound), the values of `polarity_scores`."""
+        if len(self._valences) >= self.tokens_remembered:
+            self._forget()
         text = self._describe_emoji(text).strip()
         tokens = text.split()
         if not tokens:
             return _EMPTY
-        sentiments = list(map(self._valences.__getitem__, tokens))
+        sentiments = list(map(self._valences.__getitem__, tokens))  # learns new tokens
         if not any(sentiments):  # every word scores 0, whatever the rules and the punctuation
             return _NEUTRAL
         rated = list(compress(range(len(sentiments)), sentiments))
         lowers = None
-        if True in map(self._special.__getitem__, tokens):
+        if not self._special.isdisjoint(tokens):
             lowers = list(map(self._lowers.__getitem__, tokens))
             self._apply_rules(sentiments, rated, tokens, lowers)
-        if "but" in text.lower():  # "but" is among the lowered words only if so
+        if not self._buts.isdisjoint(tokens):
             lowers = lowers or list(map(self._lowers.__getitem__, tokens))
-            if "but" in lowers:
-                _but_check(lowers.index("but"), sentiments, rated)
+            _but_check(lowers.index("but"), sentiments, rated)
         return _score_valence(sentiments, rated, text)
 
     def _apply_rules(
@@ -146,10 +150,6 @@ class FastVader:
 
     def _learn(self, token: str) -> float:
         """Fill the tables for a token not seen yet; returns its valence."""
-        if len(self._valences) >= _TOKEN_CACHE_SIZE:
-            for table in (self._valences, self._lowers, self._caps, self._triggers):
-                table.clear()
-            self._special.clear()
         stripped = token.strip(_PUNCTUATION)
         word = token if len(stripped) <= 2 else stripped
         lower = word.lower()
@@ -160,13 +160,24 @@ class FastVader:
         self._lowers[token] = lower
         self._caps[token] = caps
         self._triggers[token] = trigger
-        self._special[token] = trigger or (caps and valence != 0)
+        if trigger or (caps and valence != 0):
+            self._special.add(token)
+        if lower == "but":
+            self._buts.add(token)
         return valence
+
+    def _forget(self) -> None:
+        """Empty the token tables (between texts: a text's tokens are all in them or none)."""
+        for table in (self._valences, self._lowers, self._caps, self._triggers):
+            table.clear()
+        self._special.clear()
+        self._buts.clear()
 
     def _valence(
         self, i: int, lowers: Sequence[str], caps: Sequence[bool], is_cap_diff: bool
     ) -> float:
-        """The original's `sentiment_valence` of the rated word at `i`, every rule applied."""
+        """The original's `sentiment_valence` of the rated word at `i`, every rule applied
+        (`scalar_inc_dec` and `_negation_check` written inline)."""
         lexicon = self.lexicon
         n = len(lowers)
         lower = lowers[i]
@@ -184,21 +195,50 @@ class FastVader:
             valence = base * N_SCALAR
         if caps[i] and is_cap_diff:
             valence = valence + C_INCR if valence > 0 else valence - C_INCR
-        idioms = i > 2 and not _IDIOM_WORDS.isdisjoint(lowers[i - 3 : i + 3])
         for start_i in range(min(i, 3)):
             j = i - (start_i + 1)
-            if lowers[j] in lexicon:
+            before = lowers[j]
+            if before in lexicon:
                 continue
-            s = _scalar_inc_dec(lowers[j], caps[j], valence, is_cap_diff)
-            if start_i == 1 and s != 0:
-                s = s * 0.95
-            if start_i == 2 and s != 0:
-                s = s * 0.9
-            valence = valence + s
-            valence = _negation_check(valence, lowers, start_i, i)
-            if start_i == 2 and idioms:  # otherwise no idiom can match
-                valence = _special_idioms_check(valence, lowers, i)
-        return _least_check(valence, lowers, i, lexicon)
+            scalar = BOOSTERS.get(before, 0.0)
+            if scalar:
+                if valence < 0:
+                    scalar *= -1
+                if caps[j] and is_cap_diff:
+                    scalar = scalar + C_INCR if valence > 0 else scalar - C_INCR
+                if start_i == 1 and scalar != 0:
+                    scalar = scalar * 0.95
+                if start_i == 2 and scalar != 0:
+                    scalar = scalar * 0.9
+            valence = valence + scalar
+            negated = before in NEGATIONS or "n't" in before
+            if start_i == 0:
+                if negated:
+                    valence = valence * N_SCALAR
+            elif start_i == 1:
+                if before == "never" and lowers[i - 1] in ("so", "this"):
+                    valence = valence * 1.25
+                elif before == "without" and lowers[i - 1] == "doubt":
+                    pass
+                elif negated:
+                    valence = valence * N_SCALAR
+            else:
+                # the original's precedence: (never and (so or this)) or (so or this before)
+                if (before == "never" and lowers[i - 2] in ("so", "this")) or lowers[i - 1] in (
+                    "so",
+                    "this",
+                ):
+                    valence = valence * 1.25
+                elif before == "without" and "doubt" in (lowers[i - 2], lowers[i - 1]):
+                    pass
+                elif negated:
+                    valence = valence * N_SCALAR
+                if not _IDIOM_WORDS.isdisjoint(lowers[i - 3 : i + 3]):  # else none can match
+                    valence = _special_idioms_check(valence, lowers, i)
+        least = i > 0 and lowers[i - 1] == "least" and "least" not in lexicon
+        if least and (i == 1 or lowers[i - 2] not in ("at", "very")):
+            valence = valence * N_SCALAR
+        return valence
 
 
 def _positions(text: str, char: str) -> list[int]:
@@ -208,49 +248,6 @@ def _positions(text: str, char: str) -> list[int]:
         found.append(at)
         at = text.find(char, at + 1)
     return found
-
-
-def _scalar_inc_dec(lower: str, upper: bool, valence: float, is_cap_diff: bool) -> float:
-    scalar = BOOSTERS.get(lower)
-    if scalar is None:
-        return 0.0
-    if valence < 0:
-        scalar *= -1
-    if upper and is_cap_diff:
-        if valence > 0:
-            scalar += C_INCR
-        else:
-            scalar -= C_INCR
-    return scalar
-
-
-def _negated(lower: str) -> bool:
-    return lower in NEGATIONS or "n't" in lower
-
-
-def _negation_check(valence: float, lowers: Sequence[str], start_i: int, i: int) -> float:
-    if start_i == 0:
-        if _negated(lowers[i - 1]):
-            valence = valence * N_SCALAR
-    elif start_i == 1:
-        if lowers[i - 2] == "never" and lowers[i - 1] in ("so", "this"):
-            valence = valence * 1.25
-        elif lowers[i - 2] == "without" and lowers[i - 1] == "doubt":
-            pass
-        elif _negated(lowers[i - 2]):
-            valence = valence * N_SCALAR
-    else:
-        # the original's precedence: (never and (so or this)) or (so or this one before)
-        if (lowers[i - 3] == "never" and lowers[i - 2] in ("so", "this")) or lowers[i - 1] in (
-            "so",
-            "this",
-        ):
-            valence = valence * 1.25
-        elif lowers[i - 3] == "without" and "doubt" in (lowers[i - 2], lowers[i - 1]):
-            pass
-        elif _negated(lowers[i - 3]):
-            valence = valence * N_SCALAR
-    return valence
 
 
 def _special_idioms_check(valence: float, lowers: Sequence[str], i: int) -> float:
@@ -275,17 +272,6 @@ def _special_idioms_check(valence: float, lowers: Sequence[str], i: int) -> floa
     for n_gram in (three_two_one, three_two, two_one):
         if n_gram in BOOSTERS:
             valence = valence + BOOSTERS[n_gram]
-    return valence
-
-
-def _least_check(
-    valence: float, lowers: Sequence[str], i: int, lexicon: Mapping[str, float]
-) -> float:
-    if i > 1 and lowers[i - 1] not in lexicon and lowers[i - 1] == "least":
-        if lowers[i - 2] != "at" and lowers[i - 2] != "very":
-            valence = valence * N_SCALAR
-    elif i > 0 and lowers[i - 1] not in lexicon and lowers[i - 1] == "least":
-        valence = valence * N_SCALAR
     return valence
 
 
