@@ -9,6 +9,7 @@ brand with thousands an hour.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
 DAY_SECONDS = 86_400
@@ -179,32 +180,35 @@ class DailyPeaks:
 
 
 class RecentSums:
-    """Observed and expected counts of the last buckets, summed over several window lengths."""
+    """Observed and expected counts of the last buckets, summed over several window lengths.
+
+    Sums are exact (`math.fsum`, correctly rounded whatever the order), so they do not depend
+    on how they are computed.
+    """
 
     def __init__(self, windows: tuple[int, ...], rows: list[list[float]] | None = None) -> None:
         self.windows = tuple(sorted(windows))
-        self._rows: deque[tuple[float, float]] = deque(maxlen=self.windows[-1] - 1)
+        kept = self.windows[-1] - 1
+        self._observed: deque[float] = deque(maxlen=kept)
+        self._expected: deque[float] = deque(maxlen=kept)
         for observed, expected in rows or []:
-            self._rows.append((observed, expected))
+            self.push(observed, expected)
 
     def sums(self, observed: float, expected: float) -> list[tuple[int, float, float]]:
         """(window, observed sum, expected sum) for each window, the current bucket included."""
-        out = []
-        total_o, total_e, n = observed, expected, 1
-        back = reversed(self._rows)
-        for window in self.windows:
-            while n < window and (row := next(back, None)) is not None:
-                total_o += row[0]
-                total_e += row[1]
-                n += 1
-            out.append((window, total_o, total_e))
-        return out
+        latest_o = [observed, *reversed(self._observed)]
+        latest_e = [expected, *reversed(self._expected)]
+        return [
+            (window, math.fsum(latest_o[:window]), math.fsum(latest_e[:window]))
+            for window in self.windows
+        ]
 
     def push(self, observed: float, expected: float) -> None:
-        self._rows.append((observed, expected))
+        self._observed.append(observed)
+        self._expected.append(expected)
 
     def state(self) -> list[list[float]]:
-        return [[o, e] for o, e in self._rows]
+        return [[o, e] for o, e in zip(self._observed, self._expected, strict=True)]
 
 
 def _hour_slots(t: int) -> tuple[int, int, float]:

@@ -153,7 +153,7 @@ def _tail(w: Window, settings: DetectionSettings) -> float:
     if w.trials is None:
         return count_tail(w.observed, w.expected, k)
     share = w.expected / w.trials if w.trials else 0.0
-    tail = binomial_tail(w.observed, w.trials, share, settings.thread_correlation)
+    tail = binomial_tail(w.observed, w.trials, share, settings.thread_correlation, EXACT_FROM_Z)
     if w.usual is not None and tail <= settings.share_alpha:
         tail = min(tail, count_tail(w.observed, w.usual, k))
     return tail

@@ -88,6 +88,7 @@ class BrandState:
         self.position = position  # the next step boundary to evaluate
         self.open: dict[int, list[int]] = {}  # step start -> [volume, negatives]
         self.ids: dict[int, set[str]] = {}  # step start -> ids of the mentions counted there
+        self.open_ids: set[str] = set()  # the union of `ids`
         self.volume = VolumeRule(settings)
         self.negative = NegativeRule(settings)
         self.silence = 0.0  # log-chance of the current run of empty buckets
@@ -97,8 +98,9 @@ class BrandState:
 
     def first_sighting(self, step: int, mention_id: str) -> bool:
         """Remember `mention_id` until its bucket closes; False if it is already counted."""
-        if any(mention_id in ids for ids in self.ids.values()):
+        if mention_id in self.open_ids:
             return False
+        self.open_ids.add(mention_id)
         self.ids.setdefault(step, set()).add(mention_id)
         return True
 
@@ -206,7 +208,7 @@ class BrandState:
         volume = negatives = 0
         for step in range(start, end, self.settings.early_seconds):
             if pop:
-                self.ids.pop(step, None)
+                self.open_ids.difference_update(self.ids.pop(step, ()))
             counts = self.open.pop(step, None) if pop else self.open.get(step)
             if counts is not None:
                 volume += counts[0]
@@ -231,6 +233,7 @@ class BrandState:
         brand_state = cls(brand, settings, state["position"])
         brand_state.open = {row[0]: [row[1], row[2]] for row in state["open"]}
         brand_state.ids = {step: set(ids) for step, ids in state["ids"]}
+        brand_state.open_ids = set().union(*brand_state.ids.values())
         brand_state.silence = state["silence"]
         brand_state.volume = VolumeRule(settings, state["volume"])
         brand_state.negative = NegativeRule(settings, state["negative"])

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, cast
 
+from pydantic import ValidationError
+
 from pipeline.models import Invalid, Mention, parse_mention
 
 CSV_AUTHOR_COLUMNS = {"author_id": "id", "author_name": "name", "author_followers": "followers"}
@@ -36,7 +38,15 @@ class Rejections:
 
 
 def decode_record(raw: bytes | str) -> Mention | Invalid:
-    """One JSON-encoded mention (a JSONL line or a Kafka record value)."""
+    """One JSON-encoded mention (a JSONL line or a Kafka record value).
+
+    A valid record is parsed and validated in one pass by pydantic; any other goes the long
+    way (`json`, then validation), which says what is wrong with it.
+    """
+    try:
+        return Mention.model_validate_json(raw)
+    except ValidationError:
+        pass
     if isinstance(raw, bytes):
         try:
             raw = raw.decode("utf-8")

@@ -39,17 +39,26 @@ def negative_binomial_tail(observed: float, mean: float, dispersion: float) -> f
     return regularized_beta(p, observed, size)
 
 
-def binomial_tail(observed: float, trials: float, share: float, correlation: float) -> float:
+def binomial_tail(
+    observed: float, trials: float, share: float, correlation: float, exact_from_z: float = 0.0
+) -> float:
     """P(X >= observed) for X out of `trials` at `share`, as a beta-binomial-like count.
 
     Mentions come in threads, so they are not independent: with an intra-thread
-    `correlation` r the effective sample is trials / (1 + r·(trials − 1)).
+    `correlation` r the effective sample is trials / (1 + r·(trials − 1)). A count less than
+    `exact_from_z` standard deviations above its mean gets the normal approximation, which
+    is cheap and good enough for an unremarkable count.
     """
     if observed <= 0:
         return 1.0
     if observed > trials or share <= 0:
         return 0.0
     shrink = 1.0 + max(correlation, 0.0) * max(trials - 1.0, 0.0)
+    if exact_from_z > 0 and share < 1:
+        effective = trials / shrink
+        z = (observed / shrink - effective * share) / math.sqrt(effective * share * (1 - share))
+        if z < exact_from_z:
+            return 0.5 * math.erfc(z / math.sqrt(2))
     return regularized_beta(share, observed / shrink, (trials - observed) / shrink + 1.0)
 
 
