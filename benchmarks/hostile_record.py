@@ -1,18 +1,19 @@
 """Worst per-record cost of hostile records (1 MB texts, emoji floods) through decode + engine.
 
 Prints each record's time next to a tweet-sized record's, measured in the same run:
-    python benchmarks/hostile_record.py
+    python -m benchmarks.hostile_record
 """
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 
+from benchmarks.common import best_of
 from pipeline.engine import Engine
 from pipeline.models import Mention
 from pipeline.records import decode_record
+from pipeline.sentiment import SentimentRouter
 
 MEGABYTE = 1_000_000
 RUNS = 5
@@ -23,17 +24,8 @@ def record(text: str, number: int) -> bytes:
     return json.dumps({**mention, "text": text}, ensure_ascii=False).encode()
 
 
-def best_of(action: Callable[[], object]) -> float:
-    times = []
-    for _ in range(RUNS):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return min(times)
-
-
 def main() -> None:
-    engine = Engine()
+    engine = Engine(scorer=SentimentRouter(cache_chars=0))  # every record scored anew
     counter = iter(range(10**9))
 
     def through(raw: bytes) -> Callable[[], object]:
@@ -44,7 +36,7 @@ def main() -> None:
 
         return run
 
-    tweet = best_of(through(record("Worst service ever @acme, never again 😡 #fail", 0)))
+    tweet = best_of(RUNS, through(record("Worst service ever @acme, never again 😡 #fail", 0)))
     print(f"tweet-sized record: {tweet * 1e3:.3f} ms")
     floods = {
         "1 MB of emoji": "😀" * (MEGABYTE // 4),
@@ -54,7 +46,7 @@ def main() -> None:
     }
     worst = 0.0
     for name, text in floods.items():
-        seconds = best_of(through(record(text, 1)))
+        seconds = best_of(RUNS, through(record(text, 1)))
         worst = max(worst, seconds)
         print(f"{name}: {seconds * 1e3:.1f} ms ({seconds / tweet:.0f}× a tweet)")
     print(f"worst: {worst * 1e3:.1f} ms per record")

@@ -1,0 +1,70 @@
+"""What the benchmarks share: their input files, a cache folder, and best-of timing."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import subprocess
+import sys
+import tarfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pipeline import synthetic
+
+CACHE = Path.home() / ".cache" / "buzzwatch" / "benchmarks"
+MENTIONS = 100_000
+VADER_SDIST = "vaderSentiment==3.3.2"
+TWEETS_MEMBER = "additional_resources/hutto_ICWSM_2014.tar.gz"
+
+
+def mention_file() -> Path:
+    """100,000 English mentions of 10 brands over 2 days, from the project's generator.
+
+    Brand volumes spread over 1:1000 (the busiest has about half the mentions); English only,
+    so that the naive loop (English VADER on every line) does the same scoring work.
+    """
+    path = CACHE / f"mentions-en-{MENTIONS}.jsonl"
+    if not path.exists():
+        scenario = synthetic.load_scenario(MENTIONS, brands=10, days=2, seed=1)
+        english = tuple(dataclasses.replace(b, french_share=0.0) for b in scenario.brands)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        mentions = synthetic.generate(dataclasses.replace(scenario, brands=english))
+        with partial.open("w", encoding="utf-8") as sink:
+            synthetic.write_jsonl(mentions, sink)
+        partial.rename(path)
+    return path
+
+
+def vader_tweets() -> list[str] | None:
+    """The 4,200 tweets of VADER's paper (Hutto & Gilbert 2014, MIT), from the vaderSentiment
+    source package on PyPI; None when PyPI cannot be reached."""
+    path = CACHE / "vader-tweets.txt"
+    if not path.exists():
+        download = CACHE / "sdist"
+        command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"]
+        command += ["--no-binary", ":all:", "--dest", str(download), VADER_SDIST]
+        if subprocess.run(command, capture_output=True).returncode != 0:
+            return None
+        (sdist,) = download.glob("vaderSentiment-3.3.2.tar.gz")
+        with tarfile.open(sdist) as outer:
+            inner = outer.extractfile(f"vaderSentiment-3.3.2/{TWEETS_MEMBER}")
+            assert inner is not None
+            with tarfile.open(fileobj=io.BytesIO(inner.read())) as resources:
+                member = resources.extractfile("hutto_ICWSM_2014/tweets_GroundTruth.txt")
+                assert member is not None
+                lines = member.read().decode("utf-8").splitlines()
+        path.write_text("\n".join(line.split("\t")[2] for line in lines) + "\n", encoding="utf-8")
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def best_of(runs: int, action: Callable[[], object]) -> float:
+    """The shortest of `runs` timings of `action`, in seconds."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return min(times)
