@@ -267,7 +267,8 @@ def test_kill_9_and_sigterm_at_random_points_lose_and_duplicate_no_alert(
     assert sample(metrics, "buzzwatch_state_restored_brands") > 0
     assert sample(metrics, "buzzwatch_state_restored_bytes") > 0
     assert sample(metrics, "buzzwatch_state_restore_seconds_count") >= 1
-    assert sample(metrics, "buzzwatch_state_written_bytes_total") > 0
+    if interrupted_at[-1] < stream.total:  # else the last run had nothing left to write
+        assert sample(metrics, "buzzwatch_state_written_bytes_total") > 0
 
 
 def test_a_rebalance_midway_hands_state_over(
