@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pipeline.engine import Admission, Engine
 from pipeline.models import AlertEvent, Invalid, Mention
 from pipeline.records import Rejections
+from pipeline.watermark import Watermark
 
 REASONS = {
     Admission.UNBRANDED: "no brand",
@@ -42,8 +43,7 @@ def replay(
     consumer's does once it has caught up; buckets after the last watermark stay open.
     """
     summary = ReplaySummary()
-    lateness = engine.settings.allowed_lateness_seconds
-    latest: int | None = None  # the largest event time seen (the watermark's only lane)
+    watermark = Watermark(engine.settings.allowed_lateness_seconds)
     for line, record in records:
         summary.records += 1
         if isinstance(record, Invalid):
@@ -67,11 +67,9 @@ def replay(
             summary.duplicate += 1
             continue
         summary.accepted += 1
-        event_time = int(record.created_at.timestamp())
-        if latest is not None and event_time <= latest:
+        if not watermark.observe(0, int(record.created_at.timestamp())):
             continue  # the watermark did not move
-        latest = event_time
-        for event in engine.advance(latest - lateness):
+        for event in engine.advance(watermark.current()):
             summary.alerts += 1
             on_alert(event)
     return summary

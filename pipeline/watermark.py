@@ -28,12 +28,15 @@ class Watermark:
         self._progress.pop(lane, None)
         self._idle.discard(lane)
 
-    def observe(self, lane: int, event_time: int) -> None:
-        """Record an event on a lane; the lane is active again."""
+    def observe(self, lane: int, event_time: int) -> bool:
+        """Record an event on a lane; the lane is active again. True if the lane's progress
+        moved (with a single lane: if the watermark did)."""
+        self._idle.discard(lane)
         current = self._progress.get(lane)
         if current is None or event_time > current:
             self._progress[lane] = event_time
-        self._idle.discard(lane)
+            return True
+        return False
 
     def set_idle(self, lane: int) -> None:
         """Mark a lane caught up: it has no more input for now."""

@@ -4,8 +4,9 @@ from pipeline.watermark import Watermark
 def test_single_lane_follows_the_largest_time_less_lateness() -> None:
     w = Watermark(allowed_lateness=60)
     assert w.current() is None
-    w.observe(0, 1000)
-    w.observe(0, 900)
+    assert w.observe(0, 1000)
+    assert not w.observe(0, 900)  # an earlier event does not move it
+    assert not w.observe(0, 1000)
     assert w.current() == 940
 
 
