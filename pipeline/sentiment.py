@@ -132,13 +132,13 @@ class SentimentRouter:
         code = language_of(lang)
         if code not in scorers:
             code = "en"
+        if len(text) > self.cache_chars:  # never cached: not even looked up
+            return scorers[code].polarity(scoring_window(text, self.max_chars, self.max_units))
         key = (code, text)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
         polarity = scorers[code].polarity(scoring_window(text, self.max_chars, self.max_units))
-        if len(text) > self.cache_chars:
-            return polarity
         if len(self._cache) >= self.cache_size:
             self._cache.clear()  # cheaper than LRU bookkeeping; a burst refills it at once
         self._cache[key] = polarity

@@ -28,7 +28,6 @@ from itertools import compress
 
 from vaderSentiment import vaderSentiment as reference
 
-B_INCR = reference.B_INCR
 C_INCR = reference.C_INCR
 N_SCALAR = reference.N_SCALAR
 BOOSTERS: Mapping[str, float] = reference.BOOSTER_DICT
