@@ -11,7 +11,8 @@ what changes is the bookkeeping around them:
   rules look for) is remembered across texts;
 - a sentiment word with none of the words the rules look for near it keeps its lexicon
   valence without running them;
-- emoji are found with set and string searches instead of a character loop;
+- emoji are replaced by one regular expression instead of a character loop;
+- roundings of the final values are remembered: the same values recur across texts;
 - the "but" rule, which in the original looks each sentiment up by value with `list.index`
   (so equal values share the first position), is replayed with a heap of positions per value.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 import string
 from collections.abc import Callable, Mapping, Sequence
 from itertools import compress
@@ -35,6 +37,7 @@ SPECIAL_CASES: Mapping[str, float] = reference.SPECIAL_CASES
 NEGATIONS = frozenset(reference.NEGATE)
 _PUNCTUATION = string.punctuation
 TOKENS_REMEMBERED = 200_000
+ROUNDED_REMEMBERED = 20_000
 
 _EMPTY = (0.0, 0.0, 0.0, 0.0)
 _NEUTRAL = (0.0, 1.0, 0.0, 0.0)
@@ -63,28 +66,49 @@ class _TokenTable(dict[str, float]):
         return self._learn(token)
 
 
+class _Rounded(dict[float, float]):
+    """`round(x, digits)` for each x looked up, remembered (the same values recur)."""
+
+    def __init__(self, digits: int) -> None:
+        super().__init__()
+        self.digits = digits
+
+    def __missing__(self, x: float) -> float:
+        self[x] = rounded = round(x, self.digits)
+        return rounded
+
+
 class FastVader:
     """vaderSentiment's `polarity_scores`, same results, linear time."""
 
-    def __init__(self, tokens_remembered: int = TOKENS_REMEMBERED) -> None:
-        """`tokens_remembered`: distinct tokens kept in the tables before they are emptied."""
+    def __init__(
+        self,
+        tokens_remembered: int = TOKENS_REMEMBERED,
+        rounded_remembered: int = ROUNDED_REMEMBERED,
+    ) -> None:
+        """`tokens_remembered`: distinct tokens kept in the tables before they are emptied;
+        `rounded_remembered`: the same for the remembered roundings."""
         self.tokens_remembered = tokens_remembered
+        self.rounded_remembered = rounded_remembered
         analyzer = reference.SentimentIntensityAnalyzer()
         self.lexicon: dict[str, float] = analyzer.lexicon
         # the original looks each character up, so only one-character keys can match
         self.emojis = {key: text for key, text in analyzer.emojis.items() if len(key) == 1}
-        self._emoji_chars = frozenset(self.emojis)
+        self._descriptions = {char: f" {text}" for char, text in self.emojis.items()}
+        below = "".join(sorted(char for char in self.emojis if char < _FIRST_EMOJI_ABOVE))
+        self._emoji_candidates = re.compile(f"[{re.escape(below)}{_FIRST_EMOJI_ABOVE}-\U0010ffff]")
         # Per token, as the original reads it (punctuation stripped unless that leaves two
         # characters or fewer): the valence if the rules rate it (a lexicon word that is not
         # a booster; no lexicon valence is 0), else the int 0 the original gives every other
-        # word; its lower case; whether it is all caps; whether it is a trigger; the tokens
-        # that need the rules (a trigger, or a rated word in caps); the tokens read as "but".
+        # word; its lower case; the tokens in all caps; the triggers; the tokens that need
+        # the rules (a trigger, or a rated word in caps); the tokens read as "but".
         self._valences = _TokenTable(self._learn)
         self._lowers: dict[str, str] = {}
-        self._caps: dict[str, bool] = {}
-        self._triggers: dict[str, bool] = {}
+        self._capitals: set[str] = set()
+        self._triggers: set[str] = set()
         self._special: set[str] = set()
         self._buts: set[str] = set()  # tokens read as "but"
+        self._thousandths, self._ten_thousandths = _Rounded(3), _Rounded(4)
 
     def polarity_scores(self, text: str) -> dict[str, float]:
         """`{"neg", "neu", "pos", "compound"}` exactly as vaderSentiment 3.3.2 gives them."""
@@ -93,59 +117,92 @@ class FastVader:
 
     def scores(self, text: str) -> tuple[float, float, float, float]:
         """(neg, neu, pos, compound), the values of `polarity_scores`."""
-        if len(self._valences) >= self.tokens_remembered:
+        valences = self._valences
+        if len(valences) >= self.tokens_remembered:
             self._forget()
-        text = self._describe_emoji(text).strip()
+        if not text.isascii():
+            text = self._describe_emoji(text)
         tokens = text.split()
         if not tokens:
             return _EMPTY
-        sentiments = list(map(self._valences.__getitem__, tokens))  # learns new tokens
+        sentiments = list(map(valences.__getitem__, tokens))  # learns new tokens
         if not any(sentiments):  # every word scores 0, whatever the rules and the punctuation
             return _NEUTRAL
-        rated = list(compress(range(len(sentiments)), sentiments))
         lowers = None
         if not self._special.isdisjoint(tokens):
             lowers = list(map(self._lowers.__getitem__, tokens))
-            self._apply_rules(sentiments, rated, tokens, lowers)
+            self._apply_rules(sentiments, _rated(sentiments), tokens, lowers)
         if not self._buts.isdisjoint(tokens):
             lowers = lowers or list(map(self._lowers.__getitem__, tokens))
-            _but_check(lowers.index("but"), sentiments, rated)
-        return _score_valence(sentiments, rated, text)
+            _but_check(lowers.index("but"), sentiments, _rated(sentiments))
+        return self._score_valence(sentiments, text)
 
     def _apply_rules(
         self, sentiments: list[float], rated: list[int], tokens: list[str], lowers: list[str]
     ) -> None:
         """Rate the words near a trigger with every rule; the others only get caps emphasis."""
-        caps = list(map(self._caps.__getitem__, tokens))
-        triggers = list(map(self._triggers.__getitem__, tokens))
-        n = len(sentiments)
-        is_cap_diff = 0 < n - caps.count(True) < n
+        capitals, triggers = self._capitals, self._triggers
+        is_cap_diff = not capitals.isdisjoint(tokens) and not capitals.issuperset(tokens)
         for i in rated:
-            if True in triggers[max(0, i - 3) : i + 3]:
-                sentiments[i] = self._valence(i, lowers, caps, is_cap_diff)
-            elif caps[i] and is_cap_diff:
+            if not triggers.isdisjoint(tokens[max(0, i - 3) : i + 3]):
+                sentiments[i] = self._valence(i, tokens, lowers, is_cap_diff)
+            elif is_cap_diff and tokens[i] in capitals:
                 base = sentiments[i]
                 sentiments[i] = base + C_INCR if base > 0 else base - C_INCR
 
+    def _score_valence(
+        self, sentiments: list[float], text: str
+    ) -> tuple[float, float, float, float]:
+        """The original's `score_valence`."""
+        sum_s = float(sum(sentiments))
+        ep_count = text.count("!")
+        qm_count = text.count("?")
+        punct_emph_amplifier = (ep_count if ep_count < 4 else 4) * 0.292
+        if qm_count > 1:  # the original adds an int 0 otherwise
+            punct_emph_amplifier += qm_count * 0.18 if qm_count <= 3 else 0.96
+        if sum_s > 0:
+            sum_s += punct_emph_amplifier
+        elif sum_s < 0:
+            sum_s -= punct_emph_amplifier
+        compound = sum_s / math.sqrt(sum_s * sum_s + 15)  # the original's `normalize`
+        if compound < -1.0:
+            compound = -1.0
+        elif compound > 1.0:
+            compound = 1.0
+        pos_sum = neg_sum = 0.0
+        scores = list(filter(None, sentiments))
+        neu_count = len(sentiments) - len(scores)
+        for score in scores:  # floats: the rules only give the int 0
+            if score > 0:
+                pos_sum += score + 1
+            else:
+                neg_sum += score - 1
+        if pos_sum > -neg_sum:
+            pos_sum += punct_emph_amplifier
+        elif pos_sum < -neg_sum:
+            neg_sum -= punct_emph_amplifier
+        total = pos_sum - neg_sum + neu_count
+        thousandths, ten_thousandths = self._thousandths, self._ten_thousandths
+        if len(thousandths) + len(ten_thousandths) >= self.rounded_remembered:
+            thousandths.clear()
+            ten_thousandths.clear()
+        return (
+            thousandths[-neg_sum / total] if neg_sum else 0.0,
+            thousandths[neu_count / total] if neu_count else 0.0,
+            thousandths[pos_sum / total] if pos_sum else 0.0,
+            ten_thousandths[compound] if compound else compound,
+        )
+
     def _describe_emoji(self, text: str) -> str:
-        """Each emoji replaced by its description, spaced as the original's character loop."""
-        if text.isascii() or (
-            max(text) < _FIRST_EMOJI_ABOVE and "©" not in text and "®" not in text
-        ):
-            return text
-        present = self._emoji_chars.intersection(text)
-        if not present:
-            return text
-        parts = []
-        last = 0
-        for at in sorted(at for char in present for at in _positions(text, char)):
-            parts.append(text[last:at])
-            if at > 0 and text[at - 1] != " ":  # after an emoji too: it is not a space
-                parts.append(" ")
-            parts.append(self.emojis[text[at]])
-            last = at + 1
-        parts.append(text[last:])
-        return "".join(parts)
+        """Each emoji replaced by a space and its description.
+
+        The original's character loop adds the space only after a non-space; an extra space
+        changes neither the words nor the "!" and "?" counts, which are all it scores."""
+        return self._emoji_candidates.sub(self._describe_candidate, text)
+
+    def _describe_candidate(self, match: re.Match[str]) -> str:
+        char = match.group()
+        return self._descriptions.get(char, char)
 
     def _learn(self, token: str) -> float:
         """Fill the tables for a token not seen yet; returns its valence."""
@@ -153,13 +210,15 @@ class FastVader:
         word = token if len(stripped) <= 2 else stripped
         lower = word.lower()
         valence = 0 if lower in BOOSTERS else self.lexicon.get(lower, 0)
-        caps = word.isupper()
+        capital = word.isupper()
         trigger = lower in TRIGGERS or "n't" in lower
         self._valences[token] = valence
         self._lowers[token] = lower
-        self._caps[token] = caps
-        self._triggers[token] = trigger
-        if trigger or (caps and valence != 0):
+        if capital:
+            self._capitals.add(token)
+        if trigger:
+            self._triggers.add(token)
+        if trigger or (capital and valence != 0):
             self._special.add(token)
         if lower == "but":
             self._buts.add(token)
@@ -167,13 +226,13 @@ class FastVader:
 
     def _forget(self) -> None:
         """Empty the token tables (between texts: a text's tokens are all in them or none)."""
-        for table in (self._valences, self._lowers, self._caps, self._triggers):
-            table.clear()
-        self._special.clear()
-        self._buts.clear()
+        self._valences.clear()
+        self._lowers.clear()
+        for tokens in (self._capitals, self._triggers, self._special, self._buts):
+            tokens.clear()
 
     def _valence(
-        self, i: int, lowers: Sequence[str], caps: Sequence[bool], is_cap_diff: bool
+        self, i: int, tokens: Sequence[str], lowers: Sequence[str], is_cap_diff: bool
     ) -> float:
         """The original's `sentiment_valence` of the rated word at `i`, every rule applied
         (`scalar_inc_dec` and `_negation_check` written inline)."""
@@ -192,7 +251,8 @@ class FastVader:
             or (i > 2 and lowers[i - 3] == "no" and lowers[i - 1] in ("or", "nor"))
         ):
             valence = base * N_SCALAR
-        if caps[i] and is_cap_diff:
+        capitals = self._capitals
+        if is_cap_diff and tokens[i] in capitals:
             valence = valence + C_INCR if valence > 0 else valence - C_INCR
         for start_i in range(min(i, 3)):
             j = i - (start_i + 1)
@@ -203,7 +263,7 @@ class FastVader:
             if scalar:
                 if valence < 0:
                     scalar *= -1
-                if caps[j] and is_cap_diff:
+                if is_cap_diff and tokens[j] in capitals:
                     scalar = scalar + C_INCR if valence > 0 else scalar - C_INCR
                 if start_i == 1 and scalar != 0:
                     scalar = scalar * 0.95
@@ -240,15 +300,6 @@ class FastVader:
         return valence
 
 
-def _positions(text: str, char: str) -> list[int]:
-    found = []
-    at = text.find(char)
-    while at >= 0:
-        found.append(at)
-        at = text.find(char, at + 1)
-    return found
-
-
 def _special_idioms_check(valence: float, lowers: Sequence[str], i: int) -> float:
     """Only reached with i >= 3, as in the original."""
     one_zero = f"{lowers[i - 1]} {lowers[i]}"
@@ -272,6 +323,11 @@ def _special_idioms_check(valence: float, lowers: Sequence[str], i: int) -> floa
         if n_gram in BOOSTERS:
             valence = valence + BOOSTERS[n_gram]
     return valence
+
+
+def _rated(sentiments: list[float]) -> list[int]:
+    """The positions holding a non-zero value: the only ones a rule can change."""
+    return list(compress(range(len(sentiments)), sentiments))
 
 
 def _but_check(but_at: int, sentiments: list[float], rated: list[int]) -> None:
@@ -300,41 +356,3 @@ def _but_check(but_at: int, sentiments: list[float], rated: list[int]) -> None:
         scaled = value * 0.5 if first < but_at else value * 1.5
         sentiments[first] = scaled
         heapq.heappush(holders.setdefault(scaled, []), first)
-
-
-def _score_valence(
-    sentiments: list[float], rated: list[int], text: str
-) -> tuple[float, float, float, float]:
-    """The original's `score_valence`; only `rated` positions can hold a non-zero value."""
-    sum_s = float(sum(sentiments))
-    ep_count = text.count("!")
-    qm_count = text.count("?")
-    punct_emph_amplifier = (ep_count if ep_count < 4 else 4) * 0.292
-    if qm_count > 1:  # the original adds an int 0 otherwise
-        punct_emph_amplifier += qm_count * 0.18 if qm_count <= 3 else 0.96
-    if sum_s > 0:
-        sum_s += punct_emph_amplifier
-    elif sum_s < 0:
-        sum_s -= punct_emph_amplifier
-    compound = reference.normalize(sum_s)
-    pos_sum = neg_sum = 0.0
-    neu_count = len(sentiments) - len(rated)
-    for i in rated:
-        score = sentiments[i]
-        if score > 0:
-            pos_sum += float(score) + 1
-        elif score < 0:
-            neg_sum += float(score) - 1
-        else:
-            neu_count += 1
-    if pos_sum > math.fabs(neg_sum):
-        pos_sum += punct_emph_amplifier
-    elif pos_sum < math.fabs(neg_sum):
-        neg_sum -= punct_emph_amplifier
-    total = pos_sum + math.fabs(neg_sum) + neu_count
-    return (
-        round(math.fabs(neg_sum / total), 3),
-        round(math.fabs(neu_count / total), 3),
-        round(math.fabs(pos_sum / total), 3),
-        round(compound, 4),
-    )

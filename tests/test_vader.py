@@ -94,11 +94,12 @@ def test_any_unicode_text_scores_the_same(text: str) -> None:
     assert_same(text)
 
 
-def test_forgetting_the_token_tables_changes_no_score() -> None:
-    forgetful = FastVader(tokens_remembered=8)  # emptied every text or two
+def test_forgetting_the_tables_changes_no_score() -> None:
+    forgetful = FastVader(tokens_remembered=8, rounded_remembered=3)  # emptied every text or two
     for text in list(rendered_texts(2000)) + sample_texts()[:2000]:
         assert repr(forgetful.polarity_scores(text)) == repr(REFERENCE.polarity_scores(text))
     assert len(forgetful._valences) < 8 + 100
+    assert len(forgetful._thousandths) + len(forgetful._ten_thousandths) < 3 + 4
 
 
 @pytest.mark.parametrize(
