@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench schemas clean
 
 $(BIN)/buzzwatch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ test: $(BIN)/buzzwatch
 
 bench: $(BIN)/buzzwatch
 	$(BIN)/python -m benchmarks
+
+schemas: $(BIN)/buzzwatch
+	$(BIN)/buzzwatch schema --write docs/schemas
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

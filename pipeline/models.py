@@ -9,35 +9,67 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+SCHEMA_VERSION = "1.0"
+"""Version of the mention and alert-event contracts, MAJOR.MINOR (see docs/contracts.md): a
+minor version only adds optional fields; a new major version may change or remove fields."""
+SCHEMA_MAJOR = SCHEMA_VERSION.split(".")[0]
+_VERSION_PATTERN = rf"^{SCHEMA_MAJOR}\.[0-9]+$"
+
 
 class Author(BaseModel):
     """Who wrote a mention, as far as the source says."""
 
     model_config = ConfigDict(frozen=True, extra="ignore", coerce_numbers_to_str=True)
 
-    id: str
-    name: str | None = None
-    followers: int | None = Field(default=None, ge=0)
+    id: str = Field(description="The author's id on the source platform.")
+    name: str | None = Field(default=None, description="Display name or handle.")
+    followers: int | None = Field(default=None, ge=0, description="Follower count, if known.")
 
 
 class Mention(BaseModel):
     """One post, comment or review that mentions a brand.
 
     `created_at` is the event time. It must be ISO-8601; a time without a UTC offset is taken
-    as UTC. It is stored converted to UTC.
+    as UTC. It is stored converted to UTC. Unknown fields are ignored.
     """
 
     model_config = ConfigDict(frozen=True, extra="ignore", coerce_numbers_to_str=True)
 
-    id: str = Field(min_length=1)
-    created_at: datetime
-    text: str = Field(min_length=1)
-    brand: str | None = None
-    lang: str | None = None
-    source: str = "unknown"
+    schema_version: str = Field(
+        default=SCHEMA_VERSION,
+        description="Contract version the producer wrote, MAJOR.MINOR; any minor version of "
+        "the major version this buzzwatch reads is accepted.",
+        json_schema_extra={"pattern": _VERSION_PATTERN},
+    )
+    id: str = Field(
+        min_length=1, description="Unique per source; a repeated id in an open bucket counts once."
+    )
+    created_at: datetime = Field(
+        description="Event time, ISO-8601; a time without a UTC offset is taken as UTC."
+    )
+    text: str = Field(min_length=1, description="The post's text; not blank.")
+    brand: str | None = Field(
+        default=None, description="The brand mentioned; a mention without one is not counted."
+    )
+    lang: str | None = Field(
+        default=None,
+        description="BCP 47 language tag (`fr`, `fr-CA`); absent: detected from the text.",
+    )
+    source: str = Field(default="unknown", description="The platform: twitter, instagram...")
     author: Author | None = None
-    url: str | None = None
-    in_reply_to: str | None = None
+    url: str | None = Field(default=None, description="Link to the post.")
+    in_reply_to: str | None = Field(default=None, description="Id of the post it answers.")
+
+    @field_validator("schema_version", mode="after")
+    @classmethod
+    def _readable_version(cls, value: str) -> str:
+        major, _, minor = value.partition(".")
+        if major != SCHEMA_MAJOR or not minor.isdigit():
+            raise ValueError(
+                f"schema version {value!r} is not one this buzzwatch reads "
+                f"({SCHEMA_MAJOR}.x, MAJOR.MINOR)"
+            )
+        return value
 
     @field_validator("created_at", mode="after")
     @classmethod
@@ -84,11 +116,16 @@ Severity = Literal["warning", "critical"]
 class AlertEvent(BaseModel):
     """A change of state of one alert. `id` is stable from `firing` to `resolved`."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, json_schema_serialization_defaults_required=True)
 
-    id: str
+    schema_version: str = Field(
+        default=SCHEMA_VERSION,
+        description="Contract version, MAJOR.MINOR: a consumer of major version 1 reads any 1.x.",
+        json_schema_extra={"pattern": _VERSION_PATTERN},
+    )
+    id: str = Field(description="Stable from `firing` to `resolved` of one incident.")
     brand: str
-    kind: AlertKind
+    kind: AlertKind = Field(description="`volume`: mentions; `negative`: negative mentions.")
     state: AlertState
     severity: Severity
     at: datetime = Field(description="Event time (UTC) at which this state was reached.")
