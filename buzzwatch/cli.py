@@ -97,6 +97,18 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=1, help="load: random seed")
     gen.set_defaults(run=_generate)
 
+    score = commands.add_parser(
+        "score",
+        help="score texts (one per line) or JSONL mentions from stdin; JSONL scores to stdout",
+    )
+    score.add_argument(
+        "--lang",
+        choices=["auto", "en", "fr"],
+        default="auto",
+        help="auto (default): a mention's own lang, else the language detected in the text",
+    )
+    score.set_defaults(run=_score)
+
     sc = commands.add_parser(
         "schema", help="print a contract's JSON Schema (mention, alert-event), or write them all"
     )
@@ -529,6 +541,15 @@ def _demo(args: argparse.Namespace) -> int:
     finally:
         if out:
             out.close()
+
+
+def _score(args: argparse.Namespace) -> int:
+    from pipeline.scoring import score_lines
+
+    errors = score_lines(sys.stdin.buffer, sys.stdout, None if args.lang == "auto" else args.lang)
+    for line, reason in errors:
+        print(f"buzzwatch score: line {line}: {reason}", file=sys.stderr)
+    return 1 if errors else 0
 
 
 def _schema(args: argparse.Namespace) -> int:

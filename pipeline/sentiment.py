@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple, Protocol
 
+from pipeline.language import LanguageDetector
+
 POSITIVE_COMPOUND = 0.05  # VADER's usual bar for a positive text
 
 
@@ -68,11 +70,9 @@ def french_vader() -> Scorer:
     return _VaderScorer(SentimentIntensityAnalyzer())
 
 
-def language_of(lang: str | None) -> str:
-    """Primary language subtag in lower case (`fr-CA` → `fr`); English when unknown."""
-    if not lang:
-        return "en"
-    return lang.split("-")[0].split("_")[0].strip().lower() or "en"
+def language_of(lang: str) -> str:
+    """Primary language subtag in lower case (`fr-CA` → `fr`); `""` if there is none."""
+    return lang.split("-")[0].split("_")[0].strip().lower()
 
 
 def scoring_window(text: str, max_chars: int, max_units: int) -> str:
@@ -110,10 +110,13 @@ _SYMBOLS_FROM = 0x2000  # general punctuation, arrows, dingbats, emoji...
 class SentimentRouter:
     """Scores a text with the scorer of its language; English is the fallback.
 
-    Only `scoring_window` of the text is scored (`max_chars`, `max_units`), which bounds the
-    cost of one record whatever its length. The scores of the last `cache_size` or so distinct
-    short texts (up to `cache_chars`, with their language) are remembered: reposts, common in
-    bursts, are scored once, and the cache stays within a few megabytes.
+    The language is the mention's `lang` when the source gives one; otherwise it is detected
+    among the scorers' languages (`LanguageDetector`), and `default_lang` when the text says
+    too little. Only `scoring_window` of the text is scored (`max_chars`, `max_units`), which
+    bounds the cost of one record whatever its length. The scores of the last `cache_size` or
+    so distinct short texts (up to `cache_chars`, with their given language) are remembered:
+    reposts, common in bursts, are scored (and their language detected) once, and the cache
+    stays within a few megabytes.
     """
 
     negative_threshold: float = -0.05
@@ -121,28 +124,41 @@ class SentimentRouter:
     max_units: int = 300
     cache_size: int = 20_000
     cache_chars: int = 512
+    default_lang: str = "en"
     _cache: dict[tuple[str, str], Polarity] = field(default_factory=dict, init=False, repr=False)
 
     @cached_property
     def _scorers(self) -> dict[str, Scorer]:
         return {"en": english_vader(), "fr": french_vader()}
 
+    @cached_property
+    def _detector(self) -> LanguageDetector:
+        return LanguageDetector(tuple(self._scorers), fallback=self.default_lang)
+
+    def language(self, text: str, lang: str | None = None) -> str:
+        """`lang`'s primary subtag if given, else the language detected in the text."""
+        code = language_of(lang) if lang else ""
+        return code or self._detector.detect(scoring_window(text, self.max_chars, self.max_units))
+
     def polarity(self, text: str, lang: str | None = None) -> Polarity:
-        scorers = self._scorers
-        code = language_of(lang)
-        if code not in scorers:
-            code = "en"
+        code = language_of(lang) if lang else ""
         if len(text) > self.cache_chars:  # never cached: not even looked up
-            return scorers[code].polarity(scoring_window(text, self.max_chars, self.max_units))
-        key = (code, text)
+            return self._score(text, code)
+        key = (code, text)  # "" for a language to detect: the key says what the text needs
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        polarity = scorers[code].polarity(scoring_window(text, self.max_chars, self.max_units))
+        polarity = self._score(text, code)
         if len(self._cache) >= self.cache_size:
             self._cache.clear()  # cheaper than LRU bookkeeping; a burst refills it at once
         self._cache[key] = polarity
         return polarity
+
+    def _score(self, text: str, code: str) -> Polarity:
+        window = scoring_window(text, self.max_chars, self.max_units)
+        scorers = self._scorers
+        scorer = scorers.get(code or self._detector.detect(window)) or scorers["en"]
+        return scorer.polarity(window)
 
     def is_negative(self, polarity: Polarity) -> bool:
         return polarity.compound <= self.negative_threshold

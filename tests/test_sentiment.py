@@ -40,12 +40,45 @@ def test_french_compound_has_vaders_meaning() -> None:
 def test_routing_by_language_tag() -> None:
     assert language_of("fr-CA") == "fr"
     assert language_of("FR") == "fr"
-    assert language_of(None) == "en"
     text = "horrible"  # negative in both lexicons, but weighted differently
     fr, en = ROUTER.polarity(text, "fr"), ROUTER.polarity(text, "en")
     assert fr == french_vader().polarity(text)
     assert en == english_vader().polarity(text)
     assert ROUTER.polarity(text, "de") == en  # no German scorer: English fallback
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Vol annulé, aucune info, c'est une honte", "fr"),
+        ("Je ne recommande pas ce restaurant", "fr"),
+        ("Livraison en retard encore une fois 😡", "fr"),
+        ("Worst customer service ever, never again", "en"),
+        ("Great coffee this morning, thanks!", "en"),
+    ],
+)
+def test_a_mention_without_lang_is_scored_in_the_language_detected(text: str, lang: str) -> None:
+    router = SentimentRouter()
+    assert router.language(text) == lang
+    assert router.polarity(text) == router.polarity(text, lang)
+    assert router.language(text, "de-AT") == "de"  # the source's language wins
+
+
+def test_a_text_that_says_too_little_gets_the_default_language() -> None:
+    for default in ("en", "fr"):
+        router = SentimentRouter(default_lang=default)
+        for text in ("ok", "😡😡😡", "@brand ??"):
+            assert router.language(text) == default
+            assert router.polarity(text) == router.polarity(text, default)
+
+
+def test_detected_scores_are_cached_apart_from_given_languages() -> None:
+    router = SentimentRouter()
+    text = "horrible"  # a word of both languages: detection may pick either
+    given = {lang: router.polarity(text, lang) for lang in ("fr", "en")}
+    detected = router.polarity(text)
+    assert detected == given[router.language(text)]
+    assert given == {lang: router.polarity(text, lang) for lang in ("fr", "en")}
 
 
 def test_threshold_is_configurable() -> None:
