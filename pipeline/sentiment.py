@@ -70,8 +70,10 @@ def french_vader() -> Scorer:
     return _VaderScorer(SentimentIntensityAnalyzer())
 
 
-def language_of(lang: str) -> str:
+def language_of(lang: str | None) -> str:
     """Primary language subtag in lower case (`fr-CA` → `fr`); `""` if there is none."""
+    if not lang:
+        return ""
     return lang.split("-")[0].split("_")[0].strip().lower()
 
 
@@ -137,11 +139,10 @@ class SentimentRouter:
 
     def language(self, text: str, lang: str | None = None) -> str:
         """`lang`'s primary subtag if given, else the language detected in the text."""
-        code = language_of(lang) if lang else ""
-        return code or self._detector.detect(scoring_window(text, self.max_chars, self.max_units))
+        return self._language(scoring_window(text, self.max_chars, self.max_units), lang)
 
     def polarity(self, text: str, lang: str | None = None) -> Polarity:
-        code = language_of(lang) if lang else ""
+        code = language_of(lang)
         if len(text) > self.cache_chars:  # never cached: not even looked up
             return self._score(text, code)
         key = (code, text)  # "" for a language to detect: the key says what the text needs
@@ -157,8 +158,11 @@ class SentimentRouter:
     def _score(self, text: str, code: str) -> Polarity:
         window = scoring_window(text, self.max_chars, self.max_units)
         scorers = self._scorers
-        scorer = scorers.get(code or self._detector.detect(window)) or scorers["en"]
-        return scorer.polarity(window)
+        return (scorers.get(self._language(window, code)) or scorers["en"]).polarity(window)
+
+    def _language(self, window: str, lang: str | None) -> str:
+        """`lang`'s primary subtag if given, else the language detected in the scored window."""
+        return language_of(lang) or self._detector.detect(window)
 
     def is_negative(self, polarity: Polarity) -> bool:
         return polarity.compound <= self.negative_threshold

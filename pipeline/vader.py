@@ -93,9 +93,9 @@ class FastVader:
         analyzer = reference.SentimentIntensityAnalyzer()
         self.lexicon: dict[str, float] = analyzer.lexicon
         # the original looks each character up, so only one-character keys can match
-        self.emojis = {key: text for key, text in analyzer.emojis.items() if len(key) == 1}
-        self._descriptions = {char: f" {text}" for char, text in self.emojis.items()}
-        below = "".join(sorted(char for char in self.emojis if char < _FIRST_EMOJI_ABOVE))
+        emojis = {key: text for key, text in analyzer.emojis.items() if len(key) == 1}
+        self._descriptions = {char: f" {text}" for char, text in emojis.items()}
+        below = "".join(sorted(char for char in emojis if char < _FIRST_EMOJI_ABOVE))
         self._emoji_candidates = re.compile(f"[{re.escape(below)}{_FIRST_EMOJI_ABOVE}-\U0010ffff]")
         # Per token, as the original reads it (punctuation stripped unless that leaves two
         # characters or fewer): the valence if the rules rate it (a lexicon word that is not

@@ -3,6 +3,7 @@ reads and writes."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -48,11 +49,10 @@ def test_the_shipped_mentions_and_the_alerts_they_raise_follow_the_schemas() -> 
     mentions, alerts = validator("mention.schema.json"), validator("alert-event.schema.json")
     events: list[AlertEvent] = []
     with open_input(SAMPLE_PATH) as stream:
-        lines = stream.read().splitlines()
-    for line in lines:
+        sample = stream.read()
+    for line in sample.splitlines():
         mentions.validate(json.loads(line))
-    with open_input(SAMPLE_PATH) as stream:
-        summary = replay(read_jsonl(stream), Engine(), events.append)
+    summary = replay(read_jsonl(io.BytesIO(sample)), Engine(), events.append)
     assert summary.invalid == 0 and len(events) >= 10
     for event in events:
         alerts.validate(json.loads(event.to_json()))
