@@ -22,10 +22,11 @@ def score_lines(
     router = SentimentRouter()
     errors: list[tuple[int, str]] = []
     for number, raw in enumerate(lines, start=1):
-        text, given, extra = _read_line(raw)
-        if text is None:
-            errors.append((number, given or ""))
-            out.write(json.dumps({"line": number, "error": given}) + "\n")
+        try:
+            text, given, extra = _read_line(raw)
+        except ValueError as error:
+            errors.append((number, str(error)))
+            out.write(json.dumps({"line": number, "error": str(error)}) + "\n")
             continue
         code = router.language(text, lang or given)
         polarity = router.polarity(text, code)
@@ -34,22 +35,24 @@ def score_lines(
     return errors
 
 
-def _read_line(raw: bytes) -> tuple[str | None, str | None, dict[str, Any]]:
-    """(text, its lang, fields to echo), or (None, the reason, {}) for a line not to score."""
+def _read_line(raw: bytes) -> tuple[str, str | None, dict[str, Any]]:
+    """(text, its lang, fields to echo); ValueError with the reason for a line not to score."""
     try:
         line = raw.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError as error:
-        return None, f"not UTF-8: {error.reason} at byte {error.start}", {}
+        raise ValueError(f"not UTF-8: {error.reason} at byte {error.start}") from None
     if not line.lstrip().startswith("{"):
         return line, None, {}
     try:
         obj = json.loads(line)
     except json.JSONDecodeError:
         return line, None, {}  # a text that happens to start with a brace
+    except RecursionError:
+        raise ValueError("a JSON object nested too deeply") from None
     if not isinstance(obj, dict):
         return line, None, {}
     text, lang = obj.get("text"), obj.get("lang")
     if not isinstance(text, str):
-        return None, "a JSON object without a string `text`", {}
+        raise ValueError("a JSON object without a string `text`")
     extra = {"id": obj["id"]} if isinstance(obj.get("id"), str | int) else {}
     return text, lang if isinstance(lang, str) and lang.strip() else None, extra

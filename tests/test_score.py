@@ -52,11 +52,13 @@ def test_a_mentions_own_lang_wins_and_lang_forces_every_line() -> None:
 
 def test_a_line_that_cannot_be_scored_is_reported_and_the_others_are_scored() -> None:
     lines = [b'{"id": "x", "txt": "typo"}', b"\xff\xfe broken", b"{not json, just a text"]
-    stdin = b"\n".join([*lines, ENGLISH.encode()])
+    deep = b'{"a":' * 100_000 + b"1" + b"}" * 100_000
+    stdin = b"\n".join([*lines, deep, ENGLISH.encode()])
     code, out, stderr = score(stdin)
     assert code == 1
     assert out[0] == {"line": 1, "error": "a JSON object without a string `text`"}
     assert out[1]["line"] == 2 and out[1]["error"].startswith("not UTF-8")
     assert out[2] == scores("en", "{not json, just a text")
-    assert out[3] == scores("en", ENGLISH)
+    assert out[3] == {"line": 4, "error": "a JSON object nested too deeply"}
+    assert out[4] == scores("en", ENGLISH)
     assert "line 1: a JSON object without a string `text`" in stderr
