@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from buzzwatch.backtest_cli import add_commands as add_backtest_commands
 from buzzwatch.crisis_cli import add_command as add_crisis_command
+from pipeline.brands import brand_matcher
 from pipeline.engine import Engine
 from pipeline.models import AlertEvent, Invalid, Mention, iso_utc
 from pipeline.records import (
@@ -265,8 +266,13 @@ def _check_replay_arguments(args: argparse.Namespace) -> None:
 
 def _replay(args: argparse.Namespace) -> int:
     _check_replay_arguments(args)
-    config = load_config(args.config)
-    settings = detection_settings(config)
+    try:
+        config = load_config(args.config)
+        settings = detection_settings(config)
+        matcher = brand_matcher(config)
+    except (OSError, ValueError) as error:  # pydantic's ValidationError included
+        print(f"replay: error: {args.config}: {error}", file=sys.stderr)
+        return 2
     collector = None
     if args.series_out or args.chart_out:
         from buzzwatch.series import SeriesCollector
@@ -293,7 +299,7 @@ def _replay(args: argparse.Namespace) -> int:
                     out.write(event.to_json() + "\n")
 
             source = stack.enter_context(source_context)
-            summary = replay(source.records, engine, on_alert)
+            summary = replay(source.records, engine, on_alert, matcher)
     except _ReplayError as error:
         print(f"replay: error: {error}", file=sys.stderr)
         return 1
@@ -304,7 +310,8 @@ def _replay(args: argparse.Namespace) -> int:
         print(f"replay: … and {more} more", file=sys.stderr)
     written = f" written to {args.alerts_out}" if args.alerts_out else ""
     print(
-        f"replay: {summary.records} records: {summary.accepted} accepted, "
+        f"replay: {summary.records} records{_matched(summary.matched)}: "
+        f"{summary.accepted} accepted, "
         f"{summary.invalid} invalid, {summary.unbranded} without brand, {summary.dropped} "
         f"dropped, {summary.late} late, {summary.duplicate} duplicate; "
         f"{summary.alerts} alert events{written}"
@@ -316,6 +323,10 @@ def _replay(args: argparse.Namespace) -> int:
     if collector is not None:
         _write_analyst_outputs(args, collector.frame(), alerts, source, summary.records)
     return 0
+
+
+def _matched(count: int) -> str:
+    return f" ({count} without a brand matched to configured brands)" if count else ""
 
 
 class _ReplayError(Exception):
@@ -442,17 +453,24 @@ def _produce(args: argparse.Namespace) -> int:
     from consumers.settings import kafka_settings
     from producers.file_producer import mention_producer, produce
 
-    kafka = kafka_settings(load_config(args.config), bootstrap_servers=args.bootstrap_servers)
+    try:
+        config = load_config(args.config)
+        kafka = kafka_settings(config, bootstrap_servers=args.bootstrap_servers)
+        matcher = brand_matcher(config)
+    except (OSError, ValueError) as error:  # pydantic's ValidationError included
+        print(f"produce: error: {args.config}: {error}", file=sys.stderr)
+        return 2
     topic = args.topic or kafka.mentions_topic
     with _records(args) as records:
         producer = mention_producer(kafka.client_options())
         try:
-            summary = produce(records, producer, topic, speed=args.speed)
+            summary = produce(records, producer, topic, speed=args.speed, matcher=matcher)
         finally:
             producer.close()
     _report_rejections("produce", summary.rejected)
     print(
-        f"produce: {summary.sent} mentions sent to {topic}, {summary.rejected.count} invalid lines "
+        f"produce: {summary.sent} mentions sent to {topic}{_matched(summary.matched)}, "
+        f"{summary.rejected.count} invalid lines "
         f"skipped, {summary.failed} failed"
     )
     return 1 if summary.failed else 0

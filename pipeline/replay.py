@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from pipeline.brands import BrandMatcher
 from pipeline.engine import Admission, Engine
 from pipeline.models import AlertEvent, Invalid, Mention
 from pipeline.records import Rejections
@@ -15,6 +16,7 @@ REASONS = {
     Admission.AHEAD: "dated too far after the stream's event time (max_ahead_hours)",
     Admission.BRAND_LIMIT: "too many brands tracked already (max_brands)",
 }
+UNMATCHED = "no brand, and its text names none of the configured brands"
 
 
 @dataclass
@@ -22,7 +24,8 @@ class ReplaySummary:
     """What a replay read, kept, skipped and raised."""
 
     records: int = 0
-    accepted: int = 0
+    matched: int = 0  # mentions without a brand that named configured brands
+    accepted: int = 0  # mentions counted, once per brand
     late: int = 0
     duplicate: int = 0
     unbranded: int = 0
@@ -36,9 +39,11 @@ def replay(
     records: Iterable[tuple[int, Mention | Invalid]],
     engine: Engine,
     on_alert: Callable[[AlertEvent], None],
+    matcher: BrandMatcher | None = None,
 ) -> ReplaySummary:
     """Run numbered records through the engine; alerts go to `on_alert` as they happen.
 
+    With a `matcher`, a mention without a brand counts for each configured brand its text names.
     The watermark follows the largest event time seen, less the allowed lateness, as the Kafka
     consumer's does once it has caught up; buckets after the last watermark stay open.
     """
@@ -50,26 +55,25 @@ def replay(
             summary.invalid += 1
             summary.rejected.add(line, record.reason)
             continue
-        scored = engine.add(record)
-        admission = scored.admission
-        if admission is Admission.UNBRANDED:
-            summary.unbranded += 1
-            summary.rejected.add(line, REASONS[admission])
-            continue
-        if admission.rejected:
-            summary.dropped += 1
-            summary.rejected.add(line, REASONS[admission])
-            continue
-        if admission is Admission.LATE:
-            summary.late += 1
-            continue
-        if admission is Admission.DUPLICATE:
-            summary.duplicate += 1
-            continue
-        summary.accepted += 1
-        if not watermark.observe(0, int(record.created_at.timestamp())):
-            continue  # the watermark did not move
-        for event in engine.advance(watermark.current()):
-            summary.alerts += 1
-            on_alert(event)
+        mentions = [record] if matcher is None else matcher.assign(record)
+        if record.brand is None and mentions[0].brand is not None:
+            summary.matched += 1
+        for mention in mentions:
+            admission = engine.add(mention).admission
+            if admission is Admission.UNBRANDED:
+                summary.unbranded += 1
+                summary.rejected.add(line, REASONS[admission] if matcher is None else UNMATCHED)
+            elif admission.rejected:
+                summary.dropped += 1
+                summary.rejected.add(line, REASONS[admission])
+            elif admission is Admission.LATE:
+                summary.late += 1
+            elif admission is Admission.DUPLICATE:
+                summary.duplicate += 1
+            else:
+                summary.accepted += 1
+                if watermark.observe(0, int(mention.created_at.timestamp())):  # it moved
+                    for event in engine.advance(watermark.current()):
+                        summary.alerts += 1
+                        on_alert(event)
     return summary

@@ -9,6 +9,7 @@ from typing import Any
 
 from kafka import KafkaProducer
 
+from pipeline.brands import BrandMatcher
 from pipeline.models import Invalid, Mention
 from pipeline.records import Rejections
 
@@ -19,7 +20,8 @@ SEND_TIMEOUT_SECONDS = 60.0
 class ProduceSummary:
     """What a produce run sent and skipped."""
 
-    sent: int = 0
+    sent: int = 0  # records sent: a mention matched to several brands is sent for each
+    matched: int = 0  # mentions without a brand that named configured brands
     failed: int = 0
     rejected: Rejections = field(default_factory=Rejections)
 
@@ -36,8 +38,12 @@ def produce(
     speed: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    matcher: BrandMatcher | None = None,
 ) -> ProduceSummary:
     """Send every valid mention; invalid lines are reported, not sent; failed sends counted.
+
+    With a `matcher`, a mention without a brand is sent once for each configured brand its
+    text names, keyed by that brand (so each lands in its brand's partition).
 
     With `speed`, sending is paced by event time: `speed` seconds of event time per second of
     wall time (1 = real time, 60 = an hour a minute). Without it, as fast as possible.
@@ -55,12 +61,16 @@ def produce(
             delay = (event_time - first_event) / speed - (clock() - started)
             if delay > 0:
                 sleep(delay)
-        key = record.brand.encode() if record.brand else None
-        future = producer.send(
-            topic, key=key, value=encode(record), timestamp_ms=int(event_time * 1000)
-        )
-        future.add_errback(lambda _error: _count_failure(summary))
-        summary.sent += 1
+        mentions = [record] if matcher is None else matcher.assign(record)
+        if record.brand is None and mentions[0].brand is not None:
+            summary.matched += 1
+        for mention in mentions:
+            key = mention.brand.encode() if mention.brand else None
+            future = producer.send(
+                topic, key=key, value=encode(mention), timestamp_ms=int(event_time * 1000)
+            )
+            future.add_errback(lambda _error: _count_failure(summary))
+            summary.sent += 1
     producer.flush(timeout=SEND_TIMEOUT_SECONDS)
     return summary
 
