@@ -22,6 +22,7 @@ bench: $(BIN)/buzzwatch
 
 schemas: $(BIN)/buzzwatch
 	$(BIN)/buzzwatch schema --write docs/schemas
+	$(BIN)/buzzwatch ingest --openapi > docs/openapi.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -66,6 +67,15 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--bootstrap-servers", help="default: [kafka] bootstrap_servers")
     pr.add_argument("--speed", type=float, help="pace by event time, N times real time")
     pr.set_defaults(run=_produce)
+
+    ig = commands.add_parser("ingest", help="take mentions over HTTP onto the mentions topic")
+    ig.add_argument("--config", type=Path, help="TOML configuration file ([ingest], [brands])")
+    ig.add_argument("--address", help="default: [ingest] address, 0.0.0.0")
+    ig.add_argument("--port", type=int, help="default: [ingest] port, 8080")
+    ig.add_argument("--bootstrap-servers", help="default: [kafka] bootstrap_servers")
+    ig.add_argument("--topic", dest="mentions_topic", help="default: [kafka] mentions_topic")
+    ig.add_argument("--openapi", action="store_true", help="print the OpenAPI document, exit")
+    ig.set_defaults(run=_ingest)
 
     dt = commands.add_parser("detect", help="consume mentions from Kafka and publish alerts")
     dt.add_argument("--config", type=Path, help="TOML configuration file")
@@ -510,6 +520,38 @@ def _detect(args: argparse.Namespace) -> int:
 
 
 STOP_GRACE_SECONDS = 60.0
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from consumers.settings import kafka_settings
+    from producers.ingest import TOKENS_ENV, IngestService, ingest_settings, serve
+    from producers.kafka_sink import MentionSink
+    from producers.openapi import openapi_document
+
+    if args.openapi:
+        print(json.dumps(openapi_document(), indent=2, ensure_ascii=False))
+        return 0
+    try:
+        config = load_config(args.config)
+        kafka = kafka_settings(
+            config, bootstrap_servers=args.bootstrap_servers, mentions_topic=args.mentions_topic
+        )
+        settings = ingest_settings(config, address=args.address, port=args.port)
+        matcher = brand_matcher(config)
+    except (OSError, ValueError) as error:  # pydantic's ValidationError included
+        print(f"ingest: error: {error}", file=sys.stderr)
+        return 2
+    if not settings.tokens:
+        print(
+            f"ingest: error: no bearer token: set [ingest] tokens or ${TOKENS_ENV}", file=sys.stderr
+        )
+        return 2
+    sink = MentionSink(kafka.client_options(), kafka.mentions_topic, settings.send_timeout_seconds)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    serve(IngestService(settings, sink, matcher), stop)
+    return 0
 
 
 def _stop_within(stop: threading.Event, seconds: float) -> None:

@@ -31,6 +31,13 @@ def encode(mention: Mention) -> bytes:
     return mention.model_dump_json(exclude_none=True).encode()
 
 
+def send(producer: KafkaProducer, topic: str, mention: Mention) -> Any:
+    """Send one mention, keyed by its brand, stamped with its event time; the send's future."""
+    key = mention.brand.encode() if mention.brand else None
+    stamp = int(mention.created_at.timestamp() * 1000)
+    return producer.send(topic, key=key, value=encode(mention), timestamp_ms=stamp)
+
+
 def produce(
     records: Iterable[tuple[int, Mention | Invalid]],
     producer: KafkaProducer,
@@ -65,11 +72,7 @@ def produce(
         if record.brand is None and mentions[0].brand is not None:
             summary.matched += 1
         for mention in mentions:
-            key = mention.brand.encode() if mention.brand else None
-            future = producer.send(
-                topic, key=key, value=encode(mention), timestamp_ms=int(event_time * 1000)
-            )
-            future.add_errback(lambda _error: _count_failure(summary))
+            send(producer, topic, mention).add_errback(lambda _: _count_failure(summary))
             summary.sent += 1
     producer.flush(timeout=SEND_TIMEOUT_SECONDS)
     return summary

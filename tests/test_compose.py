@@ -28,6 +28,7 @@ from consumers.settings import (
     metrics_settings,
 )
 from pipeline.settings import DetectionSettings, RuleSettings, detection_settings, load_config
+from producers.ingest import IngestSettings, ingest_settings
 from tests.broker.kafka_broker import KAFKA_VERSION
 from tests.servers import binary, run_tool
 
@@ -94,6 +95,17 @@ def test_detector_metrics_port_is_scraped_by_prometheus() -> None:
     assert addresses == [f"detector:{args.metrics_port}"]
 
 
+def test_ingest_port_is_published_and_scraped_by_prometheus() -> None:
+    args = _cli_args("ingest")
+    assert args.run.__name__ == "_ingest"
+    service = _compose_config()["services"]["ingest"]
+    assert "BUZZWATCH_INGEST_TOKENS" in service["environment"]  # empty: ingest will not start
+    assert service["ports"] == [f"127.0.0.1:{args.port}:{args.port}/tcp"]
+    discover = [_promtool(), "check", "service-discovery", "--timeout=2s"]
+    targets = json.loads(run_tool([*discover, str(PROMETHEUS_CONFIG), "buzzwatch-ingest"]))
+    assert [target["labels"]["__address__"] for target in targets] == [f"ingest:{args.port}"]
+
+
 def test_producer_input_is_copied_into_the_image() -> None:
     args = _cli_args("producer")
     assert args.run.__name__ == "_produce"
@@ -125,10 +137,11 @@ def _keys(model: type[BaseModel], table: dict[str, Any], name: str) -> None:
 
 def test_example_config_lists_every_setting() -> None:
     config = load_config(EXAMPLE_CONFIG)
-    assert set(config) == {"detection", "kafka", "metrics", "notify"}
+    assert set(config) == {"detection", "kafka", "metrics", "ingest", "notify"}
     _keys(DetectionSettings, config["detection"], "detection")
     _keys(KafkaSettings, config["kafka"], "kafka")
     _keys(MetricsSettings, config["metrics"], "metrics")
+    _keys(IngestSettings, config["ingest"], "ingest")
     # [[notify.webhooks]] are commented examples (tests/test_notify.py validates them)
     _keys(NotifySettings, {"webhooks": [], **config["notify"]}, "notify")
 
@@ -138,6 +151,7 @@ def test_example_config_holds_the_defaults() -> None:
     assert detection_settings(config).model_dump() == DetectionSettings().model_dump()
     assert kafka_settings(config).model_dump() == KafkaSettings().model_dump()
     assert metrics_settings(config).model_dump() == MetricsSettings().model_dump()
+    assert ingest_settings(config).model_dump() == IngestSettings().model_dump()
     assert notify_settings(config).model_dump() == NotifySettings().model_dump()
 
 

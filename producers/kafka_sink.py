@@ -1,0 +1,109 @@
+"""Mentions onto the mentions topic, waiting for the brokers' acknowledgement.
+
+The producer is created in the background and created again after it fails, so a service
+using the sink starts, and answers, while Kafka is down.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+
+from pipeline.models import Mention
+from producers.file_producer import send
+
+log = logging.getLogger(__name__)
+FIRST_RETRY_SECONDS = 1.0
+LAST_RETRY_SECONDS = 30.0
+
+
+class KafkaUnavailable(Exception):
+    """The mentions could not be handed to Kafka (not connected, or no acknowledgement)."""
+
+
+class MentionSink:
+    """Sends mentions keyed by brand and returns once every one is acknowledged (acks=all).
+
+    `connected` is what the sink last saw: False until the producer is created, and after a
+    send that failed, until one succeeds.
+    """
+
+    def __init__(
+        self,
+        client_options: dict[str, Any],
+        topic: str,
+        send_timeout: float,
+    ) -> None:
+        self.topic = topic
+        self.send_timeout = send_timeout
+        self._options = {
+            **client_options,
+            "acks": "all",
+            "linger_ms": 5,
+            "bootstrap_timeout_ms": 5000,
+            "max_block_ms": int(send_timeout * 1000),
+            "request_timeout_ms": max(1000, int(send_timeout * 500)),
+            "delivery_timeout_ms": int(send_timeout * 1000),
+        }
+        self._producer: KafkaProducer | None = None
+        self._problem = "connecting to Kafka"
+        self._stop = threading.Event()
+        self._connector = threading.Thread(target=self._connect, name="kafka-connect", daemon=True)
+
+    def start(self) -> None:
+        self._connector.start()
+
+    @property
+    def connected(self) -> bool:
+        return self._producer is not None and not self._problem
+
+    @property
+    def problem(self) -> str:
+        """Why the sink is not connected ("" when it is)."""
+        return self._problem
+
+    def send(self, mentions: Sequence[Mention]) -> None:
+        """Send and wait for every acknowledgement; KafkaUnavailable if any is missing."""
+        producer = self._producer
+        if producer is None:
+            raise KafkaUnavailable(self._problem)
+        deadline = time.monotonic() + self.send_timeout
+        try:
+            futures = [send(producer, self.topic, mention) for mention in mentions]
+            for future in futures:
+                future.get(timeout=max(0.0, deadline - time.monotonic()))
+        except KafkaError as error:
+            self._problem = f"Kafka did not acknowledge: {error}"
+            raise KafkaUnavailable(self._problem) from error
+        self._problem = ""
+
+    def close(self) -> None:
+        """Stop connecting; flush and close the producer (bounded by the send timeout)."""
+        self._stop.set()
+        self._connector.join(timeout=self.send_timeout)
+        if self._producer is not None:
+            self._producer.close(timeout=self.send_timeout)
+
+    def _connect(self) -> None:
+        wait = FIRST_RETRY_SECONDS
+        while not self._stop.is_set():
+            try:
+                producer = KafkaProducer(**self._options)
+            except KafkaError as error:
+                self._problem = f"cannot reach Kafka: {error}"
+                log.warning("%s; trying again in %.0f s", self._problem, wait)
+                self._stop.wait(wait)
+                wait = min(wait * 2, LAST_RETRY_SECONDS)
+                continue
+            if self._stop.is_set():
+                producer.close(timeout=0)
+                return
+            self._producer, self._problem = producer, ""
+            log.info("connected to Kafka, sending to %s", self.topic)
+            return

@@ -1,0 +1,258 @@
+"""`buzzwatch ingest` over real HTTP against the real broker: acceptance, refusals, limits,
+backpressure and Kafka outages, health, metrics and the OpenAPI document."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openapi_spec_validator import validate
+
+from pipeline.models import Mention
+from producers.ingest import TOKENS_ENV
+from producers.openapi import openapi_document
+from tests.broker.kafka_broker import KafkaBroker, create_topic
+from tests.helpers import read_topic
+from tests.servers import free_port, running, stop
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "t0ken-for-tests"
+ENV_TOKEN = "another-token-from-the-environment"
+CONFIG = f"""
+[ingest]
+tokens = ["{TOKEN}"]
+max_body_bytes = 4096
+max_batch = 5
+max_pending = 5
+send_timeout_seconds = 3.0
+
+[brands.Acme]
+handles = ["@acme"]
+
+[brands.Globex]
+"""
+
+
+def mention(ident: str, text: str = "Loving it", **extra: Any) -> dict[str, Any]:
+    return {"id": ident, "created_at": "2026-03-02T10:00:00Z", "text": text, **extra}
+
+
+@contextmanager
+def ingest(
+    tmp_path: Path, bootstrap: str, topic: str, ready: str = "/healthz"
+) -> Iterator[tuple[str, Any]]:
+    """A running `buzzwatch ingest` on a free loopback port: (host:port, process)."""
+    config = tmp_path / "ingest.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    port = free_port()
+    command = [sys.executable, "-m", "buzzwatch", "ingest", "--config", str(config)]
+    command += ["--address", "127.0.0.1", "--port", str(port)]
+    command += ["--bootstrap-servers", bootstrap, "--topic", topic]
+    where = f"127.0.0.1:{port}"
+    with running(command, f"http://{where}{ready}", tmp_path / "ingest.log") as process:
+        yield where, process
+
+
+def call(
+    where: str,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    chunked: bool = False,
+) -> tuple[int, http.client.HTTPMessage, Any]:
+    """One request on a fresh connection: (status, headers, decoded JSON or text)."""
+    connection = http.client.HTTPConnection(where, timeout=30)
+    try:
+        sent: Any = iter([body or b""]) if chunked else body
+        connection.request(method, path, body=sent, headers=headers or {}, encode_chunked=chunked)
+        response = connection.getresponse()
+        raw = response.read()
+    finally:
+        connection.close()
+    is_json = response.headers.get("Content-Type", "").startswith("application/json")
+    return response.status, response.headers, json.loads(raw) if is_json else raw.decode()
+
+
+def post(where: str, payload: Any, token: str = TOKEN) -> tuple[int, Any, Any]:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    return call(where, "POST", "/v1/mentions", json.dumps(payload).encode(), headers)
+
+
+def metric(where: str, line_start: str) -> float:
+    """The value of the first metrics line starting with `line_start`."""
+    _, _, text = call(where, "GET", "/metrics")
+    for line in text.splitlines():
+        if line.startswith(line_start):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no metric {line_start} in:\n{text}")
+
+
+def new_topic(bootstrap: str) -> str:
+    topic = f"ingest-{uuid.uuid4().hex[:8]}"
+    create_topic(bootstrap, topic, partitions=3)
+    return topic
+
+
+def test_posted_mentions_reach_the_topic_keyed_by_brand(
+    tmp_path: Path, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(TOKENS_ENV, ENV_TOKEN)
+    topic = new_topic(kafka_bootstrap)
+    with ingest(tmp_path, kafka_bootstrap, topic) as (where, process):
+        status, _, body = post(where, mention("one", brand="Initech"))
+        assert (status, body) == (202, {"accepted": 1, "records": 1, "matched": 0, "unbranded": []})
+        batch = [
+            mention("two", "@ACME and Globex are both down"),  # two brands by its text
+            mention("three", "Globex again", brand="Initech"),  # the source's brand wins
+            mention("four", "nothing about anyone"),
+        ]
+        status, _, body = post(where, batch, token=ENV_TOKEN)
+        assert (status, body) == (
+            202,
+            {"accepted": 3, "records": 4, "matched": 1, "unbranded": [2]},
+        )
+        assert metric(where, 'buzzwatch_ingest_mentions_total{outcome="accepted"}') == 4
+        assert metric(where, "buzzwatch_ingest_records_total") == 5
+        assert metric(where, "buzzwatch_ingest_kafka_connected") == 1
+        assert stop(process) == 0  # SIGTERM: a clean stop
+    records = read_topic(kafka_bootstrap, topic, want=5, patience=1.0)
+    decoded = [(Mention.model_validate_json(r.value), r.key) for r in records]
+    got = sorted(decoded, key=lambda pair: (pair[0].id, pair[0].brand or ""))
+    assert [(m.id, m.brand, key) for m, key in got] == [
+        ("four", None, None),
+        ("one", "Initech", b"Initech"),
+        ("three", "Initech", b"Initech"),
+        ("two", "Acme", b"Acme"),
+        ("two", "Globex", b"Globex"),
+    ]
+    assert got[1][0] == Mention.model_validate(mention("one", brand="Initech"))
+
+
+def test_refusals_say_why_and_write_nothing(tmp_path: Path, kafka_bootstrap: str) -> None:
+    topic = new_topic(kafka_bootstrap)
+    with ingest(tmp_path, kafka_bootstrap, topic) as (where, _):
+        status, headers, body = post(where, mention("a"), token="wrong")
+        assert status == 401 and headers["WWW-Authenticate"] == "Bearer"
+        status, _, _ = call(
+            where, "POST", "/v1/mentions", b"{}", {"Content-Type": "application/json"}
+        )
+        assert status == 401
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        status, _, body = call(
+            where, "POST", "/v1/mentions", b"hi", {**auth, "Content-Type": "text/plain"}
+        )
+        assert (status, body) == (415, {"error": "send the mentions as application/json"})
+        json_auth = {**auth, "Content-Type": "application/json"}
+        status, _, _ = call(where, "POST", "/v1/mentions", b"{}", json_auth, chunked=True)
+        assert status == 411
+        status, _, body = post(where, mention("big", "x" * 5000))
+        assert (status, body) == (413, {"error": "body over 4096 bytes"})
+        status, _, body = post(where, [mention(str(i)) for i in range(6)])
+        assert (status, body) == (413, {"error": "6 mentions in one request, at most 5"})
+
+        status, _, body = call(where, "POST", "/v1/mentions", b"{oops", json_auth)
+        assert status == 422 and body["detail"][0]["type"] == "json_invalid"
+        invalid = [
+            mention("ok", brand="Acme"),
+            {"id": "bad", "created_at": "someday", "author": {"followers": -1}},
+            "not an object",
+        ]
+        status, _, body = post(where, invalid)
+        assert status == 422
+        where_what = {(d["index"], ".".join(map(str, d["loc"])), d["type"]) for d in body["detail"]}
+        assert where_what == {
+            (1, "created_at", "datetime_from_date_parsing"),
+            (1, "text", "missing"),
+            (1, "author.id", "missing"),
+            (1, "author.followers", "greater_than_equal"),
+            (2, "", "object_type"),
+        }
+        assert body["errors"] == 5
+
+        assert call(where, "GET", "/v1/mentions")[0] == 405
+        assert call(where, "GET", "/nowhere")[0] == 404
+        status, _, _ = post(where, mention("last", brand="Acme"))
+        assert status == 202
+        assert metric(where, 'buzzwatch_ingest_mentions_total{outcome="invalid"}') == 3
+        assert metric(where, 'buzzwatch_ingest_requests_total{code="401",path="/v1/mentions"}') == 2
+    records = read_topic(kafka_bootstrap, topic, want=1, patience=1.0)
+    assert [Mention.model_validate_json(r.value).id for r in records] == ["last"]
+
+
+def test_health_and_the_openapi_document(tmp_path: Path, kafka_bootstrap: str) -> None:
+    checked_in = json.loads((ROOT / "docs" / "openapi.json").read_text(encoding="utf-8"))
+    assert checked_in == openapi_document(), "docs/openapi.json is stale: run `make schemas`"
+    validate(checked_in)
+    with ingest(tmp_path, kafka_bootstrap, new_topic(kafka_bootstrap)) as (where, _):
+        status, _, health = call(where, "GET", "/healthz")
+        assert (status, health) == (200, {"status": "ok", "kafka": "connected"})
+        status, _, served = call(where, "GET", "/openapi.json")
+        assert (status, served) == (200, checked_in)
+
+
+def test_without_kafka_it_answers_503_and_loses_nothing_silently(tmp_path: Path) -> None:
+    nowhere = f"127.0.0.1:{free_port()}"
+    with ingest(tmp_path, nowhere, "mentions", ready="/openapi.json") as (where, process):
+        status, _, body = call(where, "GET", "/healthz")
+        assert status == 503 and body["status"] == "unavailable"
+        status, headers, body = post(where, mention("a", brand="Acme"))
+        assert status == 503 and headers["Retry-After"] == "5"
+        assert "Kafka" in body["error"]
+        assert metric(where, 'buzzwatch_ingest_mentions_total{outcome="unavailable"}') == 1
+        assert stop(process) == 0
+
+
+def test_a_broker_outage_gives_503_and_429_then_202_again(
+    tmp_path: Path, kafka_broker: KafkaBroker | None, kafka_bootstrap: str
+) -> None:
+    if kafka_broker is None:
+        pytest.fail("this test stops the suite's own broker: unset BUZZWATCH_KAFKA_BOOTSTRAP")
+    topic = new_topic(kafka_bootstrap)
+    with ingest(tmp_path, kafka_bootstrap, topic) as (where, _):
+        assert post(where, mention("before", brand="Acme"))[0] == 202
+        kafka_broker.halt()
+        try:
+            waiting: list[tuple[int, Any, Any]] = []
+            batch = [mention(f"held-{i}", brand="Acme") for i in range(5)]
+            holder = threading.Thread(target=lambda: waiting.append(post(where, batch)))
+            holder.start()
+            deadline = time.monotonic() + 10
+            while metric(where, "buzzwatch_ingest_pending_mentions") < 5:
+                assert time.monotonic() < deadline, "the batch never waited for Kafka"
+                time.sleep(0.05)
+            status, headers, body = post(where, mention("more", brand="Acme"))
+            assert status == 429 and headers["Retry-After"] == "1", body
+            holder.join(timeout=30)
+            ((status, headers, body),) = waiting
+            assert status == 503 and headers["Retry-After"] == "5", body
+            assert call(where, "GET", "/healthz")[0] == 503
+        finally:
+            kafka_broker.resume()
+        deadline, status = time.monotonic() + 60, 0
+        while status != 202 and time.monotonic() < deadline:
+            status = post(where, mention("after", brand="Acme"))[0]
+        assert status == 202
+        assert call(where, "GET", "/healthz")[0] == 200
+    ids = {
+        Mention.model_validate_json(r.value).id for r in read_topic(kafka_bootstrap, topic, 2, 1.0)
+    }
+    assert {"before", "after"} <= ids
+
+
+def test_it_will_not_start_without_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(TOKENS_ENV, raising=False)
+    command = [sys.executable, "-m", "buzzwatch", "ingest", "--port", str(free_port())]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2
+    assert f"no bearer token: set [ingest] tokens or ${TOKENS_ENV}" in result.stderr
