@@ -77,6 +77,18 @@ def _parser() -> argparse.ArgumentParser:
     ig.add_argument("--openapi", action="store_true", help="print the OpenAPI document, exit")
     ig.set_defaults(run=_ingest)
 
+    fo = commands.add_parser("follow", help="poll a source onto the mentions topic")
+    fo.add_argument("kind", choices=["rss"], help="rss: an RSS 2.0 or Atom feed")
+    fo.add_argument("url")
+    fo.add_argument("--state", type=Path, required=True, help="position file (JSON)")
+    fo.add_argument("--brand", help="brand of every entry (default: brand matching)")
+    fo.add_argument("--every", type=float, default=300.0, help="seconds between polls")
+    fo.add_argument("--once", action="store_true", help="poll once and exit")
+    fo.add_argument("--config", type=Path, help="TOML configuration file ([kafka], [brands])")
+    fo.add_argument("--bootstrap-servers", help="default: [kafka] bootstrap_servers")
+    fo.add_argument("--topic", dest="mentions_topic", help="default: [kafka] mentions_topic")
+    fo.set_defaults(run=_follow)
+
     dt = commands.add_parser("detect", help="consume mentions from Kafka and publish alerts")
     dt.add_argument("--config", type=Path, help="TOML configuration file")
     dt.add_argument("--bootstrap-servers")
@@ -520,6 +532,36 @@ def _detect(args: argparse.Namespace) -> int:
 
 
 STOP_GRACE_SECONDS = 60.0
+
+
+def _follow(args: argparse.Namespace) -> int:
+    from consumers.settings import kafka_settings
+    from producers.follow import FeedFollower, Position, follow
+    from producers.kafka_sink import MentionSink
+
+    try:
+        config = load_config(args.config)
+        kafka = kafka_settings(
+            config, bootstrap_servers=args.bootstrap_servers, mentions_topic=args.mentions_topic
+        )
+        matcher = brand_matcher(config)
+        position = Position(args.state)
+    except (OSError, ValueError) as error:  # pydantic's ValidationError included
+        print(f"follow: error: {error}", file=sys.stderr)
+        return 2
+    sink = MentionSink(kafka.client_options(), kafka.mentions_topic, send_timeout=30.0)
+    sink.start()
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        if not sink.wait_connected(stop, timeout=60.0):
+            print(f"follow: error: {sink.problem}", file=sys.stderr)
+            return 1
+        follower = FeedFollower(args.url, sink, position, args.brand, matcher)
+        return follow(follower, args.every, stop, args.once)
+    finally:
+        sink.close()
 
 
 def _ingest(args: argparse.Namespace) -> int:

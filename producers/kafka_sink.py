@@ -68,6 +68,14 @@ class MentionSink:
         """Why the sink is not connected ("" when it is)."""
         return self._problem
 
+    def wait_connected(self, stop: threading.Event, timeout: float) -> bool:
+        """Wait until the producer exists (or `stop`, or `timeout` seconds); whether it does."""
+        deadline = time.monotonic() + timeout
+        while self._producer is None and time.monotonic() < deadline:
+            if stop.wait(0.1):
+                break
+        return self._producer is not None
+
     def send(self, mentions: Sequence[Mention]) -> None:
         """Send and wait for every acknowledgement; KafkaUnavailable if any is missing."""
         producer = self._producer

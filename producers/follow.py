@@ -1,0 +1,158 @@
+"""`buzzwatch follow rss URL`: a feed polled onto the mentions topic, without duplicates
+across restarts.
+
+Each poll fetches the feed (conditionally: ETag, Last-Modified), keeps the entries whose id
+is not in the saved position, sends them and waits for Kafka's acknowledgement, and only
+then adds their ids to the position file (written atomically). A crash between the two
+sends them again at the next start (the engine counts a repeated id once); nothing is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.brands import BrandMatcher
+from pipeline.models import Invalid, Mention
+from producers.feeds import parse_feed
+from producers.kafka_sink import KafkaUnavailable, MentionSink
+
+log = logging.getLogger(__name__)
+MAX_FEED_BYTES = 10 * 1024 * 1024
+FETCH_TIMEOUT_SECONDS = 30.0
+KEEP_IDS = 10_000  # ids remembered per feed: far more than a feed ever lists
+
+
+class Position:
+    """What a source has delivered: its recent entry ids and the validators of its last
+    answer, in a JSON file replaced atomically."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        state = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        self.ids: list[str] = state.get("ids", [])
+        self.etag: str | None = state.get("etag")
+        self.modified: str | None = state.get("modified")
+        self._seen = set(self.ids)
+
+    def seen(self, mention_id: str) -> bool:
+        return mention_id in self._seen
+
+    def add(self, ids: Sequence[str]) -> None:
+        self.ids = [*self.ids, *ids][-KEEP_IDS:]
+        self._seen = set(self.ids)
+
+    def save(self) -> None:
+        state = {"ids": self.ids, "etag": self.etag, "modified": self.modified}
+        partial = self.path.with_suffix(self.path.suffix + ".partial")
+        partial.write_text(json.dumps(state), encoding="utf-8")
+        os.replace(partial, self.path)
+
+
+@dataclass
+class PollResult:
+    """What one poll did."""
+
+    new: int = 0
+    records: int = 0  # records sent: one per brand a mention names
+    seen: int = 0
+    invalid: int = 0
+    unchanged: bool = False  # 304 Not Modified
+
+
+class FeedFollower:
+    """Polls one feed into a `MentionSink`, remembering its position."""
+
+    def __init__(
+        self,
+        url: str,
+        sink: MentionSink,
+        position: Position,
+        brand: str | None = None,
+        matcher: BrandMatcher | None = None,
+    ) -> None:
+        self.url = url
+        self.sink = sink
+        self.position = position
+        self.brand = brand
+        self.matcher = matcher
+        self._reported: set[str] = set()
+
+    def poll(self) -> PollResult:
+        """One fetch; raises OSError (fetch), ValueError (not a feed) or KafkaUnavailable."""
+        result = PollResult()
+        raw = self._fetch()
+        if raw is None:
+            result.unchanged = True
+            return result
+        fresh: list[Mention] = []
+        for record in parse_feed(raw, self.brand):
+            if isinstance(record, Invalid):
+                result.invalid += 1
+                if record.reason not in self._reported:
+                    self._reported.add(record.reason)
+                    log.warning("%s: %s", self.url, record.reason)
+            elif self.position.seen(record.id):
+                result.seen += 1
+            else:
+                fresh.append(record)
+        records = [m for mention in fresh for m in self._assign(mention)]
+        if records:
+            self.sink.send(records)
+        self.position.add([mention.id for mention in fresh])
+        self.position.save()
+        result.new, result.records = len(fresh), len(records)
+        return result
+
+    def _assign(self, mention: Mention) -> list[Mention]:
+        return [mention] if self.matcher is None else self.matcher.assign(mention)
+
+    def _fetch(self) -> bytes | None:
+        """The feed's bytes, or None when it has not changed since the last poll."""
+        request = urllib.request.Request(self.url, headers={"User-Agent": "buzzwatch"})
+        if self.position.etag:
+            request.add_header("If-None-Match", self.position.etag)
+        if self.position.modified:
+            request.add_header("If-Modified-Since", self.position.modified)
+        try:
+            with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS) as response:
+                raw: bytes = response.read(MAX_FEED_BYTES + 1)
+                etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
+        except urllib.error.HTTPError as error:
+            if error.code == 304:
+                return None
+            raise
+        if len(raw) > MAX_FEED_BYTES:
+            raise ValueError(f"feed over {MAX_FEED_BYTES} bytes")
+        self.position.etag, self.position.modified = etag, modified
+        return raw
+
+
+def follow(follower: FeedFollower, every: float, stop: threading.Event, once: bool) -> int:
+    """Poll every `every` seconds until `stop` (or once); failures are logged and retried at
+    the next poll. The exit status: 1 if the single poll of `once` failed."""
+    while True:
+        try:
+            result = follower.poll()
+        except (OSError, ValueError, KafkaUnavailable) as error:
+            log.warning("%s: poll failed, nothing recorded: %s", follower.url, error)
+            if once:
+                return 1
+        else:
+            log.info(
+                "%s: %s",
+                follower.url,
+                "not modified"
+                if result.unchanged
+                else f"{result.new} new entries sent as {result.records} records, "
+                f"{result.seen} already sent, {result.invalid} invalid",
+            )
+        if once or stop.wait(every):
+            return 0

@@ -1,0 +1,173 @@
+"""Feeds (RSS 2.0, Atom) as mentions, and `buzzwatch follow rss` from a local feed server onto
+the real broker: entries once each, across restarts, with conditional requests."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.models import Invalid, Mention
+from producers.feeds import parse_feed
+from tests.broker.kafka_broker import create_topic
+from tests.helpers import buzzwatch, read_topic
+
+FEEDS = Path(__file__).parent / "fixtures" / "feeds"
+RSS = (FEEDS / "blog.rss").read_bytes()
+NEW_ITEM = b"""<item>
+      <title>Ferrand rouvre plus t\xc3\xb4t que pr\xc3\xa9vu</title>
+      <guid>blog-1030</guid>
+      <pubDate>Thu, 05 Mar 2026 08:00:00 +0100</pubDate>
+      <description>Bonne nouvelle pour le quartier.</description>
+    </item>
+    <item>"""
+
+
+def test_rss_items_become_mentions_oldest_first() -> None:
+    records = parse_feed(RSS)
+    invalid, *mentions = records
+    assert isinstance(invalid, Invalid) and "created_at: missing" in invalid.reason
+    assert "blog-draft" in invalid.reason
+    cafes, ferrand = (m for m in mentions if isinstance(m, Mention))
+    assert ferrand.id == "rss:blog-1021" and ferrand.source == "rss" and ferrand.lang == "fr-FR"
+    assert ferrand.created_at == datetime(2026, 3, 3, 8, 15, tzinfo=UTC)
+    assert ferrand.text == (
+        "La boulangerie Ferrand ferme trois semaines — Travaux chez Ferrand : les habitués "
+        "sont déçus."
+    )
+    assert ferrand.author is not None and ferrand.author.name == "Claire M."
+    assert ferrand.url == "https://blog.example/2026/03/ferrand-ferme"
+    assert cafes.id == "rss:https://blog.example/2026/03/cafes"
+    assert cafes.text.endswith("notre adresse du dimanche & du lundi.")
+    assert cafes.brand is None
+    assert {m.brand for m in parse_feed(RSS, brand="Acme") if isinstance(m, Mention)} == {"Acme"}
+
+
+def test_atom_entries_become_mentions() -> None:
+    first, second = parse_feed((FEEDS / "news.atom").read_bytes())
+    assert isinstance(first, Mention) and isinstance(second, Mention)
+    assert (first.id, first.source, first.lang) == ("atom:urn:news:8841", "atom", "en")
+    assert first.created_at == datetime(2026, 3, 4, 14, 20, tzinfo=UTC)  # published, not updated
+    assert first.text == "Skyvale cancels 40 flights after IT outage — Passengers stranded at Orly."
+    assert first.url == "https://news.example/skyvale-outage"
+    assert first.author is not None and first.author.name == "Sam Reed"
+    assert (second.lang, second.url) == ("fr", "https://news.example/skyvale-excuses")
+    assert second.created_at == datetime(2026, 3, 4, 15, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("document", "reason"),
+    [
+        (b"<html><body>hi</body></html>", "not a feed: the document is a <html>"),
+        (b"<rss", "not a feed"),
+        (
+            b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>'
+            b"<rss><channel><item><title>&b;</title></item></channel></rss>",
+            "not a feed",  # entity expansion refused (defusedxml)
+        ),
+    ],
+)
+def test_what_is_not_a_feed_is_refused_with_its_reason(document: bytes, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        parse_feed(document)
+
+
+class FeedServer:
+    """Serves one feed document on 127.0.0.1, with an ETag; counts the 304s it gives."""
+
+    def __init__(self) -> None:
+        self.body = RSS
+        self.not_modified = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                etag = f'"{hash(server.body) & 0xFFFFFFFF:x}"'
+                if self.headers.get("If-None-Match") == etag:
+                    server.not_modified += 1
+                    self.send_response(304)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml")
+                self.send_header("ETag", etag)
+                self.send_header("Content-Length", str(len(server.body)))
+                self.end_headers()
+                self.wfile.write(server.body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.http.server_address[1]}/feed.rss"
+
+
+@contextmanager
+def serving() -> Iterator[FeedServer]:
+    feed = FeedServer()
+    thread = threading.Thread(target=feed.http.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield feed
+    finally:
+        feed.http.shutdown()
+        feed.http.server_close()
+
+
+def test_follow_sends_each_entry_once_across_restarts(tmp_path: Path, kafka_bootstrap: str) -> None:
+    topic = f"follow-{uuid.uuid4().hex[:8]}"
+    create_topic(kafka_bootstrap, topic, partitions=3)
+    config = tmp_path / "brands.toml"
+    brands = '[brands."Boulangerie Ferrand"]\naliases = ["Ferrand"]\n[brands."Café Colette"]\n'
+    config.write_text(brands, "utf-8")
+    state = tmp_path / "blog.position.json"
+    with serving() as feed:
+        command = ["follow", "rss", feed.url, "--once", "--state", str(state)]
+        command += ["--config", str(config), "--bootstrap-servers", kafka_bootstrap]
+        command += ["--topic", topic]
+        first = buzzwatch(*command)
+        assert "2 new entries sent as 2 records, 0 already sent, 1 invalid" in first.stderr
+        assert "created_at: missing" in first.stderr
+        assert "not modified" in buzzwatch(*command).stderr  # a restart: If-None-Match
+        assert feed.not_modified == 1
+
+        feed.body = RSS.replace(b"<item>", NEW_ITEM, 1)  # one more entry, a new ETag
+        third = buzzwatch(*command)
+        assert "1 new entries sent as 1 records, 2 already sent, 1 invalid" in third.stderr
+        saved = json.loads(state.read_text())
+        assert saved["ids"] == [
+            "rss:https://blog.example/2026/03/cafes",
+            "rss:blog-1021",
+            "rss:blog-1030",
+        ]
+
+        state.write_text(json.dumps({**saved, "etag": None}))  # no validator: ids alone
+        assert "0 new entries sent as 0 records, 3 already sent" in buzzwatch(*command).stderr
+    records = read_topic(kafka_bootstrap, topic, want=3, patience=1.0)
+    sent = sorted((r.key, Mention.model_validate_json(r.value).id) for r in records)
+    assert sent == [
+        (b"Boulangerie Ferrand", "rss:blog-1021"),
+        (b"Boulangerie Ferrand", "rss:blog-1030"),
+        (b"Caf\xc3\xa9 Colette", "rss:https://blog.example/2026/03/cafes"),
+    ]
+
+
+def test_follow_fails_a_single_poll_it_cannot_make_and_records_nothing(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    state = tmp_path / "p.json"
+    command = [sys.executable, "-m", "buzzwatch", "follow", "rss", "http://127.0.0.1:9/none"]
+    command += ["--once", "--state", str(state), "--bootstrap-servers", kafka_bootstrap]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1 and "poll failed, nothing recorded" in result.stderr
+    assert not state.exists()
