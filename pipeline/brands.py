@@ -70,8 +70,8 @@ class BrandTerms(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """Why a text counts for a brand: its handle or hashtag if the text has one, else the first
-    of its aliases and keywords in the text."""
+    """Why a text counts for a brand: its handle if the text has one, else its first hashtag,
+    else the first of its aliases and keywords in the text."""
 
     brand: str
     kind: MatchKind
@@ -91,7 +91,7 @@ def handle_of(text: str) -> str:
 
 def words_of(text: str) -> list[str]:
     """The folded words of a text, each with its `@` or `#` sign if it has one."""
-    return [fold(token) for token in _TOKEN.findall(text)]
+    return [fold(token) for token in _TOKEN.findall(unicodedata.normalize("NFC", text))]
 
 
 def hashtag_words(tag: str) -> list[str]:
@@ -132,10 +132,13 @@ class BrandMatcher:
                 self._add(self._hashtags, "".join(words), Match(brand, "alias", alias))
             for keyword in terms.keywords:
                 words = words_of(keyword)
+                match = Match(brand, "keyword", keyword)
                 if len(words) == 1 and words[0][0] == "#":
-                    self._add(self._hashtags, words[0][1:], Match(brand, "keyword", keyword))
+                    tag = "".join(hashtag_words(keyword.strip().removeprefix("#")))
+                    self._add(self._hashtags, tag, match)
                 else:
-                    self._add(self._phrases, tuple(_bare(words)), Match(brand, "keyword", keyword))
+                    self._add(self._phrases, tuple(_bare(words)), match)
+                    self._add(self._hashtags, "".join(_bare(words)), match)
             for handle in terms.handles:
                 self._add(self._handles, handle_of(handle), Match(brand, "handle", handle))
             for term in terms.exclude:
@@ -147,11 +150,12 @@ class BrandMatcher:
     def matches(self, text: str) -> list[Match]:
         """One `Match` per brand the text names, in the order brands are configured."""
         found: dict[str, Match] = {}
+        handled: dict[str, Match] = {}  # handles apart: no exclusion vetoes them
         words: list[str] = []  # handles stay in as words no term has, so no phrase spans one
-        for token in _TOKEN.findall(text):
+        for token in _TOKEN.findall(unicodedata.normalize("NFC", text)):
             if token[0] == "@":
                 words.append(fold(token))
-                self._note(found, self._handles.get(words[-1], ()))
+                self._note(handled, self._handles.get(words[-1], ()))
             elif token[0] == "#":
                 tag = hashtag_words(token[1:])
                 self._note(found, self._hashtags.get("".join(tag), ()))
@@ -166,7 +170,8 @@ class BrandMatcher:
                 phrase = tuple(words[i:end])
                 self._note(found, self._phrases.get(phrase, ()))
                 vetoed |= self._vetoes.get(phrase, set())
-        kept = [m for m in found.values() if m.kind == "handle" or m.brand not in vetoed]
+        kept = [*handled.values()]
+        kept += [m for b, m in found.items() if b not in handled and b not in vetoed]
         order = {brand: rank for rank, brand in enumerate(self.brands)}
         return sorted(kept, key=lambda match: order[match.brand])
 

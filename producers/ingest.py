@@ -1,9 +1,10 @@
 """`buzzwatch ingest`: mentions over HTTP onto the mentions topic.
 
 `POST /v1/mentions` takes one mention (a JSON object) or a batch (a JSON array), with a bearer
-token. A batch is taken whole or not at all: 202 only once Kafka has acknowledged every record
-of it, 422 with each invalid field, 429 or 503 when it cannot be taken now (never a silent
-loss). `GET /healthz`, `/metrics` (Prometheus) and `/openapi.json` need no token.
+token: 202 only once Kafka has acknowledged every record of it; 422 with each invalid field
+(nothing written); 429 or 503 when it cannot be taken now (never a silent loss: a 503 may
+follow a partial write, and the retry it asks for is safe, as the engine counts an id once).
+`GET /healthz`, `/metrics` (Prometheus) and `/openapi.json` need no token.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from pipeline.brands import BrandMatcher
 from pipeline.models import Mention
@@ -57,8 +58,14 @@ class IngestSettings(BaseModel):
         10_000, ge=1, description="Mentions waiting for Kafka at once; beyond, 429."
     )
     send_timeout_seconds: float = Field(
-        10.0, gt=0, description="How long a request waits for Kafka's acknowledgement; then 503."
+        10.0, ge=2, description="How long a request waits for Kafka's acknowledgement; then 503."
     )
+
+    @model_validator(mode="after")
+    def _batch_fits(self) -> IngestSettings:
+        if self.max_batch > self.max_pending:
+            raise ValueError("max_batch must be at most max_pending")
+        return self
 
 
 def ingest_settings(config: Mapping[str, Any], **overrides: Any) -> IngestSettings:
@@ -160,11 +167,16 @@ class IngestService:
         if content_type != "application/json":
             return _error(415, "send the mentions as application/json")
         length = headers.get("Content-Length", "")
-        if "Transfer-Encoding" in headers or not length.isdigit():
+        if "Transfer-Encoding" in headers or not (length.isascii() and length.isdecimal()):
             return _error(411, "a Content-Length is required")
         if int(length) > self.settings.max_body_bytes:
             return _error(413, f"body over {self.settings.max_body_bytes} bytes")
         return self._take(body.read(int(length)))
+
+    @property
+    def pending(self) -> int:
+        """Mentions waiting for Kafka's acknowledgement now."""
+        return self._pending
 
     def health(self) -> Reply:
         if self.sink.connected:
@@ -177,8 +189,8 @@ class IngestService:
     def _take(self, raw: bytes) -> Reply:
         try:
             items = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-            reason = error.msg if isinstance(error, json.JSONDecodeError) else "not UTF-8 JSON"
+        except (ValueError, RecursionError) as error:  # UnicodeDecodeError, JSONDecodeError
+            reason = error.msg if isinstance(error, json.JSONDecodeError) else str(error)[:200]
             detail = [{"loc": ["body"], "msg": f"bad JSON: {reason}", "type": "json_invalid"}]
             return Reply(422, {"detail": detail})
         batch = items if isinstance(items, list) else [items]
@@ -253,10 +265,9 @@ def _validate(batch: list[Any]) -> tuple[list[Mention], list[dict[str, Any]]]:
 
 
 class IngestServer(ThreadingHTTPServer):
-    """The HTTP server: one thread per connection; stopping waits for the requests it runs."""
+    """The HTTP server: one thread per connection."""
 
-    daemon_threads = False
-    block_on_close = True
+    daemon_threads = True
 
     def __init__(self, service: IngestService) -> None:
         self.service = service
@@ -276,6 +287,8 @@ class _Handler(BaseHTTPRequestHandler):
             "/openapi.json": lambda: Reply(200, openapi_document()),
         }
         route = routes.get(self.path.split("?")[0])
+        if "Content-Length" in self.headers or "Transfer-Encoding" in self.headers:
+            self.close_connection = True  # a body we do not read
         if route is not None:
             self._answer(route())
         elif self.path == MENTIONS_PATH:
@@ -284,7 +297,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(_error(404, f"no {self.path} here"))
 
     def do_POST(self) -> None:
-        if self.path != MENTIONS_PATH:
+        if self.path.split("?")[0] != MENTIONS_PATH:
+            self.close_connection = True  # its body is not read
             self._answer(_error(404, f"no {self.path} here"))
             return
         started = time.perf_counter()
@@ -322,6 +336,9 @@ def serve(service: IngestService, stop: threading.Event) -> None:
     thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
     thread.start()
     stop.wait()
-    server.shutdown()
+    server.shutdown()  # no new requests; those under way get their answer from Kafka:
+    deadline = time.monotonic() + service.settings.send_timeout_seconds
+    while service.pending and time.monotonic() < deadline:
+        time.sleep(0.05)
     server.server_close()
     service.sink.close()

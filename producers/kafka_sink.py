@@ -1,7 +1,8 @@
 """Mentions onto the mentions topic, waiting for the brokers' acknowledgement.
 
-The producer is created in the background and created again after it fails, so a service
-using the sink starts, and answers, while Kafka is down.
+The producer is created in the background (again and again until Kafka answers), so a
+service using the sink starts, and answers, while Kafka is down; once created, it reconnects
+by itself.
 """
 
 from __future__ import annotations

@@ -65,8 +65,9 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "buzzwatch ingest",
             "version": SCHEMA_VERSION,
-            "description": "Mentions over HTTP onto the buzzwatch mentions topic. A request is "
-            "taken whole or not at all; 202 means Kafka acknowledged every record of it. "
+            "description": "Mentions over HTTP onto the buzzwatch mentions topic. 202 means "
+            "Kafka acknowledged every record of the request; a 422 writes nothing; a 503 may "
+            "follow a partial write. "
             "Retrying after 429, 503 or a lost answer is safe: a mention id already counted "
             "in its brand's open buckets counts once.",
         },

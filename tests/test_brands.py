@@ -21,7 +21,7 @@ MATCHER = BrandMatcher(
     {
         "Boulangerie Dupont": BrandTerms(
             aliases=("Dupont",),
-            keywords=("pain au chocolat royal", "#soldesdupont"),
+            keywords=("pain au chocolat royal", "#soldesdupont", "#Soldes_Dupont2026"),
             handles=("@Boulangerie.Dupont",),
             exclude=("DuPont de Nemours", "Dupont-Aignan"),
         ),
@@ -46,10 +46,13 @@ def brands(text: str) -> list[str]:
         ("On dit #boycottDupont", ["Boulangerie Dupont"]),  # ... or words, by their case
         ("#DUPONT_en_greve", ["Boulangerie Dupont"]),
         ("#dupontel", []),
+        ("J'adore L'Ore\u0301al", ["L'Oréal"]),  # decomposed accents (NFD), as macOS writes
+        ("my #iPhone", ["Apple"]),  # a keyword run together as a hashtag
         ("boulangerie-dupont.fr", ["Boulangerie Dupont"]),  # words, whatever separates them
         ("le pain au chocolat royal!", ["Boulangerie Dupont"]),
         ("#soldesdupont", ["Boulangerie Dupont"]),
         ("soldesdupont", []),  # a hashtag keyword only as a hashtag
+        ("#soldes_dupont2026", ["Boulangerie Dupont"]),
         ("Dupontel, quel film", []),  # word boundaries
         ("pineapple juice", []),
         ("Apples and pears", []),
@@ -71,6 +74,7 @@ def test_exclusions_veto_aliases_and_keywords_but_not_handles() -> None:
     assert brands("@boulangerie.dupont rien à voir avec DuPont de Nemours") == [
         "Boulangerie Dupont"
     ]
+    assert brands("#Dupont @boulangerie.dupont DuPont de Nemours") == ["Boulangerie Dupont"]
 
 
 def test_handles_match_only_as_handles_including_mastodon_accounts() -> None:

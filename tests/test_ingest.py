@@ -182,8 +182,8 @@ def test_refusals_say_why_and_write_nothing(tmp_path: Path, kafka_bootstrap: str
 
         assert call(where, "GET", "/v1/mentions")[0] == 405
         assert call(where, "GET", "/nowhere")[0] == 404
-        status, _, _ = post(where, mention("last", brand="Acme"))
-        assert status == 202
+        status, _, body = post(where, mention("last", brand="Acme"))
+        assert status == 202, body
         assert metric(where, 'buzzwatch_ingest_mentions_total{outcome="invalid"}') == 3
         assert metric(where, 'buzzwatch_ingest_requests_total{code="401",path="/v1/mentions"}') == 2
     records = read_topic(kafka_bootstrap, topic, want=1, patience=1.0)
