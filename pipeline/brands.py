@@ -121,6 +121,7 @@ class BrandMatcher:
 
     def __init__(self, brands: Mapping[str, BrandTerms]) -> None:
         self.brands = tuple(brands)
+        self._rank = {brand: rank for rank, brand in enumerate(self.brands)}
         self._phrases: dict[tuple[str, ...], list[Match]] = {}  # aliases and keywords
         self._hashtags: dict[str, list[Match]] = {}  # `#word` keywords and aliases run together
         self._handles: dict[str, list[Match]] = {}
@@ -137,8 +138,9 @@ class BrandMatcher:
                     tag = "".join(hashtag_words(keyword.strip().removeprefix("#")))
                     self._add(self._hashtags, tag, match)
                 else:
-                    self._add(self._phrases, tuple(_bare(words)), match)
-                    self._add(self._hashtags, "".join(_bare(words)), match)
+                    bare = _bare(words)
+                    self._add(self._phrases, tuple(bare), match)
+                    self._add(self._hashtags, "".join(bare), match)
             for handle in terms.handles:
                 self._add(self._handles, handle_of(handle), Match(brand, "handle", handle))
             for term in terms.exclude:
@@ -172,8 +174,7 @@ class BrandMatcher:
                 vetoed |= self._vetoes.get(phrase, set())
         kept = [*handled.values()]
         kept += [m for b, m in found.items() if b not in handled and b not in vetoed]
-        order = {brand: rank for rank, brand in enumerate(self.brands)}
-        return sorted(kept, key=lambda match: order[match.brand])
+        return sorted(kept, key=lambda match: self._rank[match.brand])
 
     def assign(self, mention: Mention) -> list[Mention]:
         """The mention once for each brand its text names; a brand given by the source wins.

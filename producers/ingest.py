@@ -271,6 +271,12 @@ class IngestServer(ThreadingHTTPServer):
 
     def __init__(self, service: IngestService) -> None:
         self.service = service
+        document = Reply(200, openapi_document())
+        self.routes: dict[str, Callable[[], Reply]] = {  # GET paths
+            "/healthz": service.health,
+            "/metrics": service.metrics_text,
+            "/openapi.json": lambda: document,
+        }
         super().__init__((service.settings.address, service.settings.port), _Handler)
 
 
@@ -279,14 +285,13 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 30  # seconds a client may take to send its request
     server: IngestServer
 
+    @property
+    def _route(self) -> str:
+        """The request's path without its query."""
+        return self.path.split("?")[0]
+
     def do_GET(self) -> None:
-        service = self.server.service
-        routes: dict[str, Callable[[], Reply]] = {
-            "/healthz": service.health,
-            "/metrics": service.metrics_text,
-            "/openapi.json": lambda: Reply(200, openapi_document()),
-        }
-        route = routes.get(self.path.split("?")[0])
+        route = self.server.routes.get(self._route)
         if "Content-Length" in self.headers or "Transfer-Encoding" in self.headers:
             self.close_connection = True  # a body we do not read
         if route is not None:
@@ -297,7 +302,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(_error(404, f"no {self.path} here"))
 
     def do_POST(self) -> None:
-        if self.path.split("?")[0] != MENTIONS_PATH:
+        if self._route != MENTIONS_PATH:
             self.close_connection = True  # its body is not read
             self._answer(_error(404, f"no {self.path} here"))
             return
@@ -319,8 +324,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(payload)
-        path = self.path.split("?")[0]
-        known = path in (MENTIONS_PATH, "/healthz", "/metrics", "/openapi.json")
+        path = self._route
+        known = path == MENTIONS_PATH or path in self.server.routes
         self.server.service.metrics.requests.labels(path if known else "other", reply.status).inc()
 
     def log_message(self, format: str, *args: Any) -> None:
