@@ -36,6 +36,8 @@ from pipeline.settings import detection_settings, load_config
 if TYPE_CHECKING:
     import pandas as pd
 
+MASTODON_TOKEN_ENV = "BUZZWATCH_MASTODON_TOKEN"
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `buzzwatch` console script."""
@@ -78,12 +80,23 @@ def _parser() -> argparse.ArgumentParser:
     ig.set_defaults(run=_ingest)
 
     fo = commands.add_parser("follow", help="poll a source onto the mentions topic")
-    fo.add_argument("kind", choices=["rss"], help="rss: an RSS 2.0 or Atom feed")
-    fo.add_argument("url")
+    fo.add_argument(
+        "kind",
+        choices=["rss", "mastodon"],
+        help="rss: an RSS 2.0 or Atom feed; mastodon: a Mastodon server's timeline "
+        f"(token, if the server asks for one, in ${MASTODON_TOKEN_ENV})",
+    )
+    fo.add_argument("url", help="the feed's URL, or the Mastodon server's (https://host)")
     fo.add_argument("--state", type=Path, required=True, help="position file (JSON)")
     fo.add_argument("--brand", help="brand of every entry (default: brand matching)")
     fo.add_argument("--every", type=float, default=300.0, help="seconds between polls")
     fo.add_argument("--once", action="store_true", help="poll once and exit")
+    fo.add_argument("--tag", help="mastodon: this hashtag's timeline (default: public)")
+    fo.add_argument("--local", action="store_true", help="mastodon: the server's own posts only")
+    fo.add_argument(
+        "--stream", action="store_true", help="mastodon: the streaming API instead of polls"
+    )
+    fo.add_argument("--streaming-url", default="", help="mastodon: if not the server's URL")
     fo.add_argument("--config", type=Path, help="TOML configuration file ([kafka], [brands])")
     fo.add_argument("--bootstrap-servers", help="default: [kafka] bootstrap_servers")
     fo.add_argument("--topic", dest="mentions_topic", help="default: [kafka] mentions_topic")
@@ -538,6 +551,7 @@ def _follow(args: argparse.Namespace) -> int:
     from consumers.settings import kafka_settings
     from producers.follow import FeedFollower, Position, follow
     from producers.kafka_sink import MentionSink
+    from producers.mastodon import MastodonClient, MastodonFollower, Timeline, stream_follow
 
     try:
         config = load_config(args.config)
@@ -552,14 +566,20 @@ def _follow(args: argparse.Namespace) -> int:
     sink = MentionSink(kafka.client_options(), kafka.mentions_topic, send_timeout=30.0)
     sink.start()
     stop = threading.Event()
+    how = (args.every, stop, args.once)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     try:
         if not sink.wait_connected(stop, timeout=60.0):
             print(f"follow: error: {sink.problem}", file=sys.stderr)
             return 1
-        follower = FeedFollower(args.url, sink, position, args.brand, matcher)
-        return follow(follower, args.every, stop, args.once)
+        if args.kind == "rss":
+            return follow(FeedFollower(args.url, sink, position, args.brand, matcher), *how)
+        token = os.environ.get(MASTODON_TOKEN_ENV) or None
+        timeline = Timeline(args.tag.lstrip("#") if args.tag else None, args.local)
+        client = MastodonClient(args.url, timeline, token, args.streaming_url)
+        toots = MastodonFollower(client, sink, position, args.brand, matcher)
+        return stream_follow(toots, stop) if args.stream and not args.once else follow(toots, *how)
     finally:
         sink.close()
 

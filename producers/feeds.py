@@ -7,11 +7,8 @@ text is its title and its summary with the HTML taken out; its id is the feed's 
 
 from __future__ import annotations
 
-import html
-import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from html.parser import HTMLParser
 from typing import Any
 from xml.etree.ElementTree import Element
 
@@ -19,6 +16,7 @@ from defusedxml import ElementTree
 from pydantic import ValidationError
 
 from pipeline.models import Invalid, Mention, describe_validation_error
+from producers.markup import plain_text
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 DC = "{http://purl.org/dc/elements/1.1/}"
@@ -101,25 +99,8 @@ def _rss_time(text: str) -> str | datetime:
 
 
 def _text(title: str | None, summary: str | None) -> str:
-    parts = [_plain(part) for part in (title, summary) if part]
+    parts = [plain_text(part) for part in (title, summary) if part]
     return " — ".join(part for part in parts if part)[:MAX_TEXT]
-
-
-def _plain(markup: str) -> str:
-    """Text of an HTML fragment, whitespace collapsed."""
-    stripper = _TextOnly()
-    stripper.feed(markup)
-    stripper.close()
-    return re.sub(r"\s+", " ", html.unescape("".join(stripper.parts))).strip()
-
-
-class _TextOnly(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
 
 
 def _oldest_first(record: Mention | Invalid) -> tuple[int, datetime]:

@@ -18,6 +18,7 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from pipeline.brands import BrandMatcher
 from pipeline.models import Invalid, Mention
@@ -31,8 +32,9 @@ KEEP_IDS = 10_000  # ids remembered per feed: far more than a feed ever lists
 
 
 class Position:
-    """What a source has delivered: its recent entry ids and the validators of its last
-    answer, in a JSON file replaced atomically."""
+    """What a source has delivered: its recent entry ids, the validators of its last answer
+    (feeds) or the source's own id of the newest post taken (`cursor`: Mastodon), in a JSON
+    file replaced atomically."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -40,6 +42,7 @@ class Position:
         self.ids: list[str] = state.get("ids", [])
         self.etag: str | None = state.get("etag")
         self.modified: str | None = state.get("modified")
+        self.cursor: str | None = state.get("cursor")
         self._seen = set(self.ids)
 
     def seen(self, mention_id: str) -> bool:
@@ -51,6 +54,8 @@ class Position:
 
     def save(self) -> None:
         state = {"ids": self.ids, "etag": self.etag, "modified": self.modified}
+        if self.cursor is not None:
+            state["cursor"] = self.cursor
         partial = self.path.with_suffix(self.path.suffix + ".partial")
         partial.write_text(json.dumps(state), encoding="utf-8")
         os.replace(partial, self.path)
@@ -67,6 +72,49 @@ class PollResult:
     unchanged: bool = False  # 304 Not Modified
 
 
+class Delivery:
+    """Sends a source's mentions onto Kafka once each: skips ids already in the position,
+    assigns brands, waits for Kafka's acknowledgement, and only then records the ids."""
+
+    def __init__(
+        self, source: str, sink: MentionSink, position: Position, matcher: BrandMatcher | None
+    ) -> None:
+        self.source = source
+        self.sink = sink
+        self.position = position
+        self.matcher = matcher
+        self._reported: set[str] = set()
+
+    def send(
+        self, records: Sequence[Mention | Invalid], result: PollResult, cursor: str | None = None
+    ) -> None:
+        """Deliver `records`, then save the position, with `cursor` as its new cursor if
+        given; raises KafkaUnavailable, recording nothing, when Kafka does not acknowledge."""
+        fresh: dict[str, Mention] = {}
+        for record in records:
+            if isinstance(record, Invalid):
+                result.invalid += 1
+                if record.reason not in self._reported:
+                    self._reported.add(record.reason)
+                    log.warning("%s: %s", self.source, record.reason)
+            elif self.position.seen(record.id) or record.id in fresh:
+                result.seen += 1
+            else:
+                fresh[record.id] = record
+        sent = [m for mention in fresh.values() for m in self._assign(mention)]
+        if sent:
+            self.sink.send(sent)
+        self.position.add(list(fresh))
+        if cursor is not None:
+            self.position.cursor = cursor
+        self.position.save()
+        result.new += len(fresh)
+        result.records += len(sent)
+
+    def _assign(self, mention: Mention) -> list[Mention]:
+        return [mention] if self.matcher is None else self.matcher.assign(mention)
+
+
 class FeedFollower:
     """Polls one feed into a `MentionSink`, remembering its position."""
 
@@ -79,11 +127,9 @@ class FeedFollower:
         matcher: BrandMatcher | None = None,
     ) -> None:
         self.url = url
-        self.sink = sink
         self.position = position
         self.brand = brand
-        self.matcher = matcher
-        self._reported: set[str] = set()
+        self._delivery = Delivery(url, sink, position, matcher)
 
     def poll(self) -> PollResult:
         """One fetch; raises OSError (fetch), ValueError (not a feed) or KafkaUnavailable."""
@@ -92,27 +138,8 @@ class FeedFollower:
         if raw is None:
             result.unchanged = True
             return result
-        fresh: list[Mention] = []
-        for record in parse_feed(raw, self.brand):
-            if isinstance(record, Invalid):
-                result.invalid += 1
-                if record.reason not in self._reported:
-                    self._reported.add(record.reason)
-                    log.warning("%s: %s", self.url, record.reason)
-            elif self.position.seen(record.id):
-                result.seen += 1
-            else:
-                fresh.append(record)
-        records = [m for mention in fresh for m in self._assign(mention)]
-        if records:
-            self.sink.send(records)
-        self.position.add([mention.id for mention in fresh])
-        self.position.save()
-        result.new, result.records = len(fresh), len(records)
+        self._delivery.send(parse_feed(raw, self.brand), result)
         return result
-
-    def _assign(self, mention: Mention) -> list[Mention]:
-        return [mention] if self.matcher is None else self.matcher.assign(mention)
 
     def _fetch(self) -> bytes | None:
         """The feed's bytes, or None when it has not changed since the last poll."""
@@ -135,7 +162,15 @@ class FeedFollower:
         return raw
 
 
-def follow(follower: FeedFollower, every: float, stop: threading.Event, once: bool) -> int:
+class Follower(Protocol):
+    """A source polled by `follow`."""
+
+    url: str
+
+    def poll(self) -> PollResult: ...
+
+
+def follow(follower: Follower, every: float, stop: threading.Event, once: bool) -> int:
     """Poll every `every` seconds until `stop` (or once); failures are logged and retried at
     the next poll. The exit status: 1 if the single poll of `once` failed."""
     while True:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ from pipeline.models import Invalid, Mention
 from producers.feeds import parse_feed
 from tests.broker.kafka_broker import create_topic
 from tests.helpers import buzzwatch, read_topic
+from tests.servers import serving as http_serving
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
 RSS = (FEEDS / "blog.rss").read_bytes()
@@ -115,13 +115,8 @@ class FeedServer:
 @contextmanager
 def serving() -> Iterator[FeedServer]:
     feed = FeedServer()
-    thread = threading.Thread(target=feed.http.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with http_serving(feed.http):
         yield feed
-    finally:
-        feed.http.shutdown()
-        feed.http.server_close()
 
 
 def test_follow_sends_each_entry_once_across_restarts(tmp_path: Path, kafka_bootstrap: str) -> None:
