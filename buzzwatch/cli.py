@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from buzzwatch.backtest_cli import add_commands as add_backtest_commands
 from buzzwatch.crisis_cli import add_command as add_crisis_command
+from buzzwatch.sentiment_cli import add_command as add_sentiment_command
 from pipeline.brands import brand_matcher
 from pipeline.engine import Engine
 from pipeline.models import AlertEvent, Invalid, Mention, iso_utc
@@ -154,6 +155,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_backtest_commands(commands)
     add_crisis_command(commands)
+    add_sentiment_command(commands)
     return parser
 
 

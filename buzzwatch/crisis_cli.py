@@ -22,7 +22,7 @@ HELP = "score the detector on the labelled synthetic crisis stream"
 
 def add_command(commands: SubParsers) -> None:
     """Register `evaluate crisis`, or `evaluate-crisis` when there is no `evaluate` group."""
-    group = _evaluate_group(commands)
+    group = evaluate_group(commands)
     if group is None:
         parser = commands.add_parser("evaluate-crisis", help=HELP)
     else:
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     return 1 if args.check and failures else 0
 
 
-def _evaluate_group(commands: SubParsers) -> SubParsers | None:
+def evaluate_group(commands: SubParsers) -> SubParsers | None:
     """The sub-commands of an existing `evaluate` command, if another module registered one."""
     evaluate_parser = commands.choices.get("evaluate")
     if evaluate_parser is None:

@@ -60,7 +60,16 @@ def english_vader() -> Scorer:
 
 
 def french_vader() -> Scorer:
-    """vadersentiment-fr's French analyzer (same lexicon format and compound scale)."""
+    """The project's French VADER (`pipeline.vader_fr`): vadersentiment-fr's lexicon with
+    French negation, contrast and a corrected vocabulary, on VADER's compound scale."""
+    from pipeline.vader_fr import FrenchVader
+
+    return _VaderScorer(FrenchVader())
+
+
+def vadersentiment_fr() -> Scorer:
+    """vadersentiment-fr 1.3.4's analyzer as published: the reference the French scorer is
+    measured against (`buzzwatch evaluate sentiment`)."""
     import warnings
 
     with warnings.catch_warnings():  # fuzzywuzzy warns that python-Levenshtein is absent

@@ -1,0 +1,396 @@
+"""French VADER: vadersentiment-fr's lexicon and VADER's arithmetic, with the rules French
+needs and a corrected vocabulary.
+
+What changes from vadersentiment-fr 1.3.4:
+- a text with no sentiment word scores 0, whatever its punctuation ("Bonjour !!!" was
+  negative);
+- negation as French writes it: a negator shortly before the word ("pas terrible", "jamais
+  déçu", "sans souci"), the word between `ne` and its negator ("je ne le recommande pas"),
+  and the word right before the negator when `ne` is dropped ("j'aime pas"); `plus` negates
+  only with `ne` ("n'est plus bon") and is otherwise a booster ("plus beau");
+- a contrast (`mais`, `pourtant`, `cependant`, `par contre`...) weighs what follows it more
+  than what precedes it, as VADER's "but";
+- corrections and additions in `lexicons/fr_lexicon_fixes.txt` (mistranslations such as
+  "prix" read as a prize, everyday brand-mention vocabulary and slang), idioms in
+  `lexicons/fr_idioms.txt`, and words that say something only negated ("ne marche pas");
+- words are matched without accents or case, letters repeated for emphasis ("nuuul") are
+  reduced, and a form missing from the lexicon takes the mean of its family ("déçues");
+- emoji are rated by VADER's English lexicon through their English names.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from functools import cache
+from importlib import resources
+from itertools import pairwise
+
+from vaderSentiment import vaderSentiment as english
+
+B_INCR = 0.293
+B_DECR = -0.293
+C_INCR = 0.733
+N_SCALAR = -0.74
+CONTRAST_BEFORE, CONTRAST_AFTER = 0.5, 1.5
+NEGATED_COMPLAINT = -1.5  # "ne marche pas", "toujours pas reçu"
+WEAKEST = 0.8  # weaker entries of the translated lexicon are mostly noise in news and questions
+FAMILY_STEM = 5  # shorter stems collide ("les" is not a form of "lèse")
+
+NEGATORS = frozenset({"pas", "jamais", "rien", "aucun", "aucune", "aucunement", "nullement"})
+NEGATORS_ALSO = frozenset({"sans", "ni", "guere", "personne"})  # before the word only
+NE = frozenset({"ne", "n"})
+CONTRASTS = frozenset({"mais", "pourtant", "cependant", "toutefois", "neanmoins"})
+CONTRAST_PAIRS = frozenset({("par", "contre"), ("en", "revanche"), ("sauf", "que")})
+BOOSTERS: Mapping[str, float] = {
+    **dict.fromkeys(
+        [
+            "absolument",
+            "archi",
+            "beaucoup",
+            "carrement",
+            "completement",
+            "extremement",
+            "hyper",
+            "incroyablement",
+            "infiniment",
+            "particulierement",
+            "profondement",
+            "sacrement",
+            "serieusement",
+            "super",
+            "tellement",
+            "terriblement",
+            "totalement",
+            "tres",
+            "trop",
+            "ultra",
+            "vachement",
+            "vraiment",
+            "enormement",
+            "grave",
+            "franchement",
+            "si",
+            "tant",
+            "vraiment",
+            "clairement",
+        ],
+        B_INCR,
+    ),
+    **dict.fromkeys(
+        [
+            "assez",
+            "moins",
+            "peu",
+            "plutot",
+            "presque",
+            "quasi",
+            "quasiment",
+            "legerement",
+            "relativement",
+        ],
+        B_DECR,
+    ),
+}
+# Words that carry no sentiment of their own but say a complaint when negated.
+NEGATED_ONLY = frozenset(
+    [
+        "marche",
+        "marchent",
+        "fonctionne",
+        "fonctionnent",
+        "repond",
+        "repondent",
+        "reponse",
+        "recu",
+        "recue",
+        "recus",
+        "recues",
+        "livre",
+        "livree",
+        "livres",
+        "livrees",
+        "arrive",
+        "arrivee",
+        "arrives",
+        "arrivees",
+        "rembourse",
+        "remboursee",
+        "rembourses",
+        "remboursees",
+        "joignable",
+        "joignables",
+        "rappele",
+        "rappelee",
+        "dispo",
+        "disponible",
+        "disponibles",
+        "ouvert",
+        "ouverte",
+        "retourne",
+        "retournerai",
+        "retournerons",
+        "reviendrai",
+        "reviendrons",
+        "vaut",
+        "fiable",
+        "fiables",
+        "possible",
+        "normal",
+        "normale",
+    ]
+)
+_TOKEN = re.compile(
+    r"(?P<emoticon>[:;=8xX][-']?[()\[\]DPpOo3/\\|*]+(?=\W|$)|<3)"
+    r"|(?P<word>[^\W_](?:[^\W_]|[-](?=[^\W_]))*)"
+    r"|(?P<stop>[.!?;:,…]+)"
+    r"|(?P<symbol>[^\s\w])",
+)
+_REPEATS = re.compile(r"(\w)\1{2,}")
+
+
+def fold(word: str) -> str:
+    """Lower case without accents: how words are looked up."""
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _family(word: str) -> str:
+    """A crude stem grouping a word's gender and number forms (décu, décue, décus...)."""
+    for suffix in ("es", "s", "x", "e"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= FAMILY_STEM:
+            return word[: -len(suffix)]
+    return word
+
+
+def _entries(text: str) -> Iterable[tuple[str, float]]:
+    """(phrase in lower case, valence) of `word->valence` lines; `#` starts a comment."""
+    for line in text.splitlines():
+        entry = line.split("#", 1)[0].strip()
+        word, _, valence = entry.rpartition("->")
+        if word and valence:
+            yield " ".join(word.lower().replace("'", " ").split()), float(valence)
+
+
+def _shipped(name: str) -> str:
+    return resources.files("pipeline").joinpath("lexicons", name).read_text("utf-8")
+
+
+class Lexicon:
+    """Valences of words and phrases: the project's fixes over vadersentiment-fr's lexicon.
+
+    A word is looked up as written (lower case), then without its accents: "decu" finds
+    "déçu". A word written with accents does not take the valence of an accent-less entry
+    ("salé" is not "sale"). The fixes match with or without accents, except those marked
+    `=`, which are entries as written.
+    """
+
+    def __init__(self) -> None:
+        raw = resources.files("vaderSentiment_fr").joinpath("fr_lexicon.txt").read_text("utf-8")
+        base = {k: v for k, v in _entries(raw) if abs(v) >= WEAKEST}
+        fixes = dict(_entries(_shipped("fr_lexicon_fixes.txt")))
+        exact = {word[1:]: fixes.pop(word) for word in list(fixes) if word.startswith("=")}
+        fixed = {fold(word) for word in fixes}
+        kept = {w: v for w, v in base.items() if fold(w) not in fixed and w not in exact} | exact
+        self.exact = {word: v for word, v in kept.items() if " " not in word}
+        self.plain = {word for word in self.exact if fold(word) == word}
+        self.words = {fold(w): v for w, v in self.exact.items()}
+        self.words |= {fold(w): v for w, v in fixes.items() if " " not in w}
+        self.phrases: dict[tuple[str, ...], float] = {
+            tuple(fold(key).split()): value
+            for key, value in (kept | fixes | dict(_entries(_shipped("fr_idioms.txt")))).items()
+            if " " in key
+        }
+        families: dict[str, list[float]] = defaultdict(list)
+        for word, value in self.words.items():
+            families[_family(word)].append(value)
+        self.families = {stem: sum(v) / len(v) for stem, v in families.items()}
+        self.longest_phrase = max(map(len, self.phrases), default=1)
+
+    def valence(self, word: str, written: str = "") -> float | None:
+        """The valence of `word` (folded) as `written` (lower case); its family's mean if
+        the form is missing; None if unknown."""
+        if len(word) < 2:  # the "j" of "j'aime", the "s" of "s'il"
+            return None
+        if written in self.exact:
+            return self.exact[written]
+        accented = written != word and bool(written)
+        for form in dict.fromkeys((word, _REPEATS.sub(r"\1", word), _REPEATS.sub(r"\1\1", word))):
+            if form in self.words and not (accented and form in self.plain):
+                return self.words[form]
+            stem = _family(form)
+            if stem != form and stem in self.families:
+                return self.families[stem]
+        return None
+
+
+@cache
+def _emoji_valence(char: str) -> float:
+    """An emoji's valence: the sum of VADER's English valences of the words of its name."""
+    name = _ENGLISH.emojis.get(char)
+    if not name:
+        return 0.0
+    return sum(float(_ENGLISH.lexicon.get(word, 0.0)) for word in name.lower().split())
+
+
+_ENGLISH = english.SentimentIntensityAnalyzer()
+
+
+class FrenchVader:
+    """`scores(text)` → (neg, neu, pos, compound) on VADER's scales."""
+
+    def __init__(self) -> None:
+        self.lexicon = Lexicon()
+
+    def polarity_scores(self, text: str) -> dict[str, float]:
+        neg, neu, pos, compound = self.scores(text)
+        return {"neg": neg, "neu": neu, "pos": pos, "compound": compound}
+
+    def scores(self, text: str) -> tuple[float, float, float, float]:
+        tokens = _tokens(text)
+        words = [t for t in tokens if t[0] != "stop"]
+        if not words:
+            return (0.0, 0.0, 0.0, 0.0)
+        caps_differ = 0 < sum(t[1].isupper() for t in words) < len(words)
+        sentiments = self._sentiments(tokens, caps_differ)
+        sentiments = _contrast(tokens, sentiments)
+        valences = [v for v, t in zip(sentiments, tokens, strict=True) if t[0] != "stop"]
+        return _compound(valences, text)
+
+    def _sentiments(self, tokens: list[tuple[str, str, str]], caps_differ: bool) -> list[float]:
+        folded = [t[2] for t in tokens]
+        values = [0.0] * len(tokens)
+        taken = [False] * len(tokens)
+        for start in range(len(tokens)):  # phrases first: they replace their words
+            for size in range(self.lexicon.longest_phrase, 1, -1):
+                phrase = tuple(folded[start : start + size])
+                if (
+                    len(phrase) == size
+                    and phrase in self.lexicon.phrases
+                    and not any(taken[start : start + size])
+                ):
+                    end = start + size - 1
+                    values[end] = self._adjusted(self.lexicon.phrases[phrase], tokens, end, start)
+                    for index in range(start, end + 1):
+                        taken[index] = True
+                    break
+        for index, (kind, original, word) in enumerate(tokens):
+            if taken[index] or kind == "stop" or word in BOOSTERS or word in NEGATORS:
+                continue
+            if kind == "symbol":
+                valence = self.lexicon.words.get(original, _emoji_valence(original))
+            elif word in NEGATED_ONLY:
+                valence = NEGATED_COMPLAINT if self._negated(tokens, index, index) else 0.0
+                values[index] = valence
+                continue
+            else:
+                valence = self.lexicon.valence(word, original.lower()) or 0.0
+            if valence == 0.0:
+                continue
+            if kind == "word" and original.isupper() and len(original) > 1 and caps_differ:
+                valence += C_INCR if valence > 0 else -C_INCR
+            values[index] = self._adjusted(valence, tokens, index, index)
+        return values
+
+    def _adjusted(
+        self, valence: float, tokens: list[tuple[str, str, str]], index: int, start: int
+    ) -> float:
+        """Boosters before the word (or phrase starting at `start`), then negation."""
+        for distance, back in enumerate(range(start - 1, max(start - 4, -1), -1)):
+            if tokens[back][0] == "stop":
+                break
+            boost = _booster(tokens, back)
+            if boost:
+                boost = boost if valence > 0 else -boost
+                valence += boost * (1.0, 0.95, 0.9)[distance]
+        if self._negated(tokens, start, index):
+            valence *= N_SCALAR
+        return valence
+
+    @staticmethod
+    def _negated(tokens: list[tuple[str, str, str]], start: int, end: int) -> bool:
+        """Whether the word (or phrase) from `start` to `end` is negated, French-style."""
+        clause_start = start
+        while clause_start > 0 and tokens[clause_start - 1][0] != "stop":
+            clause_start -= 1
+        clause_end = end
+        while clause_end + 1 < len(tokens) and tokens[clause_end + 1][0] != "stop":
+            clause_end += 1
+        before = [t[2] for t in tokens[max(clause_start, start - 3) : start]]
+        after = [t[2] for t in tokens[end + 1 : min(clause_end, end + 3) + 1]]
+        has_ne = any(t[2] in NE for t in tokens[max(clause_start, start - 5) : start])
+        negators = NEGATORS | NEGATORS_ALSO | ({"plus"} if has_ne else set())
+        if any(word in negators for word in before):
+            return True
+        if has_ne and any(word in NEGATORS or word == "plus" for word in after):
+            return True  # "je ne (le) recommande pas"
+        return bool(after) and after[0] in NEGATORS | {"plus"}  # "j'aime pas", "marche plus"
+
+
+def _booster(tokens: list[tuple[str, str, str]], index: int) -> float:
+    word = tokens[index][2]
+    if word == "plus":
+        ne_before = any(t[2] in NE for t in tokens[max(0, index - 3) : index])
+        return 0.0 if ne_before else B_INCR
+    return BOOSTERS.get(word, 0.0)
+
+
+def _tokens(text: str) -> list[tuple[str, str, str]]:
+    """(kind, original, folded) per token: words (split at apostrophes and on `#`),
+    emoticons, emoji and other symbols, and runs of clause punctuation (`stop`)."""
+    tokens = []
+    for match in _TOKEN.finditer(text.replace("’", "'")):
+        kind = match.lastgroup or "symbol"
+        original = match.group()
+        if kind == "symbol" and (original.isspace() or original in "'\"#@()[]{}*/-+&%"):
+            continue
+        tokens.append((kind, original, fold(original) if kind == "word" else original))
+    return tokens
+
+
+def _contrast(tokens: list[tuple[str, str, str]], sentiments: list[float]) -> list[float]:
+    """Weigh sentiments before the last contrast less, after it more."""
+    folded = [t[2] for t in tokens]
+    marks = [i for i, w in enumerate(folded) if w in CONTRASTS]
+    marks += [i + 1 for i, pair in enumerate(pairwise(folded)) if pair in CONTRAST_PAIRS]
+    if not marks:
+        return sentiments
+    at = max(marks)
+    return [
+        value * (CONTRAST_BEFORE if i < at else CONTRAST_AFTER if i > at else 1.0)
+        for i, value in enumerate(sentiments)
+    ]
+
+
+def _compound(sentiments: list[float], text: str) -> tuple[float, float, float, float]:
+    """VADER's compound and shares; a text with no sentiment is neutral, whatever its
+    punctuation."""
+    total = sum(sentiments)
+    if total == 0.0 and not any(sentiments):
+        return (0.0, 1.0, 0.0, 0.0)
+    emphasis = min(text.count("!"), 4) * 0.292
+    questions = text.count("?")
+    if questions > 1:
+        emphasis += questions * 0.18 if questions <= 3 else 0.96
+    if total > 0:
+        total += emphasis
+    elif total < 0:
+        total -= emphasis
+    compound = max(-1.0, min(1.0, total / math.sqrt(total * total + 15)))
+    pos_sum = sum(v + 1 for v in sentiments if v > 0)
+    neg_sum = sum(v - 1 for v in sentiments if v < 0)
+    neutral = sum(v == 0 for v in sentiments)
+    if pos_sum > -neg_sum:
+        pos_sum += emphasis
+    elif pos_sum < -neg_sum:
+        neg_sum -= emphasis
+    whole = pos_sum - neg_sum + neutral
+    return (
+        round(-neg_sum / whole, 3),
+        round(neutral / whole, 3),
+        round(pos_sum / whole, 3),
+        round(compound, 4),
+    )
