@@ -25,7 +25,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from itertools import pairwise
 
@@ -38,6 +38,7 @@ N_SCALAR = -0.74
 CONTRAST_BEFORE, CONTRAST_AFTER = 0.5, 1.5
 NEGATED_COMPLAINT = -1.5  # "ne marche pas", "toujours pas reçu"
 WEAKEST = 0.8  # weaker entries of the translated lexicon are mostly noise in news and questions
+WORDS_REMEMBERED = 100_000
 FAMILY_STEM = 5  # shorter stems collide ("les" is not a form of "lèse")
 
 NEGATORS = frozenset({"pas", "jamais", "rien", "aucun", "aucune", "aucunement", "nullement"})
@@ -152,6 +153,7 @@ _TOKEN = re.compile(
 _REPEATS = re.compile(r"(\w)\1{2,}")
 
 
+@lru_cache(maxsize=100_000)
 def fold(word: str) -> str:
     """Lower case without accents: how words are looked up."""
     decomposed = unicodedata.normalize("NFKD", word.casefold())
@@ -208,11 +210,24 @@ class Lexicon:
         for word, value in self.words.items():
             families[_family(word)].append(value)
         self.families = {stem: sum(v) / len(v) for stem, v in families.items()}
-        self.longest_phrase = max(map(len, self.phrases), default=1)
+        sizes: dict[str, set[int]] = defaultdict(set)
+        for phrase in self.phrases:
+            sizes[phrase[0]].add(len(phrase))
+        self.phrase_sizes = {first: sorted(n, reverse=True) for first, n in sizes.items()}
+        self._known: dict[tuple[str, str], float | None] = {}
 
     def valence(self, word: str, written: str = "") -> float | None:
         """The valence of `word` (folded) as `written` (lower case); its family's mean if
-        the form is missing; None if unknown."""
+        the form is missing; None if unknown. Remembered (up to `WORDS_REMEMBERED`)."""
+        key = (word, written)
+        if key in self._known:
+            return self._known[key]
+        if len(self._known) >= WORDS_REMEMBERED:
+            self._known.clear()
+        self._known[key] = valence = self._look_up(word, written)
+        return valence
+
+    def _look_up(self, word: str, written: str) -> float | None:
         if len(word) < 2:  # the "j" of "j'aime", the "s" of "s'il"
             return None
         if written in self.exact:
@@ -264,14 +279,11 @@ class FrenchVader:
         folded = [t[2] for t in tokens]
         values = [0.0] * len(tokens)
         taken = [False] * len(tokens)
-        for start in range(len(tokens)):  # phrases first: they replace their words
-            for size in range(self.lexicon.longest_phrase, 1, -1):
+        starts = self.lexicon.phrase_sizes
+        for start, first in enumerate(folded):  # phrases first: they replace their words
+            for size in starts.get(first, ()):
                 phrase = tuple(folded[start : start + size])
-                if (
-                    len(phrase) == size
-                    and phrase in self.lexicon.phrases
-                    and not any(taken[start : start + size])
-                ):
+                if phrase in self.lexicon.phrases and not any(taken[start : start + size]):
                     end = start + size - 1
                     values[end] = self._adjusted(self.lexicon.phrases[phrase], tokens, end, start)
                     for index in range(start, end + 1):
