@@ -283,7 +283,9 @@ class FrenchVader:
         for start, first in enumerate(folded):  # phrases first: they replace their words
             for size in starts.get(first, ()):
                 phrase = tuple(folded[start : start + size])
-                if phrase in self.lexicon.phrases and not any(taken[start : start + size]):
+                if len(phrase) < size or phrase not in self.lexicon.phrases:
+                    continue
+                if not any(taken[start : start + size]):
                     end = start + size - 1
                     values[end] = self._adjusted(self.lexicon.phrases[phrase], tokens, end, start)
                     for index in range(start, end + 1):

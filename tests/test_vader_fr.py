@@ -4,6 +4,8 @@ the project's labelled brand mentions (the held-out split was not used to build 
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.sentiment import french_vader, vadersentiment_fr
 from pipeline.sentiment_eval import judge, label_of, read_labelled
@@ -74,3 +76,15 @@ def test_it_beats_the_published_port_on_both_labelled_splits() -> None:
         theirs = judge(lambda text: REFERENCE.polarity(text).compound, items)
         assert ours.count == theirs.count >= 400
         assert ours.macro_f1 >= 0.70 and ours.macro_f1 > theirs.macro_f1 + 0.15, split
+
+
+@given(st.text(max_size=200))
+@settings(max_examples=300, deadline=None)
+def test_any_text_gets_bounded_scores(text: str) -> None:
+    neg, neu, pos, value = SCORER.scores(text)
+    assert -1.0 <= value <= 1.0 and all(0.0 <= share <= 1.0 for share in (neg, neu, pos))
+
+
+@pytest.mark.parametrize("text", ["pas", "pas de", "toujours", "rien a", "par contre", "ne"])
+def test_a_text_ending_inside_a_phrase_is_scored(text: str) -> None:
+    assert SCORER.scores(text)[3] == 0.0
