@@ -3,15 +3,12 @@ backpressure and Kafka outages, health, metrics and the OpenAPI document."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import subprocess
 import sys
 import threading
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +18,10 @@ from openapi_spec_validator import validate
 from pipeline.models import Mention
 from producers.ingest import TOKENS_ENV
 from producers.openapi import openapi_document
-from tests.broker.kafka_broker import KafkaBroker, create_topic
+from tests.broker.kafka_broker import KafkaBroker
 from tests.helpers import read_topic
-from tests.servers import free_port, running, stop
+from tests.ingest_service import call, metric, new_topic, running_ingest
+from tests.servers import free_port, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "t0ken-for-tests"
@@ -47,61 +45,16 @@ def mention(ident: str, text: str = "Loving it", **extra: Any) -> dict[str, Any]
     return {"id": ident, "created_at": "2026-03-02T10:00:00Z", "text": text, **extra}
 
 
-@contextmanager
 def ingest(
     tmp_path: Path, bootstrap: str, topic: str, ready: str = "/healthz"
-) -> Iterator[tuple[str, Any]]:
-    """A running `buzzwatch ingest` on a free loopback port: (host:port, process)."""
-    config = tmp_path / "ingest.toml"
-    config.write_text(CONFIG, encoding="utf-8")
-    port = free_port()
-    command = [sys.executable, "-m", "buzzwatch", "ingest", "--config", str(config)]
-    command += ["--address", "127.0.0.1", "--port", str(port)]
-    command += ["--bootstrap-servers", bootstrap, "--topic", topic]
-    where = f"127.0.0.1:{port}"
-    with running(command, f"http://{where}{ready}", tmp_path / "ingest.log") as process:
-        yield where, process
-
-
-def call(
-    where: str,
-    method: str,
-    path: str,
-    body: bytes | None = None,
-    headers: dict[str, str] | None = None,
-    chunked: bool = False,
-) -> tuple[int, http.client.HTTPMessage, Any]:
-    """One request on a fresh connection: (status, headers, decoded JSON or text)."""
-    connection = http.client.HTTPConnection(where, timeout=30)
-    try:
-        sent: Any = iter([body or b""]) if chunked else body
-        connection.request(method, path, body=sent, headers=headers or {}, encode_chunked=chunked)
-        response = connection.getresponse()
-        raw = response.read()
-    finally:
-        connection.close()
-    is_json = response.headers.get("Content-Type", "").startswith("application/json")
-    return response.status, response.headers, json.loads(raw) if is_json else raw.decode()
+) -> AbstractContextManager[tuple[str, Any]]:
+    """A running `buzzwatch ingest` with CONFIG: (host:port, process)."""
+    return running_ingest(CONFIG, tmp_path, bootstrap, topic, ready)
 
 
 def post(where: str, payload: Any, token: str = TOKEN) -> tuple[int, Any, Any]:
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     return call(where, "POST", "/v1/mentions", json.dumps(payload).encode(), headers)
-
-
-def metric(where: str, line_start: str) -> float:
-    """The value of the first metrics line starting with `line_start`."""
-    _, _, text = call(where, "GET", "/metrics")
-    for line in text.splitlines():
-        if line.startswith(line_start):
-            return float(line.rsplit(" ", 1)[1])
-    raise AssertionError(f"no metric {line_start} in:\n{text}")
-
-
-def new_topic(bootstrap: str) -> str:
-    topic = f"ingest-{uuid.uuid4().hex[:8]}"
-    create_topic(bootstrap, topic, partitions=3)
-    return topic
 
 
 def test_posted_mentions_reach_the_topic_keyed_by_brand(
