@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -163,11 +164,15 @@ def parse_mention(obj: object) -> Mention | Invalid:
         return Invalid(describe_validation_error(error))
 
 
-def describe_validation_error(error: ValidationError) -> str:
-    """First few field errors as `field: message`, joined by `; `."""
+def describe_validation_error(
+    error: ValidationError, labels: Mapping[str, str] | None = None
+) -> str:
+    """First few field errors as `field: message`, joined by `; `; `labels` names fields
+    otherwise (`created_at (review.createdAt)`)."""
     parts = []
     for item in error.errors()[:3]:
         where = ".".join(str(p) for p in item["loc"]) or "record"
+        where = (labels or {}).get(where, where)
         message = "missing" if item["type"] == "missing" else item["msg"]
         parts.append(f"{where}: {message}")
     return "; ".join(parts)
