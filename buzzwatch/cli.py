@@ -72,7 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     pr.set_defaults(run=_produce)
 
     ig = commands.add_parser("ingest", help="take mentions over HTTP onto the mentions topic")
-    ig.add_argument("--config", type=Path, help="TOML configuration file ([ingest], [brands])")
+    ig.add_argument(
+        "--config", type=Path, help="TOML configuration file ([ingest], [brands], [webhooks])"
+    )
     ig.add_argument("--address", help="default: [ingest] address, 0.0.0.0")
     ig.add_argument("--port", type=int, help="default: [ingest] port, 8080")
     ig.add_argument("--bootstrap-servers", help="default: [kafka] bootstrap_servers")
@@ -588,6 +590,7 @@ def _follow(args: argparse.Namespace) -> int:
 
 def _ingest(args: argparse.Namespace) -> int:
     from consumers.settings import kafka_settings
+    from producers.hooks import configured_hooks
     from producers.ingest import TOKENS_ENV, IngestService, ingest_settings, serve
     from producers.kafka_sink import MentionSink
     from producers.openapi import openapi_document
@@ -602,6 +605,7 @@ def _ingest(args: argparse.Namespace) -> int:
         )
         settings = ingest_settings(config, address=args.address, port=args.port)
         matcher = brand_matcher(config)
+        hooks = configured_hooks(config)
     except (OSError, ValueError) as error:  # pydantic's ValidationError included
         print(f"ingest: error: {error}", file=sys.stderr)
         return 2
@@ -614,7 +618,7 @@ def _ingest(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    serve(IngestService(settings, sink, matcher), stop)
+    serve(IngestService(settings, sink, matcher, hooks), stop)
     return 0
 
 

@@ -18,7 +18,7 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from pipeline.brands import BrandMatcher
 from pipeline.models import Invalid, Mention
@@ -34,11 +34,13 @@ KEEP_IDS = 10_000  # ids remembered per feed: far more than a feed ever lists
 class Position:
     """What a source has delivered: its recent entry ids, the validators of its last answer
     (feeds) or the source's own id of the newest post taken (`cursor`: Mastodon), in a JSON
-    file replaced atomically."""
+    file replaced atomically; with no path, in memory only."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | None) -> None:
         self.path = path
-        state = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        state: dict[str, Any] = {}
+        if path is not None and path.exists():
+            state = json.loads(path.read_text(encoding="utf-8"))
         self.ids: list[str] = state.get("ids", [])
         self.etag: str | None = state.get("etag")
         self.modified: str | None = state.get("modified")
@@ -53,6 +55,8 @@ class Position:
         self._seen = set(self.ids)
 
     def save(self) -> None:
+        if self.path is None:
+            return
         state = {"ids": self.ids, "etag": self.etag, "modified": self.modified}
         if self.cursor is not None:
             state["cursor"] = self.cursor

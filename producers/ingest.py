@@ -4,7 +4,9 @@
 token: 202 only once Kafka has acknowledged every record of it; 422 with each invalid field
 (nothing written); 429 or 503 when it cannot be taken now (never a silent loss: a 503 may
 follow a partial write, and the retry it asks for is safe, as the engine counts an id once).
-`GET /healthz`, `/metrics` (Prometheus) and `/openapi.json` need no token.
+`POST /v1/hooks/NAME` takes a configured webhook's payload (`producers/hooks.py`): its records
+mapped to mentions, each id written once. `GET /healthz`, `/metrics` (Prometheus) and
+`/openapi.json` need no token.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from email.message import Message
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, BinaryIO, cast
 
@@ -32,8 +35,10 @@ from prometheus_client import (
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from pipeline.brands import BrandMatcher
-from pipeline.models import Mention
+from pipeline.models import Invalid, Mention
+from producers.hooks import Hook, Numbered
 from producers.kafka_sink import KafkaUnavailable, MentionSink
+from producers.mapping import records_of
 from producers.openapi import openapi_document
 
 log = logging.getLogger(__name__)
@@ -97,6 +102,21 @@ def _error(status: int, message: str, **headers: str) -> Reply:
     return Reply(status, {"error": message}, headers)
 
 
+def _bearer_needed() -> Reply:
+    return _error(401, "a valid bearer token is required", **{"WWW-Authenticate": "Bearer"})
+
+
+@dataclass
+class Sent:
+    """What a request wrote: its mentions, the records (one per brand a mention names), the
+    mentions given brands by matching, and the places of those naming none."""
+
+    accepted: int = 0
+    records: int = 0
+    matched: int = 0
+    unbranded: list[int] = field(default_factory=list)
+
+
 class IngestMetrics:
     """What the service counts, in a registry of its own (served on `/metrics`)."""
 
@@ -110,19 +130,22 @@ class IngestMetrics:
         )
         self.mentions = Counter(
             "buzzwatch_ingest_mentions",
-            "Mentions posted: accepted (acknowledged by Kafka), invalid (422), too_large "
-            "(413), busy (429), unavailable (503).",
-            ["outcome"],
+            "Mentions posted: accepted (acknowledged by Kafka), invalid (422; webhooks: records "
+            "that map to no mention), too_large (413), busy (429), unavailable (503), "
+            "duplicate (webhooks: delivered before, not written again).",
+            ["path", "outcome"],
             registry=self.registry,
         )
         self.records = Counter(
             "buzzwatch_ingest_records",
             "Records sent to the mentions topic (a mention naming several brands: one each).",
+            ["path"],
             registry=self.registry,
         )
         self.seconds = Histogram(
             "buzzwatch_ingest_request_seconds",
             "Time to answer a POST of mentions, Kafka's acknowledgement included.",
+            ["path"],
             registry=self.registry,
         )
         self.pending = Gauge(
@@ -142,11 +165,16 @@ class IngestService:
     """The answers of the HTTP API, apart from the HTTP plumbing."""
 
     def __init__(
-        self, settings: IngestSettings, sink: MentionSink, matcher: BrandMatcher | None
+        self,
+        settings: IngestSettings,
+        sink: MentionSink,
+        matcher: BrandMatcher | None,
+        hooks: Mapping[str, Hook],
     ) -> None:
         self.settings = settings
         self.sink = sink
         self.matcher = matcher
+        self.hooks = hooks
         self.metrics = IngestMetrics(sink)
         self._tokens = [token.get_secret_value().encode() for token in settings.tokens]
         self._pending = 0
@@ -162,16 +190,25 @@ class IngestService:
     def post(self, headers: Message, body: BinaryIO) -> Reply:
         """`POST /v1/mentions`, from the checks on the headers to Kafka's acknowledgement."""
         if not self.authorised(headers.get("Authorization")):
-            return _error(401, "a valid bearer token is required", **{"WWW-Authenticate": "Bearer"})
-        content_type = headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if content_type != "application/json":
-            return _error(415, "send the mentions as application/json")
-        length = headers.get("Content-Length", "")
-        if "Transfer-Encoding" in headers or not (length.isascii() and length.isdecimal()):
-            return _error(411, "a Content-Length is required")
-        if int(length) > self.settings.max_body_bytes:
-            return _error(413, f"body over {self.settings.max_body_bytes} bytes")
-        return self._take(body.read(int(length)))
+            return _bearer_needed()
+        raw = self._read(headers, body)
+        return raw if isinstance(raw, Reply) else self._take(raw)
+
+    def post_hook(self, hook: Hook, headers: Message, body: BinaryIO) -> Reply:
+        """`POST /v1/hooks/NAME`: authenticated by the hook's signature of the body, or by the
+        bearer token for a hook without a secret; then as `post`, each id written once."""
+        header = hook.settings.signature_header
+        signature = headers.get(header, "") if hook.signed else None
+        if signature == "":
+            return _error(401, f"a signature is required ({header})")
+        if signature is None and not self.authorised(headers.get("Authorization")):
+            return _bearer_needed()
+        raw = self._read(headers, body)
+        if isinstance(raw, Reply):
+            return raw
+        if signature is not None and not hook.signature_matches(raw, signature):
+            return _error(401, f"the signature ({header}) does not match the body")
+        return self._take_hook(hook, raw)
 
     @property
     def pending(self) -> int:
@@ -186,12 +223,23 @@ class IngestService:
     def metrics_text(self) -> Reply:
         return Reply(200, generate_latest(self.metrics.registry), content_type=CONTENT_TYPE_LATEST)
 
+    def _read(self, headers: Message, body: BinaryIO) -> bytes | Reply:
+        """The request's body, or the refusal of its headers (415, 411, 413)."""
+        content_type = headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            return _error(415, "send the mentions as application/json")
+        length = headers.get("Content-Length", "")
+        if "Transfer-Encoding" in headers or not (length.isascii() and length.isdecimal()):
+            return _error(411, "a Content-Length is required")
+        if int(length) > self.settings.max_body_bytes:
+            return _error(413, f"body over {self.settings.max_body_bytes} bytes")
+        return body.read(int(length))
+
     def _take(self, raw: bytes) -> Reply:
         try:
-            items = json.loads(raw)
-        except (ValueError, RecursionError) as error:  # UnicodeDecodeError, JSONDecodeError
-            reason = error.msg if isinstance(error, json.JSONDecodeError) else str(error)[:200]
-            detail = [{"loc": ["body"], "msg": f"bad JSON: {reason}", "type": "json_invalid"}]
+            items = _decoded(raw)
+        except ValueError as error:
+            detail = [{"loc": ["body"], "msg": str(error), "type": "json_invalid"}]
             return Reply(422, {"detail": detail})
         batch = items if isinstance(items, list) else [items]
         if not batch:
@@ -199,44 +247,100 @@ class IngestService:
                 422, {"detail": [{"loc": ["body"], "msg": "no mentions", "type": "empty"}]}
             )
         if len(batch) > self.settings.max_batch:
-            self.metrics.mentions.labels("too_large").inc(len(batch))
-            return _error(
-                413, f"{len(batch)} mentions in one request, at most {self.settings.max_batch}"
-            )
+            return self._too_many(MENTIONS_PATH, len(batch))
         mentions, detail = _validate(batch)
         if detail:
-            self.metrics.mentions.labels("invalid").inc(len(batch))
+            self.metrics.mentions.labels(MENTIONS_PATH, "invalid").inc(len(batch))
             return Reply(422, {"detail": detail[:MAX_DETAILS], "errors": len(detail)})
-        return self._send(mentions)
+        sent = self._send(MENTIONS_PATH, list(enumerate(mentions)))
+        return sent if isinstance(sent, Reply) else Reply(202, asdict(sent))
 
-    def _send(self, mentions: list[Mention]) -> Reply:
-        records, matched, unbranded = [], 0, []
-        for index, mention in enumerate(mentions):
+    def _take_hook(self, hook: Hook, raw: bytes) -> Reply:
+        """A hook's payload: its records mapped, those not delivered before sent; 422 when
+        none maps to a mention."""
+        try:
+            records = records_of(_decoded(raw), hook.records_path)
+        except ValueError as error:
+            return Reply(422, {"error": str(error), "invalid": []})
+        if len(records) > self.settings.max_batch:
+            return self._too_many(hook.path, len(records))
+        mapped = [hook.mapper.mention(record) for record in records]
+        invalid = [
+            {"index": index, "reason": record.reason}
+            for index, record in enumerate(mapped)
+            if isinstance(record, Invalid)
+        ]
+        if invalid:
+            self.metrics.mentions.labels(hook.path, "invalid").inc(len(invalid))
+            log.warning(
+                "%s: %d of %d records invalid: %s", hook.path, len(invalid), len(mapped), invalid[0]
+            )
+        if invalid and len(invalid) == len(mapped):
+            return Reply(422, {"error": "no record maps to a mention", "invalid": invalid})
+        numbered = [(i, m) for i, m in enumerate(mapped) if isinstance(m, Mention)]
+        return self._send_once(hook, numbered, invalid)
+
+    def _send_once(self, hook: Hook, numbered: Numbered, invalid: list[dict[str, Any]]) -> Reply:
+        """Send the mentions the hook has not delivered before, and record their ids once
+        Kafka acknowledged them; the answer counts those delivered before."""
+        if not hook.lock.acquire(timeout=self.settings.send_timeout_seconds):
+            return self._busy(hook.path, len(numbered), "a delivery to this hook waits for Kafka")
+        try:
+            fresh, duplicates = hook.fresh(numbered)
+            sent = self._send(hook.path, fresh) if fresh else Sent()
+            if isinstance(sent, Reply):
+                return sent
+            hook.record([mention.id for _, mention in fresh])
+        finally:
+            hook.lock.release()
+        self.metrics.mentions.labels(hook.path, "duplicate").inc(duplicates)
+        return Reply(202, {**asdict(sent), "duplicates": duplicates, "invalid": invalid})
+
+    def _too_many(self, path: str, count: int) -> Reply:
+        self.metrics.mentions.labels(path, "too_large").inc(count)
+        return _error(413, f"{count} mentions in one request, at most {self.settings.max_batch}")
+
+    def _busy(self, path: str, count: int, why: str) -> Reply:
+        self.metrics.mentions.labels(path, "busy").inc(count)
+        return _error(429, f"{why}; retry", **{"Retry-After": str(RETRY_BUSY_SECONDS)})
+
+    def _send(self, path: str, mentions: Numbered) -> Sent | Reply:
+        """Send the mentions, one record per brand, and wait for Kafka's acknowledgement."""
+        records, sent = [], Sent(accepted=len(mentions))
+        for index, mention in mentions:
             copies = [mention] if self.matcher is None else self.matcher.assign(mention)
-            matched += mention.brand is None and copies[0].brand is not None
+            sent.matched += mention.brand is None and copies[0].brand is not None
             if copies[0].brand is None:
-                unbranded.append(index)
+                sent.unbranded.append(index)
             records.extend(copies)
+        sent.records = len(records)
         with self._lock:
             if self._pending + len(mentions) > self.settings.max_pending:
-                self.metrics.mentions.labels("busy").inc(len(mentions))
-                message = f"over {self.settings.max_pending} mentions wait for Kafka; retry"
-                return _error(429, message, **{"Retry-After": str(RETRY_BUSY_SECONDS)})
+                why = f"over {self.settings.max_pending} mentions wait for Kafka"
+                return self._busy(path, len(mentions), why)
             self._pending += len(mentions)
             self.metrics.pending.set(self._pending)
         try:
             self.sink.send(records)
         except KafkaUnavailable as error:
-            self.metrics.mentions.labels("unavailable").inc(len(mentions))
+            self.metrics.mentions.labels(path, "unavailable").inc(len(mentions))
             return _error(503, str(error), **{"Retry-After": str(RETRY_KAFKA_SECONDS)})
         finally:
             with self._lock:
                 self._pending -= len(mentions)
                 self.metrics.pending.set(self._pending)
-        self.metrics.mentions.labels("accepted").inc(len(mentions))
-        self.metrics.records.inc(len(records))
-        body = {"accepted": len(mentions), "records": len(records), "matched": matched}
-        return Reply(202, {**body, "unbranded": unbranded})
+        self.metrics.mentions.labels(path, "accepted").inc(len(mentions))
+        self.metrics.records.labels(path).inc(len(records))
+        return sent
+
+
+def _decoded(raw: bytes) -> Any:
+    """A body's JSON; ValueError `bad JSON: reason` when it is not JSON."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as error:  # UnicodeDecodeError, JSONDecodeError
+        reason = error.msg if isinstance(error, json.JSONDecodeError) else str(error)[:200]
+        raise ValueError(f"bad JSON: {reason}") from error
 
 
 def _validate(batch: list[Any]) -> tuple[list[Mention], list[dict[str, Any]]]:
@@ -277,6 +381,10 @@ class IngestServer(ThreadingHTTPServer):
             "/metrics": service.metrics_text,
             "/openapi.json": lambda: document,
         }
+        self.posts: dict[str, Callable[[Message, BinaryIO], Reply]] = {
+            MENTIONS_PATH: service.post,
+            **{hook.path: partial(service.post_hook, hook) for hook in service.hooks.values()},
+        }
         super().__init__((service.settings.address, service.settings.port), _Handler)
 
 
@@ -296,19 +404,21 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # a body we do not read
         if route is not None:
             self._answer(route())
-        elif self.path == MENTIONS_PATH:
+        elif self._route in self.server.posts:
             self._answer(_error(405, "POST mentions here", Allow="POST"))
         else:
             self._answer(_error(404, f"no {self.path} here"))
 
     def do_POST(self) -> None:
-        if self._route != MENTIONS_PATH:
+        post = self.server.posts.get(self._route)
+        if post is None:
             self.close_connection = True  # its body is not read
             self._answer(_error(404, f"no {self.path} here"))
             return
         started = time.perf_counter()
-        reply = self.server.service.post(self.headers, cast(BinaryIO, self.rfile))
-        self.server.service.metrics.seconds.observe(time.perf_counter() - started)
+        reply = post(self.headers, cast(BinaryIO, self.rfile))
+        seconds = self.server.service.metrics.seconds.labels(self._route)
+        seconds.observe(time.perf_counter() - started)
         if reply.status in (411, 413, 401, 415):
             self.close_connection = True  # the body was not read
         self._answer(reply)
@@ -325,7 +435,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
         path = self._route
-        known = path == MENTIONS_PATH or path in self.server.routes
+        known = path in self.server.posts or path in self.server.routes
         self.server.service.metrics.requests.labels(path if known else "other", reply.status).inc()
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -337,6 +447,8 @@ def serve(service: IngestService, stop: threading.Event) -> None:
     server = IngestServer(service)
     address, port = server.server_address[:2]
     log.info("ingest: listening on http://%s:%s%s", address, port, MENTIONS_PATH)
+    for hook in service.hooks.values():
+        log.info("ingest: %s", hook.describe())
     service.sink.start()
     thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
     thread.start()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline.models import SCHEMA_VERSION, Mention
+from producers.hooks import HOOK_NAME_PATTERN
 
 _REF = "#/components/schemas/{model}"
 
@@ -56,6 +57,33 @@ def openapi_document() -> dict[str, Any]:
         },
         required=["accepted", "records", "matched", "unbranded"],
     )
+    components["RecordError"] = _object(
+        {
+            "index": {"type": "integer", "description": "Place of the record in the payload."},
+            "reason": {
+                "type": "string",
+                "description": "Why it maps to no mention: the fields and their paths.",
+            },
+        },
+        required=["index", "reason"],
+    )
+    invalid_records = {"type": "array", "items": {"$ref": _REF.format(model="RecordError")}}
+    accepted = components["Accepted"]
+    components["HookAccepted"] = _object(
+        {
+            **accepted["properties"],
+            "duplicates": {
+                "type": "integer",
+                "description": "Records whose id the hook delivered before: not written again.",
+            },
+            "invalid": {**invalid_records, "description": "Records that map to no mention."},
+        },
+        required=[*accepted["required"], "duplicates", "invalid"],
+    )
+    components["HookRefused"] = _object(
+        {"error": {"type": "string"}, "invalid": invalid_records},
+        required=["error", "invalid"],
+    )
     components["Health"] = _object(
         {"status": {"enum": ["ok", "unavailable"]}, "kafka": {"type": "string"}},
         required=["status", "kafka"],
@@ -73,6 +101,7 @@ def openapi_document() -> dict[str, Any]:
         },
         "paths": {
             "/v1/mentions": {"post": _post_mentions()},
+            "/v1/hooks/{name}": {"post": _post_hook()},
             "/healthz": {"get": _get("Whether Kafka took the last contact.", "Health", 503)},
             "/metrics": {
                 "get": {
@@ -101,10 +130,27 @@ def openapi_document() -> dict[str, Any]:
         },
         "components": {
             "schemas": components,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "signature": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-Signature-256",
+                    "description": "A hook with a secret: the HMAC-SHA256 hex digest of the raw "
+                    "body with it (`sha256=` before it or not), in the hook's signature_header "
+                    "(X-Signature-256 unless configured).",
+                },
+            },
         },
         "security": [{"bearer": []}],
     }
+
+
+_SHARED_ANSWERS = {
+    "411": ("No Content-Length.", "Error"),
+    "415": ("Not application/json.", "Error"),
+    "503": ("Kafka unreachable or did not acknowledge in time: retry after.", "Error"),
+}
 
 
 def _post_mentions() -> dict[str, Any]:
@@ -112,12 +158,10 @@ def _post_mentions() -> dict[str, Any]:
     answers = {
         "202": ("Every record acknowledged by Kafka (acks=all).", "Accepted"),
         "401": ("No valid bearer token.", "Error"),
-        "411": ("No Content-Length.", "Error"),
         "413": ("Body over max_body_bytes, or over max_batch mentions.", "Error"),
-        "415": ("Not application/json.", "Error"),
         "422": ("Bad JSON, or invalid mentions: every field error, none taken.", "Invalid"),
         "429": ("Too many mentions wait for Kafka (max_pending): retry after.", "Error"),
-        "503": ("Kafka unreachable or did not acknowledge in time: retry after.", "Error"),
+        **_SHARED_ANSWERS,
     }
     return {
         "summary": "Post one mention or a batch.",
@@ -129,14 +173,50 @@ def _post_mentions() -> dict[str, Any]:
                 }
             },
         },
-        "responses": {
-            code: {
-                "description": text,
-                "content": {"application/json": {"schema": {"$ref": _REF.format(model=name)}}},
-                **({"headers": _RETRY_AFTER} if code in ("429", "503") else {}),
-            }
-            for code, (text, name) in answers.items()
-        },
+        "responses": _responses(answers),
+    }
+
+
+def _post_hook() -> dict[str, Any]:
+    answers = {
+        "202": (
+            "Every new record acknowledged by Kafka; records delivered before are counted, "
+            "not written; records that map to no mention are listed, not written.",
+            "HookAccepted",
+        ),
+        "401": ("No valid signature (a hook with a secret), or no valid bearer token.", "Error"),
+        "404": ("No webhook of that name is configured.", "Error"),
+        "413": ("Body over max_body_bytes, or over max_batch records.", "Error"),
+        "422": ("Bad JSON, no list of records, or no record maps to a mention.", "HookRefused"),
+        "429": (
+            "Too many mentions wait for Kafka (max_pending), or another delivery to this hook "
+            "does for longer than send_timeout_seconds: retry after.",
+            "Error",
+        ),
+        **_SHARED_ANSWERS,
+    }
+    name = {"type": "string", "pattern": HOOK_NAME_PATTERN}
+    return {
+        "summary": "Deliver a configured webhook's payload ([webhooks.NAME]).",
+        "description": "The records of the payload are mapped to mentions by the hook's field "
+        "mapping, their ids prefixed `NAME:`; a record whose id the hook delivered before "
+        "is not written again (a retried delivery, also after a restart).",
+        "parameters": [{"name": "name", "in": "path", "required": True, "schema": name}],
+        "security": [{"signature": []}, {"bearer": []}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {}}}},
+        "responses": _responses(answers),
+    }
+
+
+def _responses(answers: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    """Each status code's description and JSON schema; Retry-After on 429 and 503."""
+    return {
+        code: {
+            "description": text,
+            "content": {"application/json": {"schema": {"$ref": _REF.format(model=name)}}},
+            **({"headers": _RETRY_AFTER} if code in ("429", "503") else {}),
+        }
+        for code, (text, name) in sorted(answers.items())
     }
 
 

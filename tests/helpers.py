@@ -104,3 +104,14 @@ def read_topic(
     finally:
         consumer.close()
     return records
+
+
+EXAMPLE_STATE = "/var/lib/buzzwatch/reviews.position.json"  # that of the example's webhook
+
+
+def example_webhook() -> str:
+    """The `[webhooks.reviews]` example of config/buzzwatch.example.toml, uncommented."""
+    path = Path(__file__).resolve().parents[1] / "config" / "buzzwatch.example.toml"
+    text = path.read_text(encoding="utf-8")
+    block = text[text.index("# [webhooks.") :].split("\n\n")[0]
+    return "\n".join(line.removeprefix("# ") for line in block.splitlines()) + "\n"

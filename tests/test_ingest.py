@@ -75,8 +75,11 @@ def test_posted_mentions_reach_the_topic_keyed_by_brand(
             202,
             {"accepted": 3, "records": 4, "matched": 1, "unbranded": [2]},
         )
-        assert metric(where, 'buzzwatch_ingest_mentions_total{outcome="accepted"}') == 4
-        assert metric(where, "buzzwatch_ingest_records_total") == 5
+        assert (
+            metric(where, 'buzzwatch_ingest_mentions_total{outcome="accepted",path="/v1/mentions"}')
+            == 4
+        )
+        assert metric(where, 'buzzwatch_ingest_records_total{path="/v1/mentions"}') == 5
         assert metric(where, "buzzwatch_ingest_kafka_connected") == 1
         assert stop(process) == 0  # SIGTERM: a clean stop
     records = read_topic(kafka_bootstrap, topic, want=5, patience=1.0)
@@ -137,7 +140,10 @@ def test_refusals_say_why_and_write_nothing(tmp_path: Path, kafka_bootstrap: str
         assert call(where, "GET", "/nowhere")[0] == 404
         status, _, body = post(where, mention("last", brand="Acme"))
         assert status == 202, body
-        assert metric(where, 'buzzwatch_ingest_mentions_total{outcome="invalid"}') == 3
+        assert (
+            metric(where, 'buzzwatch_ingest_mentions_total{outcome="invalid",path="/v1/mentions"}')
+            == 3
+        )
         assert metric(where, 'buzzwatch_ingest_requests_total{code="401",path="/v1/mentions"}') == 2
     records = read_topic(kafka_bootstrap, topic, want=1, patience=1.0)
     assert [Mention.model_validate_json(r.value).id for r in records] == ["last"]
@@ -162,7 +168,12 @@ def test_without_kafka_it_answers_503_and_loses_nothing_silently(tmp_path: Path)
         status, headers, body = post(where, mention("a", brand="Acme"))
         assert status == 503 and headers["Retry-After"] == "5"
         assert "Kafka" in body["error"]
-        assert metric(where, 'buzzwatch_ingest_mentions_total{outcome="unavailable"}') == 1
+        assert (
+            metric(
+                where, 'buzzwatch_ingest_mentions_total{outcome="unavailable",path="/v1/mentions"}'
+            )
+            == 1
+        )
         assert stop(process) == 0
 
 
