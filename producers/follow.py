@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from pipeline.brands import BrandMatcher
 from pipeline.models import Invalid, Mention
 from producers.feeds import parse_feed
-from producers.kafka_sink import KafkaUnavailable, MentionSink
+from producers.kafka_sink import KafkaUnavailable, MentionSink, in_time
 
 log = logging.getLogger(__name__)
 MAX_FEED_BYTES = 10 * 1024 * 1024
@@ -78,7 +78,9 @@ class PollResult:
 
 class Delivery:
     """Sends a source's mentions onto Kafka once each: skips ids already in the position,
-    assigns brands, waits for Kafka's acknowledgement, and only then records the ids."""
+    assigns brands, waits for Kafka's acknowledgement, and only then records the ids. A
+    mention dated over an hour ahead of the clock is reported invalid and not recorded (a
+    feed's entry is taken at a later poll, once its time has come)."""
 
     def __init__(
         self, source: str, sink: MentionSink, position: Position, matcher: BrandMatcher | None
@@ -95,7 +97,8 @@ class Delivery:
         """Deliver `records`, then save the position, with `cursor` as its new cursor if
         given; raises KafkaUnavailable, recording nothing, when Kafka does not acknowledge."""
         fresh: dict[str, Mention] = {}
-        for record in records:
+        for given in records:
+            record = in_time(given) if isinstance(given, Mention) else given
             if isinstance(record, Invalid):
                 result.invalid += 1
                 if record.reason not in self._reported:

@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 from pipeline.brands import BrandMatcher
 from pipeline.models import Invalid, Mention
 from producers.hooks import Hook, Numbered
-from producers.kafka_sink import KafkaUnavailable, MentionSink
+from producers.kafka_sink import KafkaUnavailable, MentionSink, in_time
 from producers.mapping import records_of
 from producers.openapi import openapi_document
 
@@ -264,7 +264,7 @@ class IngestService:
             return Reply(422, {"error": str(error), "invalid": []})
         if len(records) > self.settings.max_batch:
             return self._too_many(hook.path, len(records))
-        mapped = [hook.mapper.mention(record) for record in records]
+        mapped = [_checked(hook.mapper.mention(record)) for record in records]
         invalid = [
             {"index": index, "reason": record.reason}
             for index, record in enumerate(mapped)
@@ -343,6 +343,10 @@ def _decoded(raw: bytes) -> Any:
         raise ValueError(f"bad JSON: {reason}") from error
 
 
+def _checked(record: Mention | Invalid) -> Mention | Invalid:
+    return in_time(record) if isinstance(record, Mention) else record
+
+
 def _validate(batch: list[Any]) -> tuple[list[Mention], list[dict[str, Any]]]:
     """The batch's mentions, or the field errors of its invalid ones (with their index)."""
     mentions, detail = [], []
@@ -359,12 +363,18 @@ def _validate(batch: list[Any]) -> tuple[list[Mention], list[dict[str, Any]]]:
             )
             continue
         try:
-            mentions.append(Mention.model_validate(item))
+            mention = in_time(Mention.model_validate(item))
         except ValidationError as error:
             for e in error.errors(include_url=False, include_input=False, include_context=False):
                 detail.append(
                     {"index": index, "loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
                 )
+            continue
+        if isinstance(mention, Invalid):
+            loc = ["created_at"]
+            detail.append({"index": index, "loc": loc, "msg": mention.reason, "type": "future"})
+        else:
+            mentions.append(mention)
     return mentions, detail
 
 

@@ -11,17 +11,33 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from pipeline.models import Mention
+from pipeline.models import Invalid, Mention, iso_utc
 from producers.file_producer import send
 
 log = logging.getLogger(__name__)
 FIRST_RETRY_SECONDS = 1.0
 LAST_RETRY_SECONDS = 30.0
+# Kafka refuses a record stamped more than log.message.timestamp.after.max.ms (one hour by
+# default) ahead of the broker's clock; a few minutes of margin for the clocks' skew.
+MAX_AHEAD = timedelta(minutes=55)
+
+
+def in_time(mention: Mention, now: datetime | None = None) -> Mention | Invalid:
+    """The mention, or `Invalid` when its `created_at` is so far ahead of this clock that
+    Kafka would refuse it (and, with an idempotent producer, the records after it)."""
+    limit = (now or datetime.now(UTC)) + MAX_AHEAD
+    if mention.created_at <= limit:
+        return mention
+    return Invalid(
+        f"created_at {iso_utc(mention.created_at)} is more than an hour ahead of this "
+        f"server's clock ({iso_utc(limit - MAX_AHEAD)}): Kafka would refuse it"
+    )
 
 
 class KafkaUnavailable(Exception):

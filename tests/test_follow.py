@@ -9,7 +9,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,8 @@ import pytest
 
 from pipeline.models import Invalid, Mention
 from producers.feeds import parse_feed
+from producers.follow import Delivery, PollResult, Position
+from producers.kafka_sink import KafkaUnavailable, MentionSink, in_time
 from tests.broker.kafka_broker import create_topic
 from tests.helpers import buzzwatch, read_topic
 from tests.servers import serving as http_serving
@@ -166,3 +168,26 @@ def test_follow_fails_a_single_poll_it_cannot_make_and_records_nothing(
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 1 and "poll failed, nothing recorded" in result.stderr
     assert not state.exists()
+
+
+def test_an_entry_dated_ahead_of_the_clock_waits_for_its_time(tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    soon, later = (now + timedelta(minutes=30)).isoformat(), (now + timedelta(hours=3)).isoformat()
+    records = [
+        Mention(id="soon", created_at=soon, text="Ferrand ouvre"),
+        Mention(id="later", created_at=later, text="Ferrand ouvrira"),
+    ]
+    position = Position(tmp_path / "p.json")
+    sink = MentionSink({"bootstrap_servers": "127.0.0.1:9"}, "none", send_timeout=2.0)
+    sink.start()
+    try:
+        with pytest.raises(KafkaUnavailable):  # "soon" is sent; nothing reached Kafka
+            Delivery("feed", sink, position, None).send(records[:1], PollResult())
+        result = PollResult()
+        Delivery("feed", sink, position, None).send(records[1:], result)  # nothing to send
+    finally:
+        sink.close()
+    assert (result.new, result.invalid) == (0, 1)
+    assert position.ids == []  # "later" is taken at a poll once its time has come
+    refused = in_time(records[1])
+    assert isinstance(refused, Invalid) and "more than an hour ahead" in refused.reason

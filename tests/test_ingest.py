@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -119,10 +120,12 @@ def test_refusals_say_why_and_write_nothing(tmp_path: Path, kafka_bootstrap: str
 
         status, _, body = call(where, "POST", "/v1/mentions", b"{oops", json_auth)
         assert status == 422 and body["detail"][0]["type"] == "json_invalid"
+        ahead = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
         invalid = [
             mention("ok", brand="Acme"),
             {"id": "bad", "created_at": "someday", "author": {"followers": -1}},
             "not an object",
+            {**mention("ahead", brand="Acme"), "created_at": ahead},  # Kafka would refuse it
         ]
         status, _, body = post(where, invalid)
         assert status == 422
@@ -133,8 +136,10 @@ def test_refusals_say_why_and_write_nothing(tmp_path: Path, kafka_bootstrap: str
             (1, "author.id", "missing"),
             (1, "author.followers", "greater_than_equal"),
             (2, "", "object_type"),
+            (3, "created_at", "future"),
         }
-        assert body["errors"] == 5
+        assert body["errors"] == 6
+        assert "more than an hour ahead of this server's clock" in body["detail"][-1]["msg"]
 
         assert call(where, "GET", "/v1/mentions")[0] == 405
         assert call(where, "GET", "/nowhere")[0] == 404
@@ -142,7 +147,7 @@ def test_refusals_say_why_and_write_nothing(tmp_path: Path, kafka_bootstrap: str
         assert status == 202, body
         assert (
             metric(where, 'buzzwatch_ingest_mentions_total{outcome="invalid",path="/v1/mentions"}')
-            == 3
+            == 4
         )
         assert metric(where, 'buzzwatch_ingest_requests_total{code="401",path="/v1/mentions"}') == 2
     records = read_topic(kafka_bootstrap, topic, want=1, patience=1.0)

@@ -10,6 +10,7 @@ import hmac
 import json
 import subprocess
 import sys
+import time
 import tomllib
 import urllib.error
 import urllib.request
@@ -269,6 +270,11 @@ def test_a_hook_without_a_secret_takes_the_bearer_token_and_matches_brands(
                 ],
             },
         )
+        ahead_ms = int((time.time() + 3 * 3600) * 1000)  # Kafka would refuse its timestamp
+        future = {"submission": {"id": 5502, "submittedAt": ahead_ms, "message": "Ferrand !"}}
+        status, body = deliver(where, "forms", json.dumps([future, form]).encode(), BEARER)
+        assert status == 202 and (body["accepted"], body["duplicates"]) == (0, 1)
+        assert "more than an hour ahead" in body["invalid"][0]["reason"]
         ping = b'{"event": "ping"}'
         assert deliver(where, "reviews", ping, signed(ping)) == (
             422,
