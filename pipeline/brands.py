@@ -55,8 +55,14 @@ class BrandTerms(BaseModel):
     @classmethod
     def _has_words(cls, terms: tuple[str, ...]) -> tuple[str, ...]:
         for term in terms:
-            if not words_of(term):
+            words = words_of(term)
+            if not words:
                 raise ValueError(f"term {term!r} has no letters or digits")
+            if all(len(word) == 1 for word in words):
+                raise ValueError(
+                    f"term {term!r} would match the bare letters {' '.join(words)!r} "
+                    "(punctuation is not matched): give a longer name, or a handle"
+                )
         return terms
 
     @field_validator("handles", mode="after")

@@ -130,6 +130,11 @@ def test_a_bad_brand_table_is_refused_with_its_reason() -> None:
         BrandTerms(handles=("two words",))
     with pytest.raises(ValidationError, match="term '!!!' has no letters or digits"):
         BrandTerms(aliases=("!!!",))
+    with pytest.raises(ValidationError, match="term 'C\\+\\+' would match the bare letters 'c'"):
+        BrandTerms(keywords=("C++",))  # it would match the "c" of every "c'est"
+    with pytest.raises(ValidationError, match="the bare letters 'a b'"):
+        BrandTerms(exclude=("A+B",))
+    assert BrandTerms(aliases=("AT&T", "X Corp", "L'Oréal")).aliases[0] == "AT&T"
     with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
         brand_matcher({"brands": {"Acme": {"alias": ["ACME"]}}})
     assert brand_matcher({}) is None
