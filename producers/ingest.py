@@ -11,10 +11,12 @@ mapped to mentions, each id written once. `GET /healthz`, `/metrics` (Prometheus
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -64,6 +66,15 @@ class IngestSettings(BaseModel):
     )
     send_timeout_seconds: float = Field(
         10.0, ge=2, description="How long a request waits for Kafka's acknowledgement; then 503."
+    )
+    max_connections: int = Field(
+        256, ge=1, description="Connections open at once; a new one beyond gets 503, closed."
+    )
+    request_seconds: float = Field(
+        60.0,
+        ge=1,
+        description="How long a connection may take to send a request (or stay idle between "
+        "two) before it is closed; the wait for Kafka comes on top.",
     )
 
     @model_validator(mode="after")
@@ -379,12 +390,20 @@ def _validate(batch: list[Any]) -> tuple[list[Mention], list[dict[str, Any]]]:
 
 
 class IngestServer(ThreadingHTTPServer):
-    """The HTTP server: one thread per connection."""
+    """The HTTP server: one thread per connection, at most `max_connections` of them, each
+    closed when a request takes longer than `request_seconds` to come (slow clients cannot
+    hold threads for ever)."""
 
     daemon_threads = True
 
     def __init__(self, service: IngestService) -> None:
         self.service = service
+        settings = service.settings
+        self._slots = threading.BoundedSemaphore(settings.max_connections)
+        self._limit = settings.request_seconds + settings.send_timeout_seconds
+        self._deadlines: dict[socket.socket, float] = {}
+        self._deadlines_lock = threading.Lock()
+        self._closed = threading.Event()
         document = Reply(200, openapi_document())
         self.routes: dict[str, Callable[[], Reply]] = {  # GET paths
             "/healthz": service.health,
@@ -395,7 +414,53 @@ class IngestServer(ThreadingHTTPServer):
             MENTIONS_PATH: service.post,
             **{hook.path: partial(service.post_hook, hook) for hook in service.hooks.values()},
         }
-        super().__init__((service.settings.address, service.settings.port), _Handler)
+        super().__init__((settings.address, settings.port), _Handler)
+        threading.Thread(target=self._close_late, name="deadlines", daemon=True).start()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if self._slots.acquire(blocking=False):
+            super().process_request(request, client_address)
+            return
+        self.service.metrics.requests.labels("other", 503).inc()
+        with contextlib.suppress(OSError):
+            request.sendall(_TOO_MANY_CONNECTIONS)
+        self.shutdown_request(request)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._deadlines_lock:
+                self._deadlines.pop(request, None)
+            self._slots.release()
+
+    def arm(self, connection: socket.socket) -> None:
+        """Start the clock of the next request on `connection`."""
+        with self._deadlines_lock:
+            self._deadlines[connection] = time.monotonic() + self._limit
+
+    def server_close(self) -> None:
+        self._closed.set()
+        super().server_close()
+
+    def _close_late(self) -> None:
+        """Every second, shut down the connections whose request is late (until closed)."""
+        while not self._closed.wait(1.0):
+            now = time.monotonic()
+            with self._deadlines_lock:
+                late = [c for c, deadline in self._deadlines.items() if deadline < now]
+                for connection in late:
+                    del self._deadlines[connection]
+            for connection in late:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+
+
+_TOO_MANY_CONNECTIONS = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+    b"Retry-After: 1\r\nConnection: close\r\nContent-Length: 33\r\n\r\n"
+    b'{"error": "too many connections"}'
+)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -407,6 +472,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self) -> str:
         """The request's path without its query."""
         return self.path.split("?")[0]
+
+    def handle_one_request(self) -> None:
+        self.server.arm(self.connection)
+        super().handle_one_request()
 
     def do_GET(self) -> None:
         route = self.server.routes.get(self._route)

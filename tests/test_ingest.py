@@ -4,6 +4,7 @@ backpressure and Kafka outages, health, metrics and the OpenAPI document."""
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -225,3 +226,39 @@ def test_it_will_not_start_without_a_token(monkeypatch: pytest.MonkeyPatch) -> N
     result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 2
     assert f"no bearer token: set [ingest] tokens or ${TOKENS_ENV}" in result.stderr
+
+
+def test_connections_are_capped_and_slow_requests_cut(tmp_path: Path, kafka_bootstrap: str) -> None:
+    config = CONFIG.replace("[ingest]\n", "[ingest]\nmax_connections = 2\nrequest_seconds = 1\n")
+    with running_ingest(config, tmp_path, kafka_bootstrap, new_topic(kafka_bootstrap)) as (
+        where,
+        process,
+    ):
+        host, port = where.split(":")
+        slow = [socket.create_connection((host, int(port)), timeout=30) for _ in range(2)]
+        for connection in slow:
+            connection.sendall(b"POST /v1/mentions HTTP/1.1\r\n")  # and never the rest
+        extra = socket.create_connection((host, int(port)), timeout=30)
+        answer = _read_all(extra)
+        assert answer.startswith(b"HTTP/1.1 503") and b"too many connections" in answer
+        started = time.monotonic()
+        for connection in slow:  # cut after request_seconds + send_timeout_seconds (1 + 3)
+            assert _read_all(connection) == b""
+        assert time.monotonic() - started < 15
+        for _ in range(20):  # the slots are free again
+            if post(where, mention("after", brand="Acme"))[0] == 202:
+                break
+            time.sleep(0.25)
+        else:
+            pytest.fail("no slot freed after the slow connections were cut")
+        assert metric(where, 'buzzwatch_ingest_requests_total{code="503",path="other"}') >= 1
+        assert process.poll() is None
+
+
+def _read_all(connection: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (at most 30 s)."""
+    chunks = []
+    with connection:
+        while chunk := connection.recv(4096):
+            chunks.append(chunk)
+    return b"".join(chunks)
