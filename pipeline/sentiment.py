@@ -41,22 +41,27 @@ class _VaderScorer:
         return Polarity(s["compound"], s["pos"], s["neu"], s["neg"])
 
 
-class _FastVaderScorer:
-    """vaderSentiment's English scores, computed by `pipeline.vader.FastVader`."""
+class _TupleAnalyzer(Protocol):
+    def scores(self, text: str) -> tuple[float, float, float, float]: ...
 
-    def __init__(self) -> None:
-        from pipeline.vader import FastVader
 
-        self._vader = FastVader()
+class _TupleScorer:
+    """Adapter to `Scorer` from the project's analyzers, whose `scores(text)` gives
+    (neg, neu, pos, compound) without building a dict per text."""
+
+    def __init__(self, analyzer: _TupleAnalyzer) -> None:
+        self._analyzer = analyzer
 
     def polarity(self, text: str) -> Polarity:
-        neg, neu, pos, compound = self._vader.scores(text)
+        neg, neu, pos, compound = self._analyzer.scores(text)
         return Polarity(compound, pos, neu, neg)
 
 
 def english_vader() -> Scorer:
     """vaderSentiment 3.3.2's English scores, exactly, by the project's faster implementation."""
-    return _FastVaderScorer()
+    from pipeline.vader import FastVader
+
+    return _TupleScorer(FastVader())
 
 
 def french_vader() -> Scorer:
@@ -64,7 +69,7 @@ def french_vader() -> Scorer:
     French negation, contrast and a corrected vocabulary, on VADER's compound scale."""
     from pipeline.vader_fr import FrenchVader
 
-    return _VaderScorer(FrenchVader())
+    return _TupleScorer(FrenchVader())
 
 
 def vadersentiment_fr() -> Scorer:

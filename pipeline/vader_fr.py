@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from functools import cache, lru_cache
@@ -30,6 +29,8 @@ from importlib import resources
 from itertools import pairwise
 
 from vaderSentiment import vaderSentiment as english
+
+from pipeline import brands
 
 B_INCR = 0.293
 B_DECR = -0.293
@@ -153,11 +154,8 @@ _TOKEN = re.compile(
 _REPEATS = re.compile(r"(\w)\1{2,}")
 
 
-@lru_cache(maxsize=100_000)
-def fold(word: str) -> str:
-    """Lower case without accents: how words are looked up."""
-    decomposed = unicodedata.normalize("NFKD", word.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+fold = lru_cache(maxsize=100_000)(brands.fold)
+"""`pipeline.brands.fold` (lower case without accents: how words are looked up), remembered."""
 
 
 def _family(word: str) -> str:
@@ -245,13 +243,16 @@ class Lexicon:
 @cache
 def _emoji_valence(char: str) -> float:
     """An emoji's valence: the sum of VADER's English valences of the words of its name."""
-    name = _ENGLISH.emojis.get(char)
+    name = _english().emojis.get(char)
     if not name:
         return 0.0
-    return sum(float(_ENGLISH.lexicon.get(word, 0.0)) for word in name.lower().split())
+    return sum(float(_english().lexicon.get(word, 0.0)) for word in name.lower().split())
 
 
-_ENGLISH = english.SentimentIntensityAnalyzer()
+@cache
+def _english() -> english.SentimentIntensityAnalyzer:
+    """vaderSentiment's English analyzer, loaded at the first emoji rather than at import."""
+    return english.SentimentIntensityAnalyzer()
 
 
 class FrenchVader:

@@ -97,8 +97,7 @@ class Delivery:
         """Deliver `records`, then save the position, with `cursor` as its new cursor if
         given; raises KafkaUnavailable, recording nothing, when Kafka does not acknowledge."""
         fresh: dict[str, Mention] = {}
-        for given in records:
-            record = in_time(given) if isinstance(given, Mention) else given
+        for record in map(in_time, records):
             if isinstance(record, Invalid):
                 result.invalid += 1
                 if record.reason not in self._reported:

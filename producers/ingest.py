@@ -275,7 +275,7 @@ class IngestService:
             return Reply(422, {"error": str(error), "invalid": []})
         if len(records) > self.settings.max_batch:
             return self._too_many(hook.path, len(records))
-        mapped = [_checked(hook.mapper.mention(record)) for record in records]
+        mapped = [in_time(hook.mapper.mention(record)) for record in records]
         invalid = [
             {"index": index, "reason": record.reason}
             for index, record in enumerate(mapped)
@@ -352,10 +352,6 @@ def _decoded(raw: bytes) -> Any:
     except (ValueError, RecursionError) as error:  # UnicodeDecodeError, JSONDecodeError
         reason = error.msg if isinstance(error, json.JSONDecodeError) else str(error)[:200]
         raise ValueError(f"bad JSON: {reason}") from error
-
-
-def _checked(record: Mention | Invalid) -> Mention | Invalid:
-    return in_time(record) if isinstance(record, Mention) else record
 
 
 def _validate(batch: list[Any]) -> tuple[list[Mention], list[dict[str, Any]]]:

@@ -28,9 +28,13 @@ LAST_RETRY_SECONDS = 30.0
 MAX_AHEAD = timedelta(minutes=55)
 
 
-def in_time(mention: Mention, now: datetime | None = None) -> Mention | Invalid:
-    """The mention, or `Invalid` when its `created_at` is so far ahead of this clock that
-    Kafka would refuse it (and, with an idempotent producer, the records after it)."""
+def in_time(record: Mention | Invalid, now: datetime | None = None) -> Mention | Invalid:
+    """The record, or `Invalid` when it is a mention whose `created_at` is so far ahead of
+    this clock that Kafka would refuse it (and, with an idempotent producer, the records
+    after it)."""
+    if isinstance(record, Invalid):
+        return record
+    mention = record
     limit = (now or datetime.now(UTC)) + MAX_AHEAD
     if mention.created_at <= limit:
         return mention

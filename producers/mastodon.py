@@ -54,8 +54,9 @@ class Timeline:
     local: bool = False
 
     def rest_path(self) -> str:
-        path = f"/api/v1/timelines/tag/{urllib.parse.quote(self.tag)}" if self.tag else ""
-        return path or "/api/v1/timelines/public"
+        if self.tag:
+            return f"/api/v1/timelines/tag/{urllib.parse.quote(self.tag)}"
+        return "/api/v1/timelines/public"
 
     def stream_path(self) -> str:
         base = "/api/v1/streaming/hashtag" if self.tag else "/api/v1/streaming/public"
