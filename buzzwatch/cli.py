@@ -22,7 +22,9 @@ from buzzwatch.backtest_cli import add_commands as add_backtest_commands
 from buzzwatch.crisis_cli import add_command as add_crisis_command
 from buzzwatch.sentiment_cli import add_command as add_sentiment_command
 from pipeline.brands import brand_matcher
-from pipeline.engine import Engine
+from pipeline.crisis_log import CrisisLog
+from pipeline.desk import Desk, LoggedDesk, seen_of
+from pipeline.engine import Engine, Scored
 from pipeline.models import AlertEvent, Invalid, Mention, iso_utc
 from pipeline.records import (
     MAX_KEPT_REJECTIONS,
@@ -32,7 +34,8 @@ from pipeline.records import (
     read_records,
 )
 from pipeline.replay import replay
-from pipeline.settings import detection_settings, load_config
+from pipeline.settings import DetectionSettings, detection_settings, load_config
+from pipeline.statements import HoldingStatements
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -213,6 +216,9 @@ Outputs (any number, also none: the summary is always printed):
   --chart-out FILE         per-brand panels of the series with the alerts; .png, or .html for
                            a self-contained page with the chart and the alert table; repeat
                            the flag for both (the chart is drawn once)
+  --crisis-log DIR         the crisis log of each incident (as `buzzwatch desk` writes it):
+                           response queue, the brand's communications, defenders, curves;
+                           `buzzwatch report --log DIR` turns it into a post-crisis report
 
 Rejected records are reported on stderr with their place: `line N` for a file,
 `record P:O` (partition:offset) for a topic.
@@ -250,6 +256,9 @@ def _replay_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="FILE",
         help="chart: FILE.png or FILE.html (self-contained); repeatable",
+    )
+    parser.add_argument(
+        "--crisis-log", type=Path, metavar="DIR", help="write each incident's crisis log here"
     )
     parser.add_argument(
         "--chart-brands",
@@ -309,6 +318,7 @@ def _replay(args: argparse.Namespace) -> int:
         config = load_config(args.config)
         settings = detection_settings(config)
         matcher = brand_matcher(config)
+        statements = HoldingStatements.from_config(config)
     except (OSError, ValueError) as error:  # pydantic's ValidationError included
         print(f"replay: error: {args.config}: {error}", file=sys.stderr)
         return 2
@@ -317,7 +327,9 @@ def _replay(args: argparse.Namespace) -> int:
         from buzzwatch.series import SeriesCollector
 
         collector = SeriesCollector()
-    engine = Engine(settings, on_bucket=collector)
+    handles = matcher.handles if matcher else None
+    engine = Engine(settings, on_bucket=collector, statements=statements, handles=handles)
+    desk = _logged_desk(args.crisis_log, settings) if args.crisis_log else None
     alerts: list[AlertEvent] = []
     source_context = (
         _kafka_source(args, config, settings.allowed_lateness_seconds)
@@ -336,9 +348,15 @@ def _replay(args: argparse.Namespace) -> int:
                 alerts.append(event)
                 if out is not None:
                     out.write(event.to_json() + "\n")
+                if desk is not None:
+                    desk.on_alert(event)
+
+            def on_scored(scored: Scored) -> None:
+                if desk is not None:
+                    desk.on_mention(seen_of(scored, engine.scorer))
 
             source = stack.enter_context(source_context)
-            summary = replay(source.records, engine, on_alert, matcher)
+            summary = replay(source.records, engine, on_alert, matcher, on_scored)
     except _ReplayError as error:
         print(f"replay: error: {error}", file=sys.stderr)
         return 1
@@ -362,6 +380,12 @@ def _replay(args: argparse.Namespace) -> int:
     if collector is not None:
         _write_analyst_outputs(args, collector.frame(), alerts, source, summary.records)
     return 0
+
+
+def _logged_desk(directory: Path, settings: DetectionSettings) -> LoggedDesk:
+    """The desk of an embedded replay, logging into `directory` (restored from it first)."""
+    desk = Desk(settings.bucket_seconds, settings.allowed_lateness_seconds)
+    return LoggedDesk(CrisisLog(directory), desk)
 
 
 def _matched(count: int) -> str:
@@ -536,6 +560,9 @@ def _detect(args: argparse.Namespace) -> int:
     try:
         kafka = kafka_settings(config, **overrides)
         served = metrics_settings(config, port=args.metrics_port, address=args.metrics_address)
+        settings = detection_settings(config)
+        statements = HoldingStatements.from_config(config)
+        matcher = brand_matcher(config)
     except ValueError as error:  # pydantic's ValidationError included
         print(f"detect: error: {error}", file=sys.stderr)
         return 2
@@ -544,7 +571,8 @@ def _detect(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: _stop_within(stop, STOP_GRACE_SECONDS))
-    Detector(kafka, detection_settings(config), metrics).run(stop)
+    handles = matcher.handles if matcher else None
+    Detector(kafka, settings, metrics, statements=statements, handles=handles).run(stop)
     return 0
 
 

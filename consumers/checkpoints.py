@@ -155,7 +155,8 @@ def engine_from(checkpoint: Checkpoint, fresh: Engine) -> Engine:
             checkpoint.partition,
         )
         return fresh
-    return Engine.restore(snapshot, fresh.scorer, fresh.on_bucket)
+    owned = fresh.handles.owned
+    return Engine.restore(snapshot, fresh.scorer, fresh.on_bucket, fresh.statements, owned)
 
 
 def encode(value: dict[str, Any]) -> bytes:

@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -36,6 +36,7 @@ from pipeline.records import decode_record
 from pipeline.replay import REASONS
 from pipeline.sentiment import SentimentRouter
 from pipeline.settings import DetectionSettings
+from pipeline.statements import HoldingStatements
 from pipeline.watermark import Watermark
 
 log = logging.getLogger("buzzwatch.detect")
@@ -94,11 +95,16 @@ class Detector:
         settings: DetectionSettings,
         metrics: DetectorMetrics,
         scorer: SentimentRouter | None = None,
+        statements: HoldingStatements | None = None,
+        handles: Mapping[str, Collection[str]] | None = None,
     ) -> None:
+        """`statements` and `handles` go to each partition's engine (see `Engine`)."""
         self.kafka = kafka
         self.settings = settings
         self.metrics = metrics
         self.scorer = scorer or SentimentRouter(settings.negative_threshold)
+        self.statements = statements
+        self.handles = handles
         # Without an instance id, one transactional id per process, as Kafka Streams does:
         # KIP-447 fences a stale owner through the group generation, and a session restarted
         # in this process aborts its predecessor's open transaction at once.
@@ -304,7 +310,8 @@ class Detector:
         restored = checkpoints.load(self.kafka, chosen)
         seconds = time.monotonic() - started
         for partition, checkpoint in restored.items():
-            fresh = Engine(self.settings, self.scorer, self.metrics.record_bucket)
+            listener = self.metrics.record_bucket
+            fresh = Engine(self.settings, self.scorer, listener, self.statements, self.handles)
             engine = checkpoints.engine_from(checkpoint, fresh)
             task = self.tasks[partition] = Task(partition, engine, checkpoint)
             if engine is fresh:

@@ -74,7 +74,7 @@ class DetectorMetrics:
         self.rejected = Counter(
             "buzzwatch_records_rejected",
             "Records not counted, by reason (invalid_json, invalid_record, unbranded, ahead, "
-            "brand_limit, late, duplicate).",
+            "brand_limit, late, duplicate, own: the brand's own posts).",
             ["reason"],
             registry=r,
         )

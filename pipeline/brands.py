@@ -132,6 +132,7 @@ class BrandMatcher:
         self._hashtags: dict[str, list[Match]] = {}  # `#word` keywords and aliases run together
         self._handles: dict[str, list[Match]] = {}
         self._vetoes: dict[tuple[str, ...], set[str]] = {}
+        self.handles = {brand: terms.handles for brand, terms in brands.items() if terms.handles}
         for brand, terms in brands.items():
             for alias in (brand, *terms.aliases):
                 words = _bare(words_of(alias))
@@ -183,12 +184,19 @@ class BrandMatcher:
         return sorted(kept, key=lambda match: self._rank[match.brand])
 
     def assign(self, mention: Mention) -> list[Mention]:
-        """The mention once for each brand its text names; a brand given by the source wins.
+        """The mention once for each brand its text names; a brand given by the source wins,
+        then the brand whose handle wrote it (its own post, an answer to a customer).
 
         A mention with no brand that names none comes back as it is (to be reported unbranded).
         """
         if mention.brand is not None:
             return [mention]
+        author = mention.author
+        if author is not None:
+            for name in (author.id, author.name):
+                owned = self._handles.get(handle_of(name)) if name else None
+                if owned:
+                    return [mention.model_copy(update={"brand": owned[0].brand})]
         named = [mention.model_copy(update={"brand": m.brand}) for m in self.matches(mention.text)]
         return named or [mention]
 
@@ -202,6 +210,26 @@ class BrandMatcher:
     def _note(found: dict[str, Match], matches: Iterable[Match]) -> None:
         for match in matches:
             found.setdefault(match.brand, match)
+
+
+class Handles:
+    """Each brand's own accounts, to tell its posts (answers, statements) from the buzz."""
+
+    def __init__(self, handles: Mapping[str, Iterable[str]] | None = None) -> None:
+        self.owned = {
+            brand: frozenset(handle_of(handle) for handle in owned)
+            for brand, owned in (handles or {}).items()
+        }
+
+    def owns(self, mention: Mention) -> bool:
+        """Whether one of its brand's handles wrote the mention (by author id or name)."""
+        owned = self.owned.get(mention.brand or "")
+        author = mention.author
+        if not owned or author is None:
+            return False
+        return handle_of(author.id) in owned or (
+            author.name is not None and handle_of(author.name) in owned
+        )
 
 
 def _bare(tokens: list[str]) -> list[str]:

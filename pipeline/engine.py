@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from pipeline.alerts import AlertLifecycle
+from pipeline.brands import Handles
 from pipeline.detectors import QUIET, NegativeRule, Verdict, VolumeRule
+from pipeline.evidence import Evidence
 from pipeline.models import AlertEvent, AlertKind, Mention, Severity
 from pipeline.sentiment import Polarity, SentimentRouter
 from pipeline.settings import DetectionSettings
+from pipeline.statements import HoldingStatements, default_templates
 
-SNAPSHOT_VERSION = 4
+SNAPSHOT_VERSION = 5
 
 
 class Admission(StrEnum):
@@ -32,6 +35,7 @@ class Admission(StrEnum):
     DUPLICATE = "duplicate"  # its id is already counted in one of the brand's open buckets
     AHEAD = "ahead"  # dated more than `max_ahead_hours` after the closed event time
     BRAND_LIMIT = "brand_limit"  # a new brand when `max_brands` brands are tracked already
+    OWN = "own"  # written by one of the brand's own handles: an answer, not buzz
 
     @property
     def rejected(self) -> bool:
@@ -91,6 +95,7 @@ class BrandState:
         self.open_ids: set[str] = set()  # the union of `ids`
         self.volume = VolumeRule(settings)
         self.negative = NegativeRule(settings)
+        self.evidence = Evidence(brand, settings.explain)
         self.silence = 0.0  # log-chance of the current run of empty buckets
         self.changed = False  # counted, closed a bucket or emitted since the last checkpoint
         resolve_after = settings.buckets(settings.resolve_after_minutes * 60)
@@ -141,6 +146,7 @@ class BrandState:
         """Judge the bucket [start, end), learn from it and return the state changes."""
         volume, negatives = self._counts(start, end, pop=True)
         silent = self._silent(start, volume)
+        self.evidence.expire(end, learn=not any(life.active for life in self.alerts.values()))
         self.changed = True
         verdicts: dict[AlertKind, Verdict] = {"volume": QUIET, "negative": QUIET}
         expected_volume = expected_negatives = 0.0
@@ -223,6 +229,7 @@ class BrandState:
             "silence": self.silence,
             "volume": self.volume.state(),
             "negative": self.negative.state(),
+            "evidence": self.evidence.state(),
             "alerts": {kind: life.state() for kind, life in self.alerts.items()},
         }
 
@@ -237,6 +244,7 @@ class BrandState:
         brand_state.silence = state["silence"]
         brand_state.volume = VolumeRule(settings, state["volume"])
         brand_state.negative = NegativeRule(settings, state["negative"])
+        brand_state.evidence = Evidence.from_state(brand, settings.explain, state["evidence"])
         for kind, life in state["alerts"].items():
             brand_state.alerts[kind].restore(life)
         return brand_state
@@ -250,11 +258,17 @@ class Engine:
         settings: DetectionSettings | None = None,
         scorer: SentimentRouter | None = None,
         on_bucket: BucketListener | None = None,
+        statements: HoldingStatements | None = None,
+        handles: Mapping[str, Collection[str]] | None = None,
     ) -> None:
-        """`on_bucket`, if given, receives every closed bucket's report (the series)."""
+        """`on_bucket`, if given, receives every closed bucket's report (the series).
+        `statements` suggest the holding statement of each firing alert; `handles` are each
+        brand's own accounts, whose posts are not counted (`Admission.OWN`)."""
         self.settings = settings or DetectionSettings()
         self.on_bucket = on_bucket
         self.scorer = scorer or SentimentRouter(self.settings.negative_threshold)
+        self.statements = statements or HoldingStatements(default_templates())
+        self.handles = Handles(handles)
         self.brands: dict[str, BrandState] = {}
         self.closed_until: int | None = None
         self.counts: Counter[str] = Counter()
@@ -273,6 +287,9 @@ class Engine:
         brand = mention.brand
         if brand is None:
             return self._count(Scored(mention, Admission.UNBRANDED))
+        if self.handles.owns(mention):
+            polarity = self.scorer.polarity(mention.text, mention.lang)
+            return self._count(Scored(mention, Admission.OWN, polarity))
         step = self.step_of(int(mention.created_at.timestamp()))
         if self.closed_until is not None:
             if step < self.closed_until:
@@ -287,9 +304,10 @@ class Engine:
             state = self.brands[brand] = BrandState(brand, settings, step + settings.early_seconds)
         if not state.first_sighting(step, mention.id):
             return self._count(Scored(mention, Admission.DUPLICATE))
-        polarity = self.scorer.polarity(mention.text, mention.lang)
+        polarity, lang = self.scorer.judged(mention.text, mention.lang)
         negative = self.scorer.is_negative(polarity)
         state.count(step, negative)
+        state.evidence.add(mention, lang, polarity.compound, negative)
         return self._count(Scored(mention, Admission.ACCEPTED, polarity, negative))
 
     def advance(self, watermark: int | None) -> list[AlertEvent]:
@@ -308,10 +326,19 @@ class Engine:
         self.closed_until = boundary
         events: list[AlertEvent] = []
         for state in self.brands.values():
-            events.extend(state.step_to(boundary, self.on_bucket))
+            changes = state.step_to(boundary, self.on_bucket)
+            events.extend(self._explained(state, event) for event in changes)
         events.sort(key=lambda e: (e.at, e.brand, e.kind, e.state))
         self.counts.update(f"alert_{e.state}" for e in events)
         return events
+
+    def _explained(self, state: BrandState, event: AlertEvent) -> AlertEvent:
+        """A firing event with its explanation and holding statement; others as they are."""
+        if event.state != "firing":
+            return event
+        explanation = state.evidence.explain(int(event.at.timestamp()))
+        statement = self.statements.suggest(event.brand, explanation)
+        return event.model_copy(update={"explanation": explanation, "holding_statement": statement})
 
     def active_alerts(self) -> list[tuple[str, AlertKind, Severity]]:
         """(brand, kind, severity) of each alert firing now."""
@@ -355,11 +382,16 @@ class Engine:
         snapshot: dict[str, Any],
         scorer: SentimentRouter | None = None,
         on_bucket: BucketListener | None = None,
+        statements: HoldingStatements | None = None,
+        handles: Mapping[str, Collection[str]] | None = None,
     ) -> Engine:
-        """Rebuild an engine from `snapshot()`; it goes on exactly where the original was."""
+        """Rebuild an engine from `snapshot()`; it goes on exactly where the original was.
+        The scorer, listener, statements and handles are configuration, not state: give them
+        again."""
         if snapshot.get("version") != SNAPSHOT_VERSION:
             raise ValueError(f"unsupported snapshot version {snapshot.get('version')!r}")
-        engine = cls(DetectionSettings.model_validate(snapshot["settings"]), scorer, on_bucket)
+        settings = DetectionSettings.model_validate(snapshot["settings"])
+        engine = cls(settings, scorer, on_bucket, statements, handles)
         engine.closed_until = snapshot["closed_until"]
         engine.counts = Counter(snapshot["counts"])
         engine.brands = {

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 """Version of the mention and alert-event contracts, MAJOR.MINOR (see docs/contracts.md): a
 minor version only adds optional fields; a new major version may change or remove fields."""
 SCHEMA_MAJOR = SCHEMA_VERSION.split(".")[0]
@@ -25,6 +25,11 @@ class Author(BaseModel):
     id: str = Field(description="The author's id on the source platform.")
     name: str | None = Field(default=None, description="Display name or handle.")
     followers: int | None = Field(default=None, ge=0, description="Follower count, if known.")
+    follows_brand: bool | None = Field(
+        default=None,
+        description="Whether the author follows the brand's account (since 1.1); they are "
+        "answered first.",
+    )
 
 
 class Mention(BaseModel):
@@ -60,6 +65,11 @@ class Mention(BaseModel):
     author: Author | None = None
     url: str | None = Field(default=None, description="Link to the post.")
     in_reply_to: str | None = Field(default=None, description="Id of the post it answers.")
+    engagement: int | None = Field(
+        default=None,
+        ge=0,
+        description="Likes, shares and replies the post received, if known (since 1.1).",
+    )
 
     @field_validator("schema_version", mode="after")
     @classmethod
@@ -114,6 +124,81 @@ AlertState = Literal["firing", "resolved"]
 Severity = Literal["warning", "critical"]
 
 
+class ExplainedMention(BaseModel):
+    """A negative mention shown with an alert: one of the widest-reaching of its window."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    created_at: datetime
+    source: str
+    lang: str
+    author: str | None = Field(description="Author id on the source, if known.")
+    author_name: str | None
+    followers: int
+    engagement: int
+    reach: int = Field(description="`followers` plus `engagement`: mentions are ranked by it.")
+    compound: float = Field(description="Sentiment, -1 (most negative) to 1.")
+    text: str = Field(description="The text, cut to 280 characters.")
+    url: str | None
+
+
+class EmergingTerm(BaseModel):
+    """A word or hashtag far more frequent in the alert's window than in the brand's usual talk."""
+
+    model_config = ConfigDict(frozen=True)
+
+    term: str
+    mentions: int = Field(description="Mentions of the window that use it.")
+    share: float = Field(description="Its share of the window's mentions.")
+    usual_share: float = Field(description="Its share of the brand's mentions before.")
+    z: float = Field(description="Log-odds z-score of the rise (informative Dirichlet prior).")
+
+
+class AccountShare(BaseModel):
+    """One account's part of the window's negative mentions."""
+
+    model_config = ConfigDict(frozen=True)
+
+    author: str
+    name: str | None
+    source: str
+    negatives: int
+    followers: int
+
+
+class Explanation(BaseModel):
+    """What a firing alert's recent mentions say: who, where, in what words."""
+
+    model_config = ConfigDict(frozen=True)
+
+    window_start: datetime = Field(description="Start of the mentions explained (UTC).")
+    window_end: datetime
+    mentions: int
+    negatives: int
+    top_negative: tuple[ExplainedMention, ...] = Field(description="Widest reach first.")
+    emerging_terms: tuple[EmergingTerm, ...] = Field(description="Strongest rise first.")
+    sources: dict[str, int] = Field(description="Mentions per source (platform).")
+    languages: dict[str, int] = Field(description="Mentions per language.")
+    negative_languages: dict[str, int] = Field(description="Negative mentions per language.")
+    top_accounts: tuple[AccountShare, ...] = Field(description="Most negative mentions first.")
+    author_concentration: float = Field(
+        ge=0.0, le=1.0, description="Share of the negatives written by the top few accounts."
+    )
+    troll_suspected: bool = Field(
+        description="A few accounts write most of the negatives: answer with care, do not feed."
+    )
+
+
+class HoldingStatement(BaseModel):
+    """A first public answer to post at once: acknowledge, investigating, will update."""
+
+    model_config = ConfigDict(frozen=True)
+
+    lang: str
+    text: str
+
+
 class AlertEvent(BaseModel):
     """A change of state of one alert. `id` is stable from `firing` to `resolved`."""
 
@@ -137,6 +222,14 @@ class AlertEvent(BaseModel):
     score: float = Field(
         ge=0.0, le=1.0, description="Spike score: 0.5 at the firing threshold, 1 critical."
     )
+    explanation: Explanation | None = Field(
+        default=None, description="On `firing` events (since 1.1): what the mentions say."
+    )
+    holding_statement: HoldingStatement | None = Field(
+        default=None,
+        description="On `firing` events (since 1.1): a suggested first answer, in the language "
+        "of the negative mentions.",
+    )
 
     def to_json(self) -> str:
         """Serialise as one compact JSON line with `Z` UTC times."""
@@ -146,6 +239,14 @@ class AlertEvent(BaseModel):
         data = self.model_dump(mode="json")
         for key in ("at", "started_at"):
             data[key] = iso_utc(getattr(self, key))
+        if self.explanation is not None:
+            explanation = data["explanation"]
+            for key in ("window_start", "window_end"):
+                explanation[key] = iso_utc(getattr(self.explanation, key))
+            for shown, mention in zip(
+                explanation["top_negative"], self.explanation.top_negative, strict=True
+            ):
+                shown["created_at"] = iso_utc(mention.created_at)
         return data
 
 

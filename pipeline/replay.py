@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from pipeline.brands import BrandMatcher
-from pipeline.engine import Admission, Engine
+from pipeline.engine import Admission, Engine, Scored
 from pipeline.models import AlertEvent, Invalid, Mention
 from pipeline.records import Rejections
 from pipeline.watermark import Watermark
@@ -30,6 +30,7 @@ class ReplaySummary:
     duplicate: int = 0
     unbranded: int = 0
     dropped: int = 0  # too far ahead in time, or beyond the brand limit
+    own: int = 0  # posts of the brands' own handles: not counted
     invalid: int = 0
     alerts: int = 0
     rejected: Rejections = field(default_factory=Rejections)
@@ -40,8 +41,10 @@ def replay(
     engine: Engine,
     on_alert: Callable[[AlertEvent], None],
     matcher: BrandMatcher | None = None,
+    on_scored: Callable[[Scored], None] | None = None,
 ) -> ReplaySummary:
-    """Run numbered records through the engine; alerts go to `on_alert` as they happen.
+    """Run numbered records through the engine; alerts go to `on_alert` as they happen, and
+    each mention as the engine took it to `on_scored` (before the alerts it may cause).
 
     With a `matcher`, a mention without a brand counts for each configured brand its text names.
     The watermark follows the largest event time seen, less the allowed lateness, as the Kafka
@@ -59,7 +62,10 @@ def replay(
         if record.brand is None and mentions[0].brand is not None:
             summary.matched += 1
         for mention in mentions:
-            admission = engine.add(mention).admission
+            scored = engine.add(mention)
+            if on_scored is not None:
+                on_scored(scored)
+            admission = scored.admission
             if admission is Admission.UNBRANDED:
                 summary.unbranded += 1
                 summary.rejected.add(line, REASONS[admission] if matcher is None else UNMATCHED)
@@ -70,6 +76,8 @@ def replay(
                 summary.late += 1
             elif admission is Admission.DUPLICATE:
                 summary.duplicate += 1
+            elif admission is Admission.OWN:
+                summary.own += 1
             else:
                 summary.accepted += 1
                 if watermark.observe(0, int(mention.created_at.timestamp())):  # it moved

@@ -141,7 +141,9 @@ class SentimentRouter:
     cache_size: int = 20_000
     cache_chars: int = 512
     default_lang: str = "en"
-    _cache: dict[tuple[str, str], Polarity] = field(default_factory=dict, init=False, repr=False)
+    _cache: dict[tuple[str, str], tuple[Polarity, str]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     @cached_property
     def _scorers(self) -> dict[str, Scorer]:
@@ -156,6 +158,10 @@ class SentimentRouter:
         return self._language(scoring_window(text, self.max_chars, self.max_units), lang)
 
     def polarity(self, text: str, lang: str | None = None) -> Polarity:
+        return self.judged(text, lang)[0]
+
+    def judged(self, text: str, lang: str | None = None) -> tuple[Polarity, str]:
+        """The polarity and the language it was scored in (given, or detected)."""
         code = language_of(lang)
         if len(text) > self.cache_chars:  # never cached: not even looked up
             return self._score(text, code)
@@ -163,16 +169,17 @@ class SentimentRouter:
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        polarity = self._score(text, code)
+        judged = self._score(text, code)
         if len(self._cache) >= self.cache_size:
             self._cache.clear()  # cheaper than LRU bookkeeping; a burst refills it at once
-        self._cache[key] = polarity
-        return polarity
+        self._cache[key] = judged
+        return judged
 
-    def _score(self, text: str, code: str) -> Polarity:
+    def _score(self, text: str, code: str) -> tuple[Polarity, str]:
         window = scoring_window(text, self.max_chars, self.max_units)
-        scorers = self._scorers
-        return (scorers.get(self._language(window, code)) or scorers["en"]).polarity(window)
+        lang = self._language(window, code)
+        scorer = self._scorers.get(lang) or self._scorers["en"]
+        return scorer.polarity(window), lang
 
     def _language(self, window: str, lang: str | None) -> str:
         """`lang`'s primary subtag if given, else the language detected in the scored window."""

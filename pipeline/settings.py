@@ -46,6 +46,23 @@ class RuleSettings(BaseModel):
         return self
 
 
+class ExplainSettings(BaseModel):
+    """What a firing alert's explanation shows, and when it suspects trolls."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    minutes: int = Field(60, ge=15, description="Minutes of mentions explained before firing.")
+    top_mentions: int = Field(5, ge=1, le=50, description="Negative mentions shown, by reach.")
+    top_terms: int = Field(8, ge=0, le=50, description="Emerging terms shown at most.")
+    min_term_mentions: int = Field(3, ge=1, description="An emerging term is in this many.")
+    term_z: float = Field(3.0, gt=0, description="...and its rise is this many z or more.")
+    troll_accounts: int = Field(3, ge=1, description="The few accounts a troll flag looks at.")
+    troll_share: float = Field(
+        0.5, gt=0, le=1, description="Troll suspected when they write this share of negatives…"
+    )
+    troll_min_negatives: int = Field(8, ge=1, description="…of at least this many negatives.")
+
+
 class DetectionSettings(BaseModel):
     """Windows, baselines and rules of the engine."""
 
@@ -101,6 +118,7 @@ class DetectionSettings(BaseModel):
     negative: RuleSettings = RuleSettings(
         min_count=4, effect=6.0, critical_effect=10.0, windows_minutes=(5, 15, 60, 360)
     )
+    explain: ExplainSettings = ExplainSettings()
     brands: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per-brand overrides of any key above."
     )
@@ -143,10 +161,11 @@ class DetectionSettings(BaseModel):
         if not overrides:
             return self
         base = self.model_dump(exclude={"brands"})
-        for key in ("volume", "negative"):
+        nested = ("volume", "negative", "explain")
+        for key in nested:
             if key in overrides:
                 base[key] = {**base[key], **overrides[key]}
-        rest = {k: v for k, v in overrides.items() if k not in ("volume", "negative")}
+        rest = {k: v for k, v in overrides.items() if k not in nested}
         return DetectionSettings.model_validate({**base, **rest})
 
 

@@ -1,0 +1,353 @@
+"""What a brand's recent mentions say, kept small enough to checkpoint: the explanation of an alert.
+
+Mentions are summed in 15-minute slices over the explained window (an hour by default): counts
+per source and language, negative mentions per account, the words and hashtags used, and the
+few widest-reaching negative mentions. Slices that leave the window are learnt into the brand's
+usual vocabulary (decayed document frequencies), except while an alert of the brand is active,
+so a crisis's words stay news. Every structure is bounded whatever the volume.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from datetime import UTC, datetime
+from functools import lru_cache
+from importlib.resources import files
+from typing import Any, NamedTuple
+
+from pipeline.brands import words_of
+from pipeline.models import (
+    AccountShare,
+    EmergingTerm,
+    ExplainedMention,
+    Explanation,
+    Mention,
+)
+from pipeline.settings import ExplainSettings
+
+SLICE_SECONDS = 900
+TEXT_CHARS = 280
+TERMS_PER_MENTION = 40
+SLICE_TERMS = 150  # a slice keeps the most used 150 to 300 distinct terms
+SLICE_ACCOUNTS = 50  # ...and 50 to 100 accounts with negative mentions
+VOCABULARY_TERMS = 400  # the usual vocabulary keeps 400 to 800 terms
+VOCABULARY_HALF_LIFE_SECONDS = 7 * 86_400
+PRIOR = 0.5  # pseudo-count on each side of a term's log-odds
+ACCOUNTS_SHOWN = 5
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    """Folded English and French words too common to explain anything."""
+    text = files("pipeline").joinpath("lexicons/stopwords.txt").read_text(encoding="utf-8")
+    lines = (line for line in text.splitlines() if not line.startswith("#"))
+    return frozenset(word for line in lines for word in line.split())
+
+
+@lru_cache(maxsize=4096)
+def brand_words(brand: str) -> frozenset[str]:
+    return frozenset(word.lstrip("#@") for word in words_of(brand))
+
+
+def terms_of(text: str, brand: str) -> set[str]:
+    """The words (3 letters or more) and hashtags of a text, folded, without stopwords, handles,
+    numbers or the brand's own name."""
+    skip = stopwords() | brand_words(brand)
+    terms = set()
+    for word in words_of(text):
+        bare = word.lstrip("#")
+        if word.startswith("@") or len(bare) < 3 or bare.isdigit() or bare in skip:
+            continue
+        terms.add(word)
+        if len(terms) >= TERMS_PER_MENTION:
+            break
+    return terms
+
+
+class Sample(NamedTuple):
+    """A negative mention kept to be shown: compact, for checkpoints."""
+
+    id: str
+    at: int
+    source: str
+    lang: str
+    author: str | None
+    name: str | None
+    followers: int
+    engagement: int
+    compound: float
+    text: str
+    url: str | None
+
+    @property
+    def reach(self) -> int:
+        return self.followers + self.engagement
+
+    def rank(self) -> tuple[int, int, str]:
+        return (-self.reach, self.at, self.id)
+
+    def shown(self) -> ExplainedMention:
+        return ExplainedMention(
+            id=self.id,
+            created_at=datetime.fromtimestamp(self.at, UTC),
+            source=self.source,
+            lang=self.lang,
+            author=self.author,
+            author_name=self.name,
+            followers=self.followers,
+            engagement=self.engagement,
+            reach=self.reach,
+            compound=self.compound,
+            text=self.text,
+            url=self.url,
+        )
+
+
+def sample_of(mention: Mention, lang: str, compound: float) -> Sample:
+    author = mention.author
+    return Sample(
+        id=mention.id,
+        at=int(mention.created_at.timestamp()),
+        source=mention.source,
+        lang=lang,
+        author=author.id if author else None,
+        name=author.name if author else None,
+        followers=(author.followers or 0) if author else 0,
+        engagement=mention.engagement or 0,
+        compound=round(compound, 4),
+        text=mention.text[:TEXT_CHARS],
+        url=mention.url,
+    )
+
+
+def _keep_top(counts: dict[str, Any], limit: int, weight: Any) -> None:
+    """Once there are twice `limit` entries, drop all but the `limit` heaviest (ties by key),
+    in place: a sort now and then rather than at each mention."""
+    if len(counts) <= 2 * limit:
+        return
+    kept = sorted(counts, key=lambda key: (-weight(counts[key]), key))[:limit]
+    kept_set = set(kept)
+    for key in [key for key in counts if key not in kept_set]:
+        del counts[key]
+
+
+class Slice:
+    """The sums of a brand's mentions over 15 minutes."""
+
+    __slots__ = (
+        "accounts",
+        "langs",
+        "negative_langs",
+        "negatives",
+        "sources",
+        "terms",
+        "top",
+        "volume",
+    )
+
+    def __init__(self) -> None:
+        self.volume = 0
+        self.negatives = 0
+        self.sources: dict[str, int] = {}
+        self.langs: dict[str, int] = {}
+        self.negative_langs: dict[str, int] = {}
+        # "source\x1fauthor" -> [negative mentions, name, followers]
+        self.accounts: dict[str, list[Any]] = {}
+        self.terms: dict[str, int] = {}
+        self.top: list[Sample] = []
+
+    def add(self, mention: Mention, lang: str, compound: float, negative: bool, top_n: int) -> None:
+        self.volume += 1
+        self.sources[mention.source] = self.sources.get(mention.source, 0) + 1
+        self.langs[lang] = self.langs.get(lang, 0) + 1
+        for term in terms_of(mention.text, mention.brand or ""):
+            self.terms[term] = self.terms.get(term, 0) + 1
+        _keep_top(self.terms, SLICE_TERMS, int)
+        if not negative:
+            return
+        self.negatives += 1
+        self.negative_langs[lang] = self.negative_langs.get(lang, 0) + 1
+        author = mention.author
+        if author is not None:
+            key = f"{mention.source}\x1f{author.id}"
+            account = self.accounts.setdefault(key, [0, author.name, author.followers or 0])
+            account[0] += 1
+            _keep_top(self.accounts, SLICE_ACCOUNTS, lambda account: account[0])
+        sample = sample_of(mention, lang, compound)
+        if len(self.top) < top_n or sample.rank() < self.top[-1].rank():
+            self.top = sorted([*self.top, sample], key=Sample.rank)[:top_n]
+
+    def state(self) -> list[Any]:
+        return [
+            self.volume,
+            self.negatives,
+            self.sources,
+            self.langs,
+            self.negative_langs,
+            self.accounts,
+            self.terms,
+            [list(sample) for sample in self.top],
+        ]
+
+    @classmethod
+    def from_state(cls, state: list[Any]) -> Slice:
+        piece = cls()
+        piece.volume, piece.negatives = state[0], state[1]
+        piece.sources, piece.langs, piece.negative_langs = state[2], state[3], state[4]
+        piece.accounts, piece.terms = state[5], state[6]
+        piece.top = [Sample(*sample) for sample in state[7]]
+        return piece
+
+
+class Evidence:
+    """One brand's recent slices and usual vocabulary."""
+
+    def __init__(self, brand: str, settings: ExplainSettings) -> None:
+        self.brand = brand
+        self.settings = settings
+        self.slices: dict[int, Slice] = {}
+        self.vocabulary: dict[str, float] = {}  # term -> decayed number of mentions using it
+        self.documents = 0.0  # decayed number of mentions learnt
+        self.learnt_until: int | None = None  # end of the last slice learnt
+        self.latest = 0  # event time of the latest mention added
+
+    def add(self, mention: Mention, lang: str, compound: float, negative: bool) -> None:
+        at = int(mention.created_at.timestamp())
+        self.latest = max(self.latest, at)
+        piece = self.slices.get(at - at % SLICE_SECONDS)
+        if piece is None:
+            piece = self.slices[at - at % SLICE_SECONDS] = Slice()
+        piece.add(mention, lang, compound, negative, self.settings.top_mentions)
+
+    def expire(self, now: int, learn: bool) -> None:
+        """Drop the slices that ended before the explained window; learn them if `learn`."""
+        horizon = now - self.settings.minutes * 60
+        for start in sorted(start for start in self.slices if start + SLICE_SECONDS <= horizon):
+            piece = self.slices.pop(start)
+            if learn:
+                self._learn(start + SLICE_SECONDS, piece)
+
+    def _learn(self, end: int, piece: Slice) -> None:
+        if self.learnt_until is not None:
+            decay = 0.5 ** (max(0, end - self.learnt_until) / VOCABULARY_HALF_LIFE_SECONDS)
+            self.documents *= decay
+            for term in self.vocabulary:
+                self.vocabulary[term] *= decay
+        self.learnt_until = end
+        self.documents += piece.volume
+        for term, count in piece.terms.items():
+            self.vocabulary[term] = self.vocabulary.get(term, 0.0) + count
+        _keep_top(self.vocabulary, VOCABULARY_TERMS, float)
+
+    def explain(self, now: int) -> Explanation:
+        """The explanation of an alert firing at `now`, from the slices of the window: every
+        mention received by then, including those up to the allowed lateness after `now`
+        (`window_end` is then the latest one's time)."""
+        start = now - self.settings.minutes * 60
+        start -= start % SLICE_SECONDS
+        window = [piece for begin, piece in sorted(self.slices.items()) if begin >= start]
+        volume = sum(piece.volume for piece in window)
+        negatives = sum(piece.negatives for piece in window)
+        top = sorted((s for piece in window for s in piece.top), key=Sample.rank)
+        accounts = self._accounts(window)
+        shown = accounts[: max(self.settings.troll_accounts, ACCOUNTS_SHOWN)]
+        concentration = (
+            sum(a.negatives for a in accounts[: self.settings.troll_accounts]) / negatives
+            if negatives
+            else 0.0
+        )
+        return Explanation(
+            window_start=datetime.fromtimestamp(start, UTC),
+            window_end=datetime.fromtimestamp(max(now, self.latest), UTC),
+            mentions=volume,
+            negatives=negatives,
+            top_negative=tuple(sample.shown() for sample in top[: self.settings.top_mentions]),
+            emerging_terms=self._emerging(window, volume),
+            sources=_summed(piece.sources for piece in window),
+            languages=_summed(piece.langs for piece in window),
+            negative_languages=_summed(piece.negative_langs for piece in window),
+            top_accounts=tuple(shown),
+            author_concentration=round(min(1.0, concentration), 4),
+            troll_suspected=negatives >= self.settings.troll_min_negatives
+            and concentration >= self.settings.troll_share,
+        )
+
+    def _accounts(self, window: list[Slice]) -> list[AccountShare]:
+        merged: dict[str, list[Any]] = {}
+        for piece in window:
+            for key, (count, name, followers) in piece.accounts.items():
+                account = merged.setdefault(key, [0, name, followers])
+                account[0] += count
+        ordered = sorted(merged.items(), key=lambda item: (-item[1][0], item[0]))
+        return [
+            AccountShare(
+                author=key.split("\x1f", 1)[1],
+                name=name,
+                source=key.split("\x1f", 1)[0],
+                negatives=count,
+                followers=followers,
+            )
+            for key, (count, name, followers) in ordered
+        ]
+
+    def _emerging(self, window: list[Slice], volume: int) -> tuple[EmergingTerm, ...]:
+        """Terms whose share of the window's mentions rose most against the usual vocabulary:
+        the log-odds ratio with a small prior, as a z-score (Monroe, Colaresi and Quinn 2008)."""
+        counts: Counter[str] = Counter()
+        for piece in window:
+            counts.update(piece.terms)
+        usual = self.documents
+        found = []
+        for term, count in counts.items():
+            if count < self.settings.min_term_mentions:
+                continue
+            before = self.vocabulary.get(term, 0.0)
+            delta = math.log((count + PRIOR) / (volume - count + PRIOR)) - math.log(
+                (before + PRIOR) / (max(0.0, usual - before) + PRIOR)
+            )
+            variance = (
+                1 / (count + PRIOR)
+                + 1 / (volume - count + PRIOR)
+                + 1 / (before + PRIOR)
+                + 1 / (max(0.0, usual - before) + PRIOR)
+            )
+            z = delta / math.sqrt(variance)
+            if z >= self.settings.term_z:
+                found.append(
+                    EmergingTerm(
+                        term=term,
+                        mentions=count,
+                        share=round(count / volume, 4),
+                        usual_share=round(before / usual, 4) if usual else 0.0,
+                        z=round(z, 2),
+                    )
+                )
+        found.sort(key=lambda term: (-term.z, term.term))
+        return tuple(found[: self.settings.top_terms])
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "slices": [[start, piece.state()] for start, piece in sorted(self.slices.items())],
+            "vocabulary": self.vocabulary,
+            "documents": self.documents,
+            "learnt_until": self.learnt_until,
+            "latest": self.latest,
+        }
+
+    @classmethod
+    def from_state(cls, brand: str, settings: ExplainSettings, state: dict[str, Any]) -> Evidence:
+        evidence = cls(brand, settings)
+        evidence.slices = {start: Slice.from_state(piece) for start, piece in state["slices"]}
+        evidence.vocabulary = dict(state["vocabulary"])
+        evidence.documents = state["documents"]
+        evidence.learnt_until = state["learnt_until"]
+        evidence.latest = state["latest"]
+        return evidence
+
+
+def _summed(parts: Any) -> dict[str, int]:
+    total: Counter[str] = Counter()
+    for part in parts:
+        total.update(part)
+    return dict(sorted(total.items(), key=lambda item: (-item[1], item[0])))

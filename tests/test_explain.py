@@ -1,0 +1,154 @@
+"""Alerts that explain themselves: top negatives by reach, emerging terms, breakdowns, the
+troll flag, the holding statement, and the brand's own posts left out of the counts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+import pytest
+
+from pipeline.brands import BrandMatcher, BrandTerms
+from pipeline.engine import Admission, Engine
+from pipeline.models import AlertEvent, Author, Mention
+from pipeline.replay import replay
+from pipeline.statements import HoldingStatements, default_templates
+from pipeline.synthetic import DEMO_START, BrandProfile, Incident, Scenario, generate
+from tests.helpers import T0, mention, stream
+
+HOUR = timedelta(hours=1)
+SOURCES = {"twitter": 0.5, "instagram": 0.3, "google_reviews": 0.2}
+
+
+def firing(mentions: Iterable[Mention], engine: Engine | None = None) -> list[AlertEvent]:
+    events: list[AlertEvent] = []
+    ordered = sorted(mentions, key=lambda m: m.created_at)
+    replay(enumerate(ordered), engine or Engine(), events.append)
+    return [event for event in events if event.state == "firing"]
+
+
+@pytest.fixture(scope="module")
+def crisis_and_trolls() -> list[AlertEvent]:
+    """Two bistros of 300 mentions a day: one has a crisis, the other a troll burst."""
+    brands = tuple(
+        BrandProfile(name, f"@{name.lower()}", 300, 0.7, 0.1, "food", SOURCES)
+        for name in ("Bistro Nord", "Bistro Sud")
+    )
+    incidents = (
+        Incident("Bistro Nord", "crisis", DEMO_START + 2 * 24 * HOUR + 11 * HOUR, 2 * HOUR, 8.0),
+        Incident("Bistro Sud", "troll", DEMO_START + 2 * 24 * HOUR + 11 * HOUR, HOUR, 80),
+    )
+    return firing(generate(Scenario(DEMO_START, 3, brands, incidents, seed=4)))
+
+
+def test_a_crisis_alert_shows_its_widest_reaching_negatives_terms_and_breakdowns(
+    crisis_and_trolls: list[AlertEvent],
+) -> None:
+    event = next(e for e in crisis_and_trolls if e.brand == "Bistro Nord" and e.kind == "negative")
+    explanation = event.explanation
+    assert explanation is not None
+    assert explanation.window_end - event.at <= timedelta(minutes=2)  # up to the lateness
+    assert explanation.window_end - explanation.window_start >= timedelta(minutes=60)
+    top = explanation.top_negative
+    assert len(top) == 5
+    assert [m.reach for m in top] == sorted((m.reach for m in top), reverse=True)
+    assert all(m.compound <= -0.05 and m.reach == m.followers + m.engagement for m in top)
+    assert all(explanation.window_start <= m.created_at for m in top)
+    assert sum(explanation.sources.values()) == explanation.mentions
+    assert sum(explanation.languages.values()) == explanation.mentions
+    assert sum(explanation.negative_languages.values()) == explanation.negatives
+    assert explanation.emerging_terms, "a crisis brings its own words"
+    assert all(t.share > t.usual_share and t.z >= 3.0 for t in explanation.emerging_terms)
+    assert not explanation.troll_suspected
+    assert explanation.author_concentration < 0.5
+    statement = event.holding_statement
+    assert statement is not None and statement.lang == "fr"  # 70 % of the talk is French
+    assert "Bistro Nord" in statement.text
+
+
+def test_a_troll_burst_is_flagged_and_its_few_accounts_named(
+    crisis_and_trolls: list[AlertEvent],
+) -> None:
+    events = [e for e in crisis_and_trolls if e.brand == "Bistro Sud"]
+    assert events, "the troll burst raises an alert"
+    for event in events:
+        explanation = event.explanation
+        assert explanation is not None
+        assert explanation.troll_suspected, explanation.top_accounts
+        assert explanation.author_concentration >= 0.5
+        accounts = explanation.top_accounts
+        assert [a.negatives for a in accounts] == sorted(
+            (a.negatives for a in accounts), reverse=True
+        )
+        assert accounts[0].followers < 2_000  # low-reach accounts
+
+
+def test_usual_words_do_not_emerge_but_new_ones_do() -> None:
+    calm = ["Super café et croissants ce matin", "Le café du coin, toujours top", "Bon café"]
+    before = [
+        mention(minute, calm[minute % 3], "acme", id=f"c{minute}") for minute in range(0, 2880, 6)
+    ]
+    burst = [
+        mention(
+            2880 + i / 4,
+            f"Intoxication alimentaire après le café, ignoble #scandale {i}",
+            "acme",
+            id=f"b{i}",
+            author=Author(id=f"u{i}", followers=10 * i),
+        )
+        for i in range(40)
+    ]
+    event = next(e for e in firing([*before, *burst]) if e.kind == "negative")
+    assert event.explanation is not None
+    terms = [t.term for t in event.explanation.emerging_terms]
+    assert {"intoxication", "alimentaire", "#scandale", "ignoble"} <= set(terms)
+    assert "cafe" not in terms and "acme" not in terms
+    assert event.explanation.top_negative[0].followers == max(
+        10 * i
+        for i in range(40)
+        if T0 + timedelta(minutes=2880 + i / 4) <= event.explanation.window_end
+    )
+
+
+def test_holding_statements_come_from_editable_templates() -> None:
+    statements = HoldingStatements.from_config(
+        {"holding_statements": {"fr": "Bonjour, {brand} regarde cela de près."}}
+    )
+    assert statements.templates["fr"] == "Bonjour, {brand} regarde cela de près."
+    assert statements.templates["en"] == default_templates()["en"]
+    with pytest.raises(ValueError, match="unknown placeholder"):
+        HoldingStatements({"en": "Sorry from {company}"})
+    with pytest.raises(ValueError, match="template for 'en'"):
+        HoldingStatements({"fr": "Bonjour"})
+
+
+def test_the_statement_follows_the_language_of_the_negatives() -> None:
+    calm = list(stream(24 * 60, 1.0))
+    angry = [
+        mention(900 + i / 10, "Service nul, c'est une honte, je suis furieux", id=f"fr{i}")
+        for i in range(200)
+    ]
+    engine = Engine(statements=HoldingStatements({"en": "EN {brand}", "fr": "FR {brand}"}))
+    event = next(e for e in firing([*calm, *angry], engine) if e.kind == "negative")
+    assert event.holding_statement is not None
+    assert (event.holding_statement.lang, event.holding_statement.text) == ("fr", "FR acme")
+
+
+def test_the_brands_own_posts_are_matched_to_it_and_not_counted() -> None:
+    matcher = BrandMatcher({"Acme": BrandTerms(handles=("@acme_support",))})
+    reply = Mention.model_validate(
+        {
+            "id": "r1",
+            "created_at": T0.isoformat(),
+            "text": "@client Désolés, nous regardons cela tout de suite",
+            "author": {"id": "123", "name": "@Acme_Support"},
+            "in_reply_to": "m1",
+        }
+    )
+    (assigned,) = matcher.assign(reply)
+    assert assigned.brand == "Acme"
+    engine = Engine(handles=matcher.handles)
+    scored = engine.add(assigned)
+    assert scored.admission is Admission.OWN and scored.polarity is not None
+    assert engine.add(mention(1, "Acme, c'est nul", "Acme")).admission is Admission.ACCEPTED
+    assert engine.counts["own"] == 1 and engine.counts["accepted"] == 1
