@@ -1,0 +1,357 @@
+"""`buzzwatch desk`: the crisis desk as a service, on the mentions and alerts topics.
+
+It consumes both topics in its own consumer group (read_committed) and merges them by event
+time, as Kafka Streams aligns its inputs: the earliest buffered record goes first, and a topic
+with nothing buffered is waited for unless it has caught up (its position at the high
+watermark) or has been silent `idle_seconds`. A mention's time is its `created_at`; an alert
+event's is its `at` plus the allowed lateness, when the detector's watermark let it out, so
+the desk sees each alert after the mentions the detector had seen (give or take mentions that
+arrived out of order within the lateness). Each
+record goes to the desk (`pipeline.desk`), whose entries are appended to the crisis log before
+the offsets are committed: after a crash the records since the last commit are read again and
+the desk, restored from the log, ignores what it has logged already.
+
+The HTTP API (bearer tokens, `[desk] tokens` or `$BUZZWATCH_DESK_TOKENS`):
+
+- `GET /v1/incidents` (`?state=open` for the open ones): incidents, newest first;
+- `GET /v1/incidents/ID`: one incident: alerts, explanation, holding statement, queue counts;
+- `GET /v1/incidents/ID/queue`: the people to answer, in order (open first, followers of the
+  brand first, then by reach, suspected trolls last);
+- `POST /v1/incidents/ID/queue/PERSON` `{"status": "replied"|"skipped"|"open", "note": "…"}`:
+  appends a `status` entry to the log (PERSON is `source:author`, URL-encoded);
+- `GET /healthz`.
+
+One desk process per log directory: the directory is the desk's state.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.structs import OffsetAndMetadata
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from consumers.settings import KafkaSettings
+from pipeline.brands import Handles
+from pipeline.crisis_log import CrisisLog
+from pipeline.desk import STATUSES, Desk, LoggedDesk, Seen, item_dict
+from pipeline.models import AlertEvent, Mention
+from pipeline.records import decode_record
+from pipeline.sentiment import SentimentRouter
+
+log = logging.getLogger("buzzwatch.desk")
+
+TOKENS_ENV = "BUZZWATCH_DESK_TOKENS"
+POLL_TIMEOUT_MS = 500
+MAX_BUFFERED = 20_000  # records held for alignment per topic; beyond, that topic is paused
+MAX_BODY_BYTES = 16_384
+
+
+class DeskSettings(BaseModel):
+    """The `[desk]` table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    log_dir: Path = Field(Path("crisis-log"), description="The crisis log directory.")
+    group_id: str = "buzzwatch-desk"
+    address: str = "0.0.0.0"
+    port: int = Field(8090, ge=0, le=65535)
+    tokens: tuple[SecretStr, ...] = Field((), description="Bearer tokens accepted.")
+    idle_seconds: float = Field(
+        2.0, gt=0, description="A topic silent this long no longer holds the other back."
+    )
+
+
+def desk_settings(config: Mapping[str, Any], **overrides: Any) -> DeskSettings:
+    """The `[desk]` table, command-line values (not None) on top, `$BUZZWATCH_DESK_TOKENS` added."""
+    values = dict(config.get("desk", {}))
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    from_env = [t.strip() for t in os.environ.get(TOKENS_ENV, "").split(",") if t.strip()]
+    values["tokens"] = [*values.get("tokens", []), *from_env]
+    settings = DeskSettings.model_validate(values)
+    if not settings.tokens:
+        raise ValueError(f"desk needs at least one token ([desk] tokens or ${TOKENS_ENV})")
+    return settings
+
+
+class DeskService:
+    """The desk, its log, and the lock the HTTP threads and the consumer share."""
+
+    def __init__(
+        self,
+        desk: LoggedDesk,
+        scorer: SentimentRouter,
+        handles: Handles,
+        tokens: tuple[SecretStr, ...],
+    ) -> None:
+        self.desk = desk
+        self.scorer = scorer
+        self.handles = handles
+        self.lock = threading.Lock()
+        self.skipped = 0  # records that were not a valid mention or alert event
+        self._tokens = [token.get_secret_value().encode() for token in tokens]
+
+    def take_mention(self, mention: Mention) -> None:
+        polarity = self.scorer.polarity(mention.text, mention.lang)
+        own = self.handles.owns(mention)
+        negative = not own and self.scorer.is_negative(polarity)
+        with self.lock:
+            self.desk.on_mention(Seen(mention, polarity.compound, negative, own))
+
+    def take_alert(self, event: AlertEvent) -> None:
+        with self.lock:
+            self.desk.on_alert(event)
+
+    def authorised(self, header: str | None) -> bool:
+        scheme, _, given = (header or "").partition(" ")
+        if scheme.lower() != "bearer":
+            return False
+        return any(hmac.compare_digest(given.strip().encode(), t) for t in self._tokens)
+
+    # --- the API -----------------------------------------------------------------------------
+
+    def incidents(self, query: dict[str, list[str]]) -> tuple[int, Any]:
+        only_open = query.get("state", ["all"])[0] == "open"
+        with self.lock:
+            chosen = [
+                incident.summary()
+                for incident in self.desk.desk.incidents.values()
+                if incident.active or not only_open
+            ]
+        chosen.sort(key=lambda summary: summary["opened_at"], reverse=True)
+        for summary in chosen:
+            summary.pop("explanation")
+        return 200, {"incidents": chosen}
+
+    def incident(self, incident_id: str) -> tuple[int, Any]:
+        with self.lock:
+            incident = self.desk.desk.incidents.get(incident_id)
+            return (200, incident.summary()) if incident else _missing(incident_id)
+
+    def queue(self, incident_id: str) -> tuple[int, Any]:
+        with self.lock:
+            incident = self.desk.desk.incidents.get(incident_id)
+            if incident is None:
+                return _missing(incident_id)
+            items = [item_dict(item) for item in incident.ordered_queue()]
+        return 200, {"incident": incident_id, "brand": incident.brand, "queue": items}
+
+    def mark(self, incident_id: str, person: str, body: bytes) -> tuple[int, Any]:
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError:
+            return 400, {"error": "the body must be JSON"}
+        status, note = request.get("status"), request.get("note", "")
+        if status not in STATUSES or not isinstance(note, str):
+            return 422, {"error": f"give status ({', '.join(STATUSES)}) and an optional note"}
+        try:
+            with self.lock:
+                written = self.desk.mark(
+                    incident_id, person, status, datetime.now(UTC), "http", note
+                )
+        except KeyError as error:
+            return 404, {"error": str(error.args[0])}
+        return 200, {"logged": written.seq, "person": person, "status": status}
+
+
+def _missing(incident_id: str) -> tuple[int, Any]:
+    return 404, {"error": f"no incident {incident_id}"}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 30
+    server: DeskServer
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        parts = [unquote(part) for part in url.path.strip("/").split("/")]
+        service = self.server.service
+        if parts == ["healthz"]:
+            self._answer(200, {"status": "ok"})
+            return
+        if not service.authorised(self.headers.get("Authorization")):
+            self._answer(401, {"error": "a valid bearer token is required"})
+            return
+        if parts == ["v1", "incidents"]:
+            self._answer(*service.incidents(parse_qs(url.query)))
+        elif len(parts) == 3 and parts[:2] == ["v1", "incidents"]:
+            self._answer(*service.incident(parts[2]))
+        elif len(parts) == 4 and parts[:2] == ["v1", "incidents"] and parts[3] == "queue":
+            self._answer(*service.queue(parts[2]))
+        else:
+            self._answer(404, {"error": f"no {url.path} here"})
+
+    def do_POST(self) -> None:
+        parts = [unquote(part) for part in urlsplit(self.path).path.strip("/").split("/")]
+        length = int(self.headers.get("Content-Length") or 0)
+        service = self.server.service
+        if not service.authorised(self.headers.get("Authorization")) or length > MAX_BODY_BYTES:
+            self.close_connection = True
+            self._answer(401 if length <= MAX_BODY_BYTES else 413, {"error": "refused"})
+            return
+        body = self.rfile.read(length)
+        if len(parts) == 5 and parts[:2] == ["v1", "incidents"] and parts[3] == "queue":
+            self._answer(*service.mark(parts[2], parts[4], body))
+        else:
+            self._answer(404, {"error": "POST a status to /v1/incidents/ID/queue/PERSON"})
+
+    def _answer(self, status: int, body: Any) -> None:
+        payload = json.dumps(body, ensure_ascii=False).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        if status == 401:
+            self.send_header("WWW-Authenticate", "Bearer")
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.info("%s %s", self.address_string(), format % args)
+
+
+class DeskServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, service: DeskService, address: str, port: int) -> None:
+        self.service = service
+        super().__init__((address, port), _Handler)
+
+
+Buffered = tuple[float, TopicPartition, int, Any]  # event time, partition, offset, item
+
+
+class Aligned:
+    """Buffers of the two topics' decoded records, released in event-time order."""
+
+    def __init__(self, topics: tuple[str, str], idle_seconds: float) -> None:
+        self.buffers: dict[str, deque[Buffered]] = {topic: deque() for topic in topics}
+        self.idle_seconds = idle_seconds
+        self.last_seen = dict.fromkeys(topics, time.monotonic())
+
+    def add(self, tp: TopicPartition, offset: int, at: float, item: Any) -> None:
+        self.buffers[tp.topic].append((at, tp, offset, item))
+        self.last_seen[tp.topic] = time.monotonic()
+
+    def release(self, caught_up: Callable[[str], bool]) -> list[Buffered]:
+        """The records that can go now, in event-time order."""
+        out: list[Buffered] = []
+        while True:
+            heads = {t: b[0] for t, b in self.buffers.items() if b}
+            if not heads:
+                return out
+            waiting = [t for t, b in self.buffers.items() if not b and not self._free(t, caught_up)]
+            if waiting:
+                return out
+            topic = min(heads, key=lambda t: heads[t][0])
+            out.append(self.buffers[topic].popleft())
+
+    def _free(self, topic: str, caught_up: Callable[[str], bool]) -> bool:
+        silent = time.monotonic() - self.last_seen[topic] >= self.idle_seconds
+        return silent or caught_up(topic)
+
+
+def run(
+    service: DeskService,
+    kafka: KafkaSettings,
+    group_id: str,
+    stop: threading.Event,
+    idle_seconds: float,
+) -> None:
+    """Consume both topics until `stop`; commit after each logged batch."""
+    topics = (kafka.mentions_topic, kafka.alerts_topic)
+    consumer = KafkaConsumer(
+        *topics,
+        group_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        **kafka.client_options(),
+    )
+    aligned = Aligned(topics, idle_seconds)
+    done: dict[TopicPartition, int] = {}
+    try:
+        while not stop.is_set():
+            for tp, records in consumer.poll(timeout_ms=POLL_TIMEOUT_MS).items():
+                for record in records:
+                    _buffer(service, aligned, kafka, tp, record)
+            _pause_full(consumer, aligned)
+            for _, tp, offset, item in aligned.release(lambda t: _caught_up(consumer, t)):
+                if isinstance(item, AlertEvent):
+                    service.take_alert(item)
+                elif item is not None:
+                    service.take_mention(item)
+                done[tp] = offset + 1
+            if done:
+                consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in done.items()})
+                done.clear()
+    finally:
+        consumer.close()
+
+
+def _buffer(
+    service: DeskService, aligned: Aligned, kafka: KafkaSettings, tp: TopicPartition, record: Any
+) -> None:
+    """Decode a record into the buffers; what is neither a mention nor an alert is counted and
+    passes (None) so its offset is committed in order."""
+    item: Mention | AlertEvent | None = None
+    at = record.timestamp / 1000
+    if tp.topic == kafka.alerts_topic:
+        try:
+            item = AlertEvent.model_validate_json(record.value)
+            at = item.at.timestamp() + service.desk.desk.lateness_seconds
+        except ValidationError:
+            service.skipped += 1
+    else:
+        decoded = decode_record(record.value)
+        if isinstance(decoded, Mention):
+            item, at = decoded, decoded.created_at.timestamp()
+        else:
+            service.skipped += 1
+    aligned.add(tp, record.offset, at, item)
+
+
+def _caught_up(consumer: KafkaConsumer, topic: str) -> bool:
+    for tp in consumer.assignment():
+        if tp.topic != topic:
+            continue
+        highwater = consumer.highwater(tp)
+        if highwater is None or consumer.position(tp) < highwater:
+            return False
+    return True
+
+
+def _pause_full(consumer: KafkaConsumer, aligned: Aligned) -> None:
+    for tp in consumer.assignment():
+        full = len(aligned.buffers[tp.topic]) >= MAX_BUFFERED
+        if full and tp not in consumer.paused():
+            consumer.pause(tp)
+        elif not full and tp in consumer.paused():
+            consumer.resume(tp)
+
+
+def desk_service(
+    settings: DeskSettings,
+    handles: Mapping[str, tuple[str, ...]],
+    bucket_seconds: int,
+    lateness_seconds: int,
+    negative_threshold: float,
+) -> DeskService:
+    """The service over its log directory, restored from it."""
+    logged = LoggedDesk(CrisisLog(settings.log_dir), Desk(bucket_seconds, lateness_seconds))
+    return DeskService(
+        logged, SentimentRouter(negative_threshold), Handles(handles), settings.tokens
+    )
