@@ -25,7 +25,9 @@ RUN pip install /tmp/wheels/*.whl && rm -rf /tmp/wheels
 # The shipped sample stream at a fixed path, for `buzzwatch produce` in docker-compose.yml.
 COPY pipeline/samples/demo.jsonl.gz /app/pipeline/samples/demo.jsonl.gz
 
-RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin buzzwatch
+RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin buzzwatch \
+    && install -d -o buzzwatch /var/lib/buzzwatch/crisis-log
+# (a named volume mounted there starts with this owner: `buzzwatch desk` writes the crisis log)
 USER buzzwatch
 WORKDIR /app
 

@@ -372,7 +372,7 @@ def _replay(args: argparse.Namespace) -> int:
         f"replay: {summary.records} records{_matched(summary.matched)}: "
         f"{summary.accepted} accepted, "
         f"{summary.invalid} invalid, {summary.unbranded} without brand, {summary.dropped} "
-        f"dropped, {summary.late} late, {summary.duplicate} duplicate; "
+        f"dropped, {summary.late} late, {summary.duplicate} duplicate{_own(summary.own)}; "
         f"{summary.alerts} alert events{written}"
     )
     if source.details:
@@ -388,6 +388,10 @@ def _logged_desk(directory: Path, settings: DetectionSettings) -> LoggedDesk:
     """The desk of an embedded replay, logging into `directory` (restored from it first)."""
     desk = Desk(settings.bucket_seconds, settings.allowed_lateness_seconds)
     return LoggedDesk(CrisisLog(directory), desk)
+
+
+def _own(count: int) -> str:
+    return f", {count} posts of the brands' own handles" if count else ""
 
 
 def _matched(count: int) -> str:

@@ -19,7 +19,12 @@ from pydantic import ValidationError
 
 from pipeline.models import Invalid, Mention, parse_mention
 
-CSV_AUTHOR_COLUMNS = {"author_id": "id", "author_name": "name", "author_followers": "followers"}
+CSV_AUTHOR_COLUMNS = {
+    "author_id": "id",
+    "author_name": "name",
+    "author_followers": "followers",
+    "author_follows_brand": "follows_brand",
+}
 _CHUNK = 1 << 16
 MAX_KEPT_REJECTIONS = 1000
 
@@ -82,8 +87,8 @@ def read_jsonl(stream: IO[bytes]) -> Iterator[tuple[int, Mention | Invalid]]:
 def read_csv(stream: IO[bytes]) -> Iterator[tuple[int, Mention | Invalid]]:
     """(line number, record) for each row of a CSV stream with a header row.
 
-    Columns are the mention's fields; the author is given as `author_id`, `author_name` and
-    `author_followers`. Empty cells count as absent.
+    Columns are the mention's fields; the author is given as `author_id`, `author_name`,
+    `author_followers` and `author_follows_brand` (`true`/`false`). Empty cells count as absent.
     """
     text = io.TextIOWrapper(stream, encoding="utf-8", errors="strict", newline="")
     reader = csv.DictReader(text)

@@ -78,7 +78,9 @@ class HookSettings(BaseModel):
             for path in (paths,) if isinstance(paths, str) else paths:
                 FieldPath.parse(path)
         if "author.id" not in fields and any(f.startswith("author.") for f in fields):
-            raise ValueError("author.name and author.followers need author.id")
+            raise ValueError(
+                "author.name, author.followers and author.follows_brand need author.id"
+            )
         return fields
 
     @model_validator(mode="after")

@@ -28,9 +28,11 @@ MentionField = Literal[
     "lang",
     "url",
     "in_reply_to",
+    "engagement",
     "author.id",
     "author.name",
     "author.followers",
+    "author.follows_brand",
 ]
 REQUIRED_FIELDS = ("id", "created_at", "text")
 PREFIXED_FIELDS = ("id", "in_reply_to")  # ids of the source's posts: `NAME:` before them

@@ -91,6 +91,7 @@ def parse_status(status: object, host: str, brand: str | None = None) -> Mention
         "url": status.get("url") or status.get("uri"),
         "in_reply_to": f"mastodon:{host}:{reply_to}" if reply_to else None,
         "brand": brand,
+        "engagement": _engagement(status),
     }
     if acct:
         handle = f"@{acct}" if "@" in acct else f"@{acct}@{host}"
@@ -100,6 +101,13 @@ def parse_status(status: object, host: str, brand: str | None = None) -> Mention
         return Mention.model_validate({k: v for k, v in record.items() if v is not None})
     except ValidationError as error:
         return Invalid(f"status {status.get('id')!r}: {describe_validation_error(error)}")
+
+
+def _engagement(status: dict[str, Any]) -> int | None:
+    """Favourites, boosts and replies of a status, when the server counts them."""
+    counts = [status.get(key) for key in ("favourites_count", "reblogs_count", "replies_count")]
+    numbers = [count for count in counts if isinstance(count, int) and count >= 0]
+    return sum(numbers) if numbers else None
 
 
 def id_order(status_id: str) -> tuple[int, str]:

@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel
 
 from buzzwatch.cli import _parser as cli_parser
+from consumers.desk import DeskSettings
 from consumers.notifier import NotifySettings, notify_settings
 from consumers.settings import (
     KafkaSettings,
@@ -27,7 +28,13 @@ from consumers.settings import (
     kafka_settings,
     metrics_settings,
 )
-from pipeline.settings import DetectionSettings, RuleSettings, detection_settings, load_config
+from pipeline.settings import (
+    DetectionSettings,
+    ExplainSettings,
+    RuleSettings,
+    detection_settings,
+    load_config,
+)
 from producers.ingest import IngestSettings, ingest_settings
 from tests.broker.kafka_broker import KAFKA_VERSION
 from tests.servers import binary, run_tool
@@ -131,17 +138,19 @@ def _keys(model: type[BaseModel], table: dict[str, Any], name: str) -> None:
         if key == "brands" and model is DetectionSettings:
             DetectionSettings.model_validate({"brands": value})
         elif isinstance(value, dict):
-            assert model.model_fields[key].annotation is RuleSettings
-            _keys(RuleSettings, value, f"{name}.{key}")
+            nested = model.model_fields[key].annotation
+            assert nested in (RuleSettings, ExplainSettings)
+            _keys(nested, value, f"{name}.{key}")
 
 
 def test_example_config_lists_every_setting() -> None:
     config = load_config(EXAMPLE_CONFIG)
-    assert set(config) == {"detection", "kafka", "metrics", "ingest", "notify"}
+    assert set(config) == {"detection", "kafka", "metrics", "ingest", "desk", "notify"}
     _keys(DetectionSettings, config["detection"], "detection")
     _keys(KafkaSettings, config["kafka"], "kafka")
     _keys(MetricsSettings, config["metrics"], "metrics")
     _keys(IngestSettings, config["ingest"], "ingest")
+    _keys(DeskSettings, config["desk"], "desk")
     # [[notify.webhooks]] are commented examples (tests/test_notify.py validates them)
     _keys(NotifySettings, {"webhooks": [], **config["notify"]}, "notify")
 
@@ -152,6 +161,7 @@ def test_example_config_holds_the_defaults() -> None:
     assert kafka_settings(config).model_dump() == KafkaSettings().model_dump()
     assert metrics_settings(config).model_dump() == MetricsSettings().model_dump()
     assert ingest_settings(config).model_dump() == IngestSettings().model_dump()
+    assert DeskSettings.model_validate(config["desk"]) == DeskSettings()
     assert notify_settings(config).model_dump() == NotifySettings().model_dump()
 
 

@@ -48,6 +48,7 @@ def test_a_status_becomes_a_mention_with_plain_text() -> None:
     )
     assert complaint.created_at == datetime(2026, 3, 5, 8, 3, 40, tzinfo=UTC)
     assert (complaint.lang, complaint.source) == ("fr", "mastodon")
+    assert complaint.engagement == 7  # favourites, boosts and replies
     assert complaint.author is not None
     assert (complaint.author.id, complaint.author.followers) == ("@remy@toot.example", 1450)
     assert isinstance(question, Mention) and question.text.endswith("pour le pain ?")
