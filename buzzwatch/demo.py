@@ -43,8 +43,30 @@ def describe(accepted: int, brands: Counter[str], events: list[AlertEvent]) -> s
     for event in firing:
         end = resolved.get(event.id)
         lines.append(f"- {incident_line(event)}")
+        lines += [f"    {line}" for line in explanation_lines(event)]
         lines.append(f"    {'resolved at ' + end.to_dict()['at'] if end else 'still firing'}")
     return "\n".join(lines) + "\n"
+
+
+def explanation_lines(event: AlertEvent) -> list[str]:
+    """What the alert's explanation says, in a line or three."""
+    explanation = event.explanation
+    if explanation is None:
+        return []
+    lines = []
+    if explanation.emerging_terms:
+        terms = ", ".join(term.term for term in explanation.emerging_terms[:5])
+        lines.append(f"emerging: {terms}")
+    if explanation.top_negative:
+        top = explanation.top_negative[0]
+        text = top.text if len(top.text) <= 70 else top.text[:69] + "…"
+        lines.append(
+            f"widest-reaching negative: {top.source} {top.author or '?'} ({top.reach:,}): {text}"
+        )
+    if explanation.troll_suspected:
+        share = f"{explanation.author_concentration:.0%}"
+        lines.append(f"troll suspected: {share} of the negatives from 3 accounts, don't feed")
+    return lines
 
 
 def incident_line(event: AlertEvent) -> str:

@@ -17,6 +17,10 @@ def test_demo_prints_the_airline_crisis() -> None:
     crisis = [line for line in out.splitlines() if line.startswith("- Skyvale: negative spike")]
     assert len(crisis) == 1
     assert "at 2026-03-04T14:" in crisis[0] and "× normal" in crisis[0]
+    lines = out.splitlines()
+    explained = lines[lines.index(crisis[0]) + 1 : lines.index(crisis[0]) + 3]
+    assert explained[0].startswith("    emerging: ") and "#boycottskyvale" in explained[0]
+    assert explained[1].startswith("    widest-reaching negative: twitter ")
     assert "Kivo: negative" not in out  # the viral moment is not a negative alert
 
 

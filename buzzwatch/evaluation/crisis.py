@@ -192,11 +192,30 @@ class CrisisReport:
                 {**_alert_dict(f.event), "reason": f.reason} for f in self.false_alerts
             ],
             "warmup_alerts": [_alert_dict(event) for event in self.warmup_alerts],
+            "troll_suspected": {
+                kind: {"flagged": flagged, "alerts": alerts}
+                for kind, (flagged, alerts) in self.troll_flags().items()
+            },
         }
 
     def table(self) -> str:
         """The readable report: one row per brand and overall, then misses and false alerts."""
         return format_report(self)
+
+    def troll_flags(self) -> dict[str, tuple[int, int]]:
+        """Per kind of what the alerts were matched to (and `false`): (firing alerts whose
+        explanation suspects trolls, firing alerts)."""
+        groups: dict[str, list[AlertEvent]] = {}
+        for result in self.results:
+            groups.setdefault(result.incident.kind, []).extend(result.alerts)
+        groups["false"] = [false.event for false in self.false_alerts]
+        return {
+            kind: (
+                sum(bool(a.explanation and a.explanation.troll_suspected) for a in alerts),
+                len(alerts),
+            )
+            for kind, alerts in groups.items()
+        }
 
 
 def evaluate(
@@ -334,6 +353,10 @@ def format_report(report: CrisisReport) -> str:
         )
     lines += _more(len(report.false_alerts))
     lines.append(f"alerts during the warm-up (not counted): {len(report.warmup_alerts)}")
+    flags = ", ".join(
+        f"{kind} {flagged}/{alerts}" for kind, (flagged, alerts) in report.troll_flags().items()
+    )
+    lines.append(f"alerts whose explanation suspects trolls, by what they matched: {flags}")
     return "\n".join(lines) + "\n"
 
 
