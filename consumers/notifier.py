@@ -277,36 +277,50 @@ class Notifier:
             self._dead_letter(producer, record, reason, None, 0)
             return True
         for webhook in self.settings.webhooks:
-            if not webhook.wants(event):
-                continue
-            key = receipt_key(webhook.name, event)
-            if key in ledger:
-                log.info("webhook %s: %s %s already delivered", webhook.name, event.id, event.state)
-                continue
-            outcome = deliverer.deliver(webhook, event)
-            if outcome.abandoned:
-                log.info(
-                    "webhook %s: %s %s abandoned: %s",
-                    webhook.name,
-                    event.id,
-                    event.state,
-                    outcome.reason,
-                )
+            if webhook.wants(event) and not self._notify(
+                webhook, event, record, producer, ledger, deliverer
+            ):
                 return False
-            if outcome.delivered:
-                ledger.record(key, _receipt(webhook, event, outcome))
-                log.info(
-                    "webhook %s: %s %s %s %s delivered (HTTP %s, %d attempts)",
-                    webhook.name,
-                    event.brand,
-                    event.kind,
-                    event.state,
-                    event.id,
-                    outcome.status,
-                    outcome.attempts,
-                )
-            else:
-                self._dead_letter(producer, record, outcome.reason, webhook, outcome.attempts)
+        return True
+
+    def _notify(
+        self,
+        webhook: WebhookSettings,
+        event: AlertEvent,
+        record: Any,
+        producer: KafkaProducer,
+        ledger: DeliveryLedger,
+        deliverer: Deliverer,
+    ) -> bool:
+        """Deliver the event to one webhook unless it is done; False if abandoned."""
+        key = receipt_key(webhook.name, event)
+        if key in ledger:
+            log.info("webhook %s: %s %s already delivered", webhook.name, event.id, event.state)
+            return True
+        outcome = deliverer.deliver(webhook, event)
+        if outcome.abandoned:
+            log.info(
+                "webhook %s: %s %s abandoned: %s",
+                webhook.name,
+                event.id,
+                event.state,
+                outcome.reason,
+            )
+            return False
+        if outcome.delivered:
+            ledger.record(key, _receipt(webhook, event, outcome))
+            log.info(
+                "webhook %s: %s %s %s %s delivered (HTTP %s, %d attempts)",
+                webhook.name,
+                event.brand,
+                event.kind,
+                event.state,
+                event.id,
+                outcome.status,
+                outcome.attempts,
+            )
+        else:
+            self._dead_letter(producer, record, outcome.reason, webhook, outcome.attempts)
         return True
 
     def _dead_letter(

@@ -141,10 +141,13 @@ def delivery_id(event: AlertEvent) -> str:
     return f"{event.id}:{event.state}"
 
 
+def _compact(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def json_body(event: AlertEvent) -> bytes:
     """The `json` format's body: the alert event's JSON with its `delivery_id`, compact UTF-8."""
-    data = {**event.to_dict(), "delivery_id": delivery_id(event)}
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    return _compact({**event.to_dict(), "delivery_id": delivery_id(event)})
 
 
 def signature(secret: bytes, timestamp: str, body: bytes) -> str:
@@ -196,14 +199,22 @@ def _minutes(seconds: int) -> str:
     return f"{seconds / 60:g} min"
 
 
-def slack_message(event: AlertEvent) -> dict[str, Any]:
-    """A Slack incoming-webhook message for the event: `text` (fallback) and `blocks`."""
-    what = "negative mentions" if event.kind == "negative" else "mentions"
+def _what(event: AlertEvent) -> str:
+    return "negative mentions" if event.kind == "negative" else "mentions"
+
+
+def _counts(event: AlertEvent) -> str:
+    """`42 negative mentions in 15 min vs 3.5 expected (12.0× normal), score 0.97`."""
     ratio = f" ({event.observed / event.expected:.1f}× normal)" if event.expected > 0 else ""
-    counts = (
-        f"{event.observed:g} {what} in {_minutes(event.window_seconds)} "
+    return (
+        f"{event.observed:g} {_what(event)} in {_minutes(event.window_seconds)} "
         f"vs {event.expected:.1f} expected{ratio}, score {event.score:.2f}"
     )
+
+
+def slack_message(event: AlertEvent) -> dict[str, Any]:
+    """A Slack incoming-webhook message for the event: `text` (fallback) and `blocks`."""
+    counts = _counts(event)
     started = iso_utc(event.started_at)
     at = iso_utc(event.at)
     if event.state == "firing":
@@ -219,7 +230,7 @@ def slack_message(event: AlertEvent) -> dict[str, Any]:
         "Kind": event.kind,
         "State": event.state,
         "Severity": event.severity,
-        "Observed": f"{event.observed:g} {what}",
+        "Observed": f"{event.observed:g} {_what(event)}",
         "Expected": f"{event.expected:.1f} over {_minutes(event.window_seconds)}",
         "Score": f"{event.score:.2f}",
         "Started at": started,
