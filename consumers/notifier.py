@@ -24,6 +24,20 @@ carries the same `X-Buzzwatch-Delivery: <alert id>:<state>` header (and the json
 same `delivery_id`), which receivers use to drop such duplicates, as they do for retries after
 a timeout whose request did arrive.
 
+Marketing pause (webhooks of format `marketing_pause`, which are sent critical alerts only):
+a firing alert sends `pause`; a resolved one sends `resume` only when no other critical alert
+of its brand is still paused by that webhook, and otherwise nothing, with a receipt all the
+same (`action` null and the reason in `held`), so that a restart does not decide it again.
+Which alerts hold a brand paused is derived from the ledger itself (`DeliveryLedger.paused`:
+the `pause` receipts whose alert has no `resolved` receipt), not kept anywhere else: it is
+read back with the receipts at startup and after a rebalance, so it survives a restart and
+follows the partitions to another instance, and it can never disagree with what was sent. A
+`pause` that was dead-lettered holds nothing (its resolution sends nothing); a `resume` that
+was dead-lettered keeps the brand paused until it is replayed from the dead-letter topic
+(better paused too long than resumed mid-crisis); a firing alert whose resolution is already
+receipted (a replay) does not pause. Alert events are keyed by brand, so a brand's events come
+in order.
+
 Stopping (`stop` set, e.g. by SIGTERM): the delivery in progress finishes its current attempt
 but waits for no retry (it is abandoned, neither receipted nor dead-lettered); the records
 handled so far are committed and the rest is left for the next start.
@@ -48,7 +62,13 @@ from pydantic import Field, ValidationError, model_validator
 
 from consumers.settings import KafkaSettings
 from consumers.topics import ensure_topics, read_to_end, topic_config
-from consumers.webhooks import Deliverer, DeliverySettings, Outcome, WebhookSettings
+from consumers.webhooks import (
+    Deliverer,
+    DeliverySettings,
+    Outcome,
+    WebhookSettings,
+    pause_action,
+)
 from pipeline.models import AlertEvent, describe_validation_error, iso_utc
 
 log = logging.getLogger("buzzwatch.notify")
@@ -86,7 +106,11 @@ def notify_settings(config: dict[str, Any], **overrides: Any) -> NotifySettings:
 
 def receipt_key(webhook: str, event: AlertEvent) -> str:
     """The ledger key of one delivery: `<webhook>:<alert id>:<state>`."""
-    return f"{webhook}:{event.id}:{event.state}"
+    return _key(webhook, event.id, event.state)
+
+
+def _key(webhook: str, alert_id: str, state: str) -> str:
+    return f"{webhook}:{alert_id}:{state}"
 
 
 def ensure_notify_topics(client: dict[str, Any], settings: NotifySettings) -> None:
@@ -107,13 +131,15 @@ def ensure_notify_topics(client: dict[str, Any], settings: NotifySettings) -> No
 
 
 class DeliveryLedger:
-    """The deliveries already made, as the set of keys of the compacted deliveries topic."""
+    """The deliveries already made, as the set of keys of the compacted deliveries topic, and
+    the marketing pauses their receipts leave open (`paused`)."""
 
     def __init__(self, client: dict[str, Any], topic: str, producer: KafkaProducer) -> None:
         self.client = client
         self.topic = topic
         self._producer = producer
         self._keys: set[str] = set()
+        self._paused: dict[tuple[str, str], set[str]] = {}
 
     def __contains__(self, key: str) -> bool:
         return key in self._keys
@@ -121,17 +147,25 @@ class DeliveryLedger:
     def __len__(self) -> int:
         return len(self._keys)
 
+    def paused(self, webhook: str, brand: str) -> frozenset[str]:
+        """Ids of the brand's alerts whose `pause` reached this `marketing_pause` webhook and
+        whose resolution it has not handled yet."""
+        return frozenset(self._paused.get((webhook, brand), ()))
+
     def load(self, timeout_seconds: float = LEDGER_TIMEOUT_SECONDS) -> None:
         """Read the topic from its beginning to its current end (bounded in time)."""
-        keys: set[str] = set()
+        latest: dict[str, bytes] = {}
         for record in read_to_end(self.client, self.topic, timeout_seconds=timeout_seconds):
             key = (record.key or b"").decode("utf-8", "replace")
             if record.value is None:  # tombstone
-                keys.discard(key)
+                latest.pop(key, None)
             else:
-                keys.add(key)
-        self._keys = keys
-        log.info("delivery ledger %s: %d receipts", self.topic, len(keys))
+                latest[key] = record.value
+        self._keys = set(latest)
+        self._paused = {}
+        for value in latest.values():
+            self._note(_decoded(value))
+        log.info("delivery ledger %s: %d receipts", self.topic, len(latest))
 
     def record(self, key: str, receipt: dict[str, Any]) -> None:
         """Produce a receipt and wait for its acknowledgement (acks=all)."""
@@ -140,6 +174,46 @@ class DeliveryLedger:
         self._producer.flush(timeout=SEND_TIMEOUT_SECONDS)
         future.get(timeout=SEND_TIMEOUT_SECONDS)
         self._keys.add(key)
+        self._note(receipt)
+
+    def _note(self, receipt: dict[str, Any]) -> None:
+        """Open or close a marketing pause by a `marketing_pause` receipt (one with `action`).
+
+        Order-free: a `pause` whose alert's `resolved` receipt is known opens nothing.
+        """
+        if "action" not in receipt:
+            return
+        webhook, alert = receipt["webhook"], receipt["alert_id"]
+        paused = self._paused.setdefault((webhook, receipt["brand"]), set())
+        if receipt["state"] == "resolved":
+            paused.discard(alert)
+        elif receipt["action"] == "pause" and _key(webhook, alert, "resolved") not in self:
+            paused.add(alert)
+
+
+def _decoded(value: bytes) -> dict[str, Any]:
+    """A receipt's JSON object; empty if it is not one (a receipt written by other means)."""
+    try:
+        receipt = json.loads(value)
+    except ValueError:
+        return {}
+    return receipt if isinstance(receipt, dict) else {}
+
+
+def marketing_hold(ledger: DeliveryLedger, webhook: str, event: AlertEvent) -> str | None:
+    """Why a `marketing_pause` webhook is sent nothing for this event; None: send it.
+
+    A firing alert pauses, unless its resolution was handled already (a replayed firing must not
+    pause for good); a resolution resumes only the brand's last critical alert paused.
+    """
+    if event.state == "firing":
+        resolved = _key(webhook, event.id, "resolved") in ledger
+        return "the alert has resolved already" if resolved else None
+    paused = ledger.paused(webhook, event.brand)
+    if event.id not in paused:
+        return "its pause was not delivered"
+    others = sorted(paused - {event.id})
+    return f"still paused by {', '.join(others)}" if others else None
 
 
 class _Assignments(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -292,10 +366,12 @@ class Notifier:
         ledger: DeliveryLedger,
         deliverer: Deliverer,
     ) -> bool:
-        """Deliver the event to one webhook unless it is done; False if abandoned."""
+        """Deliver the event to one webhook unless it is done or held; False if abandoned."""
         key = receipt_key(webhook.name, event)
         if key in ledger:
-            log.info("webhook %s: %s %s already delivered", webhook.name, event.id, event.state)
+            log.info("webhook %s: %s %s already handled", webhook.name, event.id, event.state)
+            return True
+        if webhook.format == "marketing_pause" and _held(ledger, webhook, event, key):
             return True
         outcome = deliverer.deliver(webhook, event)
         if outcome.abandoned:
@@ -350,14 +426,43 @@ class Notifier:
         )
 
 
-def _receipt(webhook: WebhookSettings, event: AlertEvent, outcome: Outcome) -> dict[str, Any]:
-    return {
+def _held(ledger: DeliveryLedger, webhook: WebhookSettings, event: AlertEvent, key: str) -> bool:
+    """Whether `marketing_hold` holds the event back; if so its receipt is recorded."""
+    reason = marketing_hold(ledger, webhook.name, event)
+    if reason is None:
+        return False
+    ledger.record(key, _receipt(webhook, event, None, reason))
+    log.info(
+        "webhook %s: %s %s %s: nothing sent, %s",
+        webhook.name,
+        event.brand,
+        event.id,
+        event.state,
+        reason,
+    )
+    return True
+
+
+def _receipt(
+    webhook: WebhookSettings, event: AlertEvent, outcome: Outcome | None, held: str = ""
+) -> dict[str, Any]:
+    """A handled event's ledger value: its delivery, or (`outcome` None) why it was `held`.
+
+    A `marketing_pause` webhook's receipt also has `action`: `pause`, `resume`, or null when
+    nothing was sent.
+    """
+    receipt: dict[str, Any] = {
         "webhook": webhook.name,
         "alert_id": event.id,
         "state": event.state,
         "brand": event.brand,
         "kind": event.kind,
-        "status": outcome.status,
-        "attempts": outcome.attempts,
-        "delivered_at": iso_utc(datetime.now(UTC)),
     }
+    now = iso_utc(datetime.now(UTC))
+    if outcome is None:
+        receipt.update(held=held, held_at=now)
+    else:
+        receipt.update(status=outcome.status, attempts=outcome.attempts, delivered_at=now)
+    if webhook.format == "marketing_pause":
+        receipt["action"] = None if outcome is None else pause_action(event)
+    return receipt

@@ -1,10 +1,14 @@
 """Webhook receivers of `buzzwatch notify`: settings, payloads, signatures and HTTP delivery.
 
-Two formats:
+Three formats:
 
 - ``slack``: a Slack incoming-webhook message (``text`` for notifications, ``blocks`` for
   the layout).
 - ``json``: the alert event's JSON plus ``delivery_id``, signed (see `signature`).
+- ``marketing_pause``: ``{"action": "pause" | "resume", ...}`` for a system that pauses a
+  brand's scheduled posts during a critical incident (`marketing_pause_body`), signed like
+  ``json``. Only critical alerts are sent to it, and a resolution only when it is the brand's
+  last critical alert paused: consumers/notifier.py decides (`marketing_hold`).
 
 Every request carries ``X-Buzzwatch-Delivery: <alert id>:<state>``, the same for every
 attempt and every process that sends it, so a receiver can deduplicate.
@@ -49,7 +53,9 @@ SIGNATURE_TOLERANCE_SECONDS = 300
 MAX_REASON_BODY = 200  # characters of a refusing receiver's body kept in the reason
 SEVERITY_RANK: dict[Severity, int] = {"warning": 0, "critical": 1}
 
-WebhookFormat = Literal["slack", "json"]
+WebhookFormat = Literal["slack", "json", "marketing_pause"]
+SIGNED_FORMATS: frozenset[WebhookFormat] = frozenset({"json", "marketing_pause"})
+PauseAction = Literal["pause", "resume"]
 
 
 class WebhookSettings(BaseModel):
@@ -89,6 +95,14 @@ class WebhookSettings(BaseModel):
             data[key] = value
         return data
 
+    @model_validator(mode="before")
+    @classmethod
+    def _pauses_on_critical(cls, data: Any) -> Any:
+        """A `marketing_pause` webhook's `min_severity` is `critical` unless set (then checked)."""
+        if isinstance(data, dict) and data.get("format") == "marketing_pause":
+            return {"min_severity": "critical", **data}
+        return data
+
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: SecretStr) -> SecretStr:
@@ -101,11 +115,19 @@ class WebhookSettings(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _secret_fits_format(self) -> Self:
-        if self.format == "json" and not self.secret:
-            raise ValueError(f"webhook {self.name}: format json needs secret or secret_env")
-        if self.format == "slack" and self.secret is not None:
-            raise ValueError(f"webhook {self.name}: secret applies to format json only")
+    def _fits_format(self) -> Self:
+        signed = self.format in SIGNED_FORMATS
+        if signed and not self.secret:
+            raise ValueError(
+                f"webhook {self.name}: format {self.format} needs secret or secret_env"
+            )
+        if not signed and self.secret is not None:
+            raise ValueError(f"webhook {self.name}: secret applies to signed formats only")
+        if self.format == "marketing_pause" and self.min_severity != "critical":
+            raise ValueError(
+                f"webhook {self.name}: format marketing_pause pauses on critical alerts only: "
+                "min_severity must be critical or left out"
+            )
         return self
 
     def wants(self, event: AlertEvent) -> bool:
@@ -150,10 +172,44 @@ def json_body(event: AlertEvent) -> bytes:
     return _compact({**event.to_dict(), "delivery_id": delivery_id(event)})
 
 
+def pause_action(event: AlertEvent) -> PauseAction:
+    """What a `marketing_pause` webhook is asked: `pause` when firing, `resume` when resolved."""
+    return "pause" if event.state == "firing" else "resume"
+
+
+def marketing_pause_body(event: AlertEvent) -> bytes:
+    """The `marketing_pause` format's body, compact UTF-8.
+
+    `action`, `brand`, the alert's `alert_id`, `kind`, `severity`, `at` and `started_at`, a
+    short human `reason` and the `delivery_id`. A `pause` may come for each critical alert of
+    a brand (receivers treat it as idempotent); one `resume` comes when the last one resolves.
+    """
+    started = iso_utc(event.started_at)
+    if event.state == "firing":
+        reason = f"{event.brand}: critical {event.kind} spike since {started}, {_counts(event)}"
+    else:
+        reason = (
+            f"{event.brand}: no critical alert firing any more "
+            f"(the {event.kind} spike of {started} resolved at {iso_utc(event.at)})"
+        )
+    data = {
+        "action": pause_action(event),
+        "brand": event.brand,
+        "alert_id": event.id,
+        "kind": event.kind,
+        "severity": event.severity,
+        "at": iso_utc(event.at),
+        "started_at": started,
+        "reason": reason,
+        "delivery_id": delivery_id(event),
+    }
+    return _compact(data)
+
+
 def signature(secret: bytes, timestamp: str, body: bytes) -> str:
     """The `X-Buzzwatch-Signature` value: `sha256=` + hex HMAC-SHA256 of `timestamp.body`.
 
-    Scheme, for receivers of the `json` format:
+    Scheme, for receivers of the signed formats (`json`, `marketing_pause`):
 
     1. take the raw request body (bytes, before any JSON parsing) and the
        `X-Buzzwatch-Timestamp` header (Unix time in whole seconds, ASCII digits);
@@ -264,19 +320,21 @@ def payload(webhook: WebhookSettings, event: AlertEvent) -> bytes:
     """The request body for this webhook's format."""
     if webhook.format == "slack":
         return json.dumps(slack_message(event), ensure_ascii=False).encode()
+    if webhook.format == "marketing_pause":
+        return marketing_pause_body(event)
     return json_body(event)
 
 
 def build_request(
     webhook: WebhookSettings, event: AlertEvent, body: bytes, now: float | None = None
 ) -> urllib.request.Request:
-    """The POST request of one attempt (a `json` webhook's is signed with the current time)."""
+    """The POST request of one attempt (a signed format's is signed with the current time)."""
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         DELIVERY_HEADER: delivery_id(event),
     }
-    if webhook.format == "json" and webhook.secret is not None:
+    if webhook.secret is not None:  # only the signed formats have one
         timestamp = str(int(time.time() if now is None else now))
         secret = webhook.secret.get_secret_value().encode()
         headers[TIMESTAMP_HEADER] = timestamp

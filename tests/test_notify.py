@@ -1,5 +1,6 @@
-"""`buzzwatch notify`: webhook payloads, signatures, retries, dead letters and exactly-once
-notification across restarts, against a real HTTP receiver and the real Kafka test broker."""
+"""`buzzwatch notify`: webhook payloads, signatures, retries, dead letters, exactly-once
+notification across restarts and the marketing pause, against a real HTTP receiver and the
+real Kafka test broker."""
 
 from __future__ import annotations
 
@@ -92,6 +93,10 @@ def json_hook(name: str, url: str, **extra: Any) -> WebhookSettings:
     return WebhookSettings.model_validate(
         {"name": name, "url": url, "format": "json", "secret": SECRET, **extra}
     )
+
+
+def pause_hook(name: str, url: str, **extra: Any) -> WebhookSettings:
+    return json_hook(name, url, format="marketing_pause", **extra)
 
 
 def slack_hook(name: str, url: str, **extra: Any) -> WebhookSettings:
@@ -329,7 +334,21 @@ def test_secrets_come_from_the_environment_and_never_show(
             {"name": "j", "url": "https://x.test", "format": "json", "secret_env": "NOPE_NOT_SET"},
             "NOPE_NOT_SET",
         ),
-        ({"name": "s", "url": "https://x.test", "format": "slack", "secret": "x"}, "json only"),
+        (
+            {"name": "s", "url": "https://x.test", "format": "slack", "secret": "x"},
+            "signed formats",
+        ),
+        ({"name": "m", "url": "https://x.test", "format": "marketing_pause"}, "needs secret"),
+        (
+            {
+                "name": "m",
+                "url": "https://x.test",
+                "format": "marketing_pause",
+                "secret": "x",
+                "min_severity": "warning",
+            },
+            "critical alerts only",
+        ),
         ({"name": "s", "url": "ftp://x.test", "format": "slack"}, "http"),
         ({"name": "s", "url": "https://x.test/T0 secret", "format": "slack"}, "spaces"),
         ({"name": "s", "url": "https://x.test/T0\n", "format": "slack"}, "control"),
@@ -444,6 +463,11 @@ def read_topic(bootstrap: str, topic: str) -> list[Any]:
         consumer.close(autocommit=False)
     assert len(records) == end, f"{topic}: read {len(records)} of {end} records"
     return records
+
+
+def receipts(bootstrap: str, topic: str) -> dict[str, Any]:
+    """The deliveries topic's receipts by key."""
+    return {r.key.decode(): json.loads(r.value) for r in read_topic(bootstrap, topic)}
 
 
 def notifier_settings(topics: Topics, *webhooks: WebhookSettings, **extra: Any) -> NotifySettings:
@@ -630,3 +654,162 @@ secret_env = "BUZZWATCH_TEST_SECRET"
     finally:
         admin.close()
     assert described["topic"][topics.deliveries]["cleanup.policy"]["value"] == "compact"
+
+
+# --- marketing pause ------------------------------------------------------------------------
+
+
+def test_marketing_pause_body_says_pause_or_resume_and_is_signed_like_json(
+    receiver: Receiver,
+) -> None:
+    hook = pause_hook("m", receiver.url("/m"))
+    for event in (alert(1), alert(1, "resolved")):
+        assert deliverer(FakeClock()).deliver(hook, event).delivered
+    pause, resume = receiver.at("/m")
+    assert pause.json() == {
+        "action": "pause",
+        "brand": "acme",
+        "alert_id": "a1",
+        "kind": "negative",
+        "severity": "critical",
+        "at": "2026-03-02T13:10:00Z",
+        "started_at": "2026-03-02T13:05:00Z",
+        "reason": "acme: critical negative spike since 2026-03-02T13:05:00Z, 42 negative "
+        "mentions in 15 min vs 3.5 expected (12.0× normal), score 0.97",
+        "delivery_id": "a1:firing",
+    }
+    assert resume.json() == {
+        **pause.json(),
+        "action": "resume",
+        "at": "2026-03-02T13:50:00Z",
+        "reason": "acme: no critical alert firing any more "
+        "(the negative spike of 2026-03-02T13:05:00Z resolved at 2026-03-02T13:50:00Z)",
+        "delivery_id": "a1:resolved",
+    }
+    for request in (pause, resume):
+        assert request.headers["content-type"] == "application/json"
+        assert request.delivery == request.json()["delivery_id"]
+        assert_signed(request)
+
+
+def test_marketing_pause_takes_critical_alerts_of_its_kinds_only() -> None:
+    hook = pause_hook("m", "https://x.test", kinds=["negative"])
+    assert hook.min_severity == "critical"
+    assert hook.wants(alert(1)) and hook.wants(alert(1, "resolved"))
+    assert not hook.wants(alert(2, severity="warning"))
+    assert not hook.wants(alert(3, kind="volume"))
+    assert pause_hook("m", "https://x.test", min_severity="critical").min_severity == "critical"
+
+
+def test_a_critical_alert_pauses_once_and_warnings_never(
+    kafka_bootstrap: str, topics: Topics, receiver: Receiver
+) -> None:
+    hook = pause_hook("m", receiver.url("/m"), kinds=["negative"])
+    publish(
+        kafka_bootstrap,
+        topics.alerts,
+        alert(1, severity="warning"),
+        alert(2),
+        alert(2),  # a duplicate
+        alert(3, kind="volume"),  # critical, of a kind the webhook does not take
+        alert(1, "resolved", severity="warning"),
+        alert(3, "resolved", kind="volume"),
+        alert(2, "resolved"),
+    )
+    with running(kafka_bootstrap, topics, notifier_settings(topics, hook)):
+        receiver.wait_for("/m", 2)  # a2's resume is the last event: all are handled
+    requests = receiver.at("/m")
+    assert [(r.json()["action"], r.delivery) for r in requests] == [
+        ("pause", "a2:firing"),
+        ("resume", "a2:resolved"),
+    ]
+    ledger = receipts(kafka_bootstrap, topics.deliveries)
+    assert set(ledger) == {"m:a2:firing", "m:a2:resolved"}
+    assert [ledger[key]["action"] for key in ("m:a2:firing", "m:a2:resolved")] == [
+        "pause",
+        "resume",
+    ]
+
+
+def test_overlapping_critical_alerts_resume_only_when_the_last_resolves(
+    kafka_bootstrap: str, topics: Topics, receiver: Receiver
+) -> None:
+    hook = pause_hook("m", receiver.url("/m"))
+    publish(
+        kafka_bootstrap,
+        topics.alerts,
+        alert(1),
+        alert(2, kind="volume"),
+        alert(3, brand="globex"),
+        alert(1, "resolved"),  # acme's volume alert a2 still fires: no resume
+        alert(3, "resolved", brand="globex"),
+        alert(2, "resolved", kind="volume"),
+    )
+    with running(kafka_bootstrap, topics, notifier_settings(topics, hook)):
+        receiver.wait_for("/m", 5)
+    assert [(r.json()["brand"], r.json()["action"], r.delivery) for r in receiver.at("/m")] == [
+        ("acme", "pause", "a1:firing"),
+        ("acme", "pause", "a2:firing"),
+        ("globex", "pause", "a3:firing"),
+        ("globex", "resume", "a3:resolved"),
+        ("acme", "resume", "a2:resolved"),
+    ]
+    held = receipts(kafka_bootstrap, topics.deliveries)["m:a1:resolved"]
+    assert held["action"] is None and held["held"] == "still paused by a2"
+
+
+def wait_for_receipt(bootstrap: str, topic: str, key: str) -> None:
+    """Wait (bounded) until the deliveries topic has a receipt under `key`."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    for _ in range(200):
+        if key in receipts(bootstrap, topic) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert key in receipts(bootstrap, topic), f"no receipt {key} after {WAIT_SECONDS} s"
+
+
+def test_restarts_between_pause_and_resolution_resume_exactly_once(
+    kafka_bootstrap: str, topics: Topics, receiver: Receiver
+) -> None:
+    settings = notifier_settings(topics, pause_hook("m", receiver.url("/m")))
+    publish(kafka_bootstrap, topics.alerts, alert(1), alert(2, kind="volume"))
+    with running(kafka_bootstrap, topics, settings):
+        receiver.wait_for("/m", 2)
+
+    # Restarted: the pauses of a1 and a2 come back from the ledger, so a1's resolution is held.
+    publish(kafka_bootstrap, topics.alerts, alert(1, "resolved"))
+    with running(kafka_bootstrap, topics, settings):
+        wait_for_receipt(kafka_bootstrap, topics.deliveries, "m:a1:resolved")
+    assert len(receiver.at("/m")) == 2
+
+    # Restarted with its offsets lost (another group): every event is read again, a2 resumes.
+    publish(kafka_bootstrap, topics.alerts, alert(2, "resolved", kind="volume"))
+    lost = settings.model_copy(update={"group_id": topics.group + "-b"})
+    with running(kafka_bootstrap, topics, lost):
+        receiver.wait_for("/m", 3)
+    requests = receiver.at("/m")
+    assert [(r.json()["action"], r.delivery) for r in requests] == [
+        ("pause", "a1:firing"),
+        ("pause", "a2:firing"),
+        ("resume", "a2:resolved"),
+    ]
+
+
+def test_a_refused_pause_holds_nothing_and_its_late_replay_does_not_pause(
+    kafka_bootstrap: str, topics: Topics, receiver: Receiver
+) -> None:
+    receiver.answer("/m", Reply(400, body=b"unknown brand"))
+    hook = pause_hook("m", receiver.url("/m"))
+    # a1's pause is refused (dead-lettered), a1 resolves, then its firing is replayed
+    publish(kafka_bootstrap, topics.alerts, alert(1), alert(1, "resolved"), alert(1), alert(2))
+    with running(kafka_bootstrap, topics, notifier_settings(topics, hook)):
+        receiver.wait_for("/m", 2)
+    assert [(r.delivery, r.status) for r in receiver.at("/m")] == [
+        ("a1:firing", 400),
+        ("a2:firing", 200),
+    ]
+    ledger = receipts(kafka_bootstrap, topics.deliveries)
+    assert ledger["m:a1:resolved"]["held"] == "its pause was not delivered"
+    assert ledger["m:a1:firing"]["held"] == "the alert has resolved already"
+    assert ledger["m:a1:firing"]["action"] is None and ledger["m:a2:firing"]["action"] == "pause"
+    assert len(read_topic(kafka_bootstrap, topics.dead_letters)) == 1
