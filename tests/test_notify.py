@@ -375,10 +375,12 @@ def test_example_config_webhooks_are_valid_once_uncommented(
     uncommented = re.sub(r"^# (?=\[\[notify\.webhooks\]\]|\w+ = )", "", notify, flags=re.M)
     monkeypatch.setenv("BUZZWATCH_SLACK_WEBHOOK_URL", "https://hooks.slack.test/services/x")
     monkeypatch.setenv("BUZZWATCH_INCIDENTS_SECRET", "x")
+    monkeypatch.setenv("BUZZWATCH_MARKETING_SECRET", "x")
     settings = notify_settings(tomllib.loads(uncommented))
     assert [(w.name, w.format) for w in settings.webhooks] == [
         ("slack-oncall", "slack"),
         ("incidents", "json"),
+        ("marketing", "marketing_pause"),
     ]
 
 
