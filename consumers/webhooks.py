@@ -306,6 +306,7 @@ def slack_message(event: AlertEvent) -> dict[str, Any]:
                     for label, value in fields.items()
                 ],
             },
+            *_explanation_blocks(event),
             {
                 "type": "context",
                 "elements": [
@@ -314,6 +315,32 @@ def slack_message(event: AlertEvent) -> dict[str, Any]:
             },
         ],
     }
+
+
+def _explanation_blocks(event: AlertEvent) -> list[dict[str, Any]]:
+    """A firing event's explanation and holding statement, as Slack sections."""
+    explanation, statement = event.explanation, event.holding_statement
+    if explanation is None:
+        return []
+    lines = []
+    if explanation.troll_suspected:
+        share = f"{explanation.author_concentration:.0%}"
+        lines.append(f":no_entry: *Troll suspected*: {share} of the negatives from 3 accounts")
+    if explanation.emerging_terms:
+        terms = ", ".join(_mrkdwn(term.term) for term in explanation.emerging_terms)
+        lines.append(f"*Emerging*: {terms}")
+    for shown in explanation.top_negative[:3]:
+        text = _mrkdwn(shown.text[:200])
+        source = _mrkdwn(shown.source)
+        where = f"<{_mrkdwn(shown.url)}|{source}>" if shown.url else source
+        lines.append(f"• {where} {_mrkdwn(shown.author or '?')} (reach {shown.reach:,}): {text}")
+    blocks = []
+    if lines:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}})
+    if statement is not None:
+        said = f"*Suggested holding statement ({statement.lang})*\n{_mrkdwn(statement.text)}"
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": said[:3000]}})
+    return blocks
 
 
 def payload(webhook: WebhookSettings, event: AlertEvent) -> bytes:

@@ -42,7 +42,16 @@ from consumers.webhooks import (
     slack_message,
     verify_signature,
 )
-from pipeline.models import AlertEvent, AlertKind, AlertState, Severity
+from pipeline.models import (
+    AlertEvent,
+    AlertKind,
+    AlertState,
+    EmergingTerm,
+    ExplainedMention,
+    Explanation,
+    HoldingStatement,
+    Severity,
+)
 from tests.broker.kafka_broker import create_topic
 from tests.helpers import T0
 from tests.servers import Received, Receiver, Reply, receiving
@@ -187,6 +196,45 @@ def test_slack_message_tells_brand_kind_state_counts_and_start(receiver: Receive
     assert request.json() == message
     assert request.delivery == "a1:firing"
     assert "x-buzzwatch-signature" not in request.headers
+
+
+def test_slack_message_carries_the_explanation_and_the_holding_statement() -> None:
+    shown = ExplainedMention(
+        id="m1",
+        created_at=T0,
+        source="twitter",
+        lang="fr",
+        author="u1",
+        author_name=None,
+        followers=900,
+        engagement=100,
+        reach=1000,
+        compound=-0.8,
+        text="<!channel> honte à vous & *vite*",
+        url="https://x.example/u1/1",
+    )
+    explanation = Explanation(
+        window_start=T0,
+        window_end=T0 + timedelta(hours=1),
+        mentions=30,
+        negatives=20,
+        top_negative=(shown,),
+        emerging_terms=(EmergingTerm(term="#boycott", mentions=9, share=0.3, usual_share=0, z=5),),
+        sources={"twitter": 30},
+        languages={"fr": 30},
+        negative_languages={"fr": 20},
+        top_accounts=(),
+        author_concentration=0.75,
+        troll_suspected=True,
+    )
+    statement = HoldingStatement(lang="fr", text="Nous regardons cela de près.")
+    event = alert(1).model_copy(update={"explanation": explanation, "holding_statement": statement})
+    texts = [block["text"]["text"] for block in slack_message(event)["blocks"][3:5]]
+    assert "*Troll suspected*: 75% of the negatives from 3 accounts" in texts[0]
+    assert "*Emerging*: #boycott" in texts[0]
+    assert "<https://x.example/u1/1|twitter> u1 (reach 1,000): &lt;!channel&gt; honte" in texts[0]
+    assert texts[1] == "*Suggested holding statement (fr)*\nNous regardons cela de près."
+    assert len(slack_message(alert(1))["blocks"]) == 4  # without an explanation: as before
 
 
 # --- retries --------------------------------------------------------------------------------
