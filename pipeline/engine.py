@@ -122,13 +122,21 @@ class BrandState:
         events: list[AlertEvent] = []
         while self.position <= boundary:
             end = self.position
+            self.evidence.settle(end)
             start = end - end % size if end % size else end - size
             if end == start + size:
-                events.extend(self.close(start, end, on_bucket))
+                events.extend(map(self._explained, self.close(start, end, on_bucket)))
             elif end - step in self.open:
-                events.extend(self.check_early(start, end))
+                events.extend(map(self._explained, self.check_early(start, end)))
             self.position += step
         return events
+
+    def _explained(self, event: AlertEvent) -> AlertEvent:
+        """A firing event with the explanation of the mentions dated before it."""
+        if event.state != "firing":
+            return event
+        explanation = self.evidence.explain(int(event.at.timestamp()))
+        return event.model_copy(update={"explanation": explanation})
 
     def check_early(self, start: int, until: int) -> list[AlertEvent]:
         """Fire on the partial counts of the bucket [start, until) if they already make a spike."""
@@ -307,7 +315,7 @@ class Engine:
         polarity, lang = self.scorer.judged(mention.text, mention.lang)
         negative = self.scorer.is_negative(polarity)
         state.count(step, negative)
-        state.evidence.add(mention, lang, polarity.compound, negative)
+        state.evidence.add(step, mention, lang, polarity.compound, negative)
         return self._count(Scored(mention, Admission.ACCEPTED, polarity, negative))
 
     def advance(self, watermark: int | None) -> list[AlertEvent]:
@@ -326,19 +334,17 @@ class Engine:
         self.closed_until = boundary
         events: list[AlertEvent] = []
         for state in self.brands.values():
-            changes = state.step_to(boundary, self.on_bucket)
-            events.extend(self._explained(state, event) for event in changes)
+            events.extend(map(self._with_statement, state.step_to(boundary, self.on_bucket)))
         events.sort(key=lambda e: (e.at, e.brand, e.kind, e.state))
         self.counts.update(f"alert_{e.state}" for e in events)
         return events
 
-    def _explained(self, state: BrandState, event: AlertEvent) -> AlertEvent:
-        """A firing event with its explanation and holding statement; others as they are."""
-        if event.state != "firing":
+    def _with_statement(self, event: AlertEvent) -> AlertEvent:
+        """An explained (firing) event with its holding statement; others as they are."""
+        if event.explanation is None:
             return event
-        explanation = state.evidence.explain(int(event.at.timestamp()))
-        statement = self.statements.suggest(event.brand, explanation)
-        return event.model_copy(update={"explanation": explanation, "holding_statement": statement})
+        statement = self.statements.suggest(event.brand, event.explanation)
+        return event.model_copy(update={"holding_statement": statement})
 
     def active_alerts(self) -> list[tuple[str, AlertKind, Severity]]:
         """(brand, kind, severity) of each alert firing now."""

@@ -178,6 +178,24 @@ class Slice:
         if len(self.top) < top_n or sample.rank() < self.top[-1].rank():
             self.top = sorted([*self.top, sample], key=Sample.rank)[:top_n]
 
+    def merge(self, other: Slice, top_n: int) -> None:
+        """Add another slice's sums to this one (a settled minute into its 15 minutes)."""
+        self.volume += other.volume
+        self.negatives += other.negatives
+        for mine, theirs in (
+            (self.sources, other.sources),
+            (self.langs, other.langs),
+            (self.negative_langs, other.negative_langs),
+            (self.terms, other.terms),
+        ):
+            for key, count in theirs.items():
+                mine[key] = mine.get(key, 0) + count
+        _keep_top(self.terms, SLICE_TERMS, int)
+        for key, (count, name, followers) in other.accounts.items():
+            self.accounts.setdefault(key, [0, name, followers])[0] += count
+        _keep_top(self.accounts, SLICE_ACCOUNTS, lambda account: account[0])
+        self.top = sorted([*self.top, *other.top], key=Sample.rank)[:top_n]
+
     def state(self) -> list[Any]:
         return [
             self.volume,
@@ -210,15 +228,27 @@ class Evidence:
         self.vocabulary: dict[str, float] = {}  # term -> decayed number of mentions using it
         self.documents = 0.0  # decayed number of mentions learnt
         self.learnt_until: int | None = None  # end of the last slice learnt
-        self.latest = 0  # event time of the latest mention added
+        self.fresh: dict[int, Slice] = {}  # early-check steps event time has not passed yet
 
-    def add(self, mention: Mention, lang: str, compound: float, negative: bool) -> None:
-        at = int(mention.created_at.timestamp())
-        self.latest = max(self.latest, at)
-        piece = self.slices.get(at - at % SLICE_SECONDS)
+    def add(self, step: int, mention: Mention, lang: str, compound: float, negative: bool) -> None:
+        """Count a mention in its early-check `step`; it joins its 15-minute slice when event
+        time passes the step (`settle`), so an explanation holds exactly the mentions dated
+        before the alert, however the watermark moved."""
+        piece = self.fresh.get(step)
         if piece is None:
-            piece = self.slices[at - at % SLICE_SECONDS] = Slice()
+            piece = self.fresh[step] = Slice()
         piece.add(mention, lang, compound, negative, self.settings.top_mentions)
+
+    def settle(self, until: int) -> None:
+        """Merge the steps that start before `until` into their slices, in order."""
+        if not self.fresh:
+            return
+        for step in sorted(step for step in self.fresh if step < until):
+            start = step - step % SLICE_SECONDS
+            piece = self.slices.get(start)
+            if piece is None:
+                piece = self.slices[start] = Slice()
+            piece.merge(self.fresh.pop(step), self.settings.top_mentions)
 
     def expire(self, now: int, learn: bool) -> None:
         """Drop the slices that ended before the explained window; learn them if `learn`."""
@@ -241,9 +271,8 @@ class Evidence:
         _keep_top(self.vocabulary, VOCABULARY_TERMS, float)
 
     def explain(self, now: int) -> Explanation:
-        """The explanation of an alert firing at `now`, from the slices of the window: every
-        mention received by then, including those up to the allowed lateness after `now`
-        (`window_end` is then the latest one's time)."""
+        """The explanation of an alert firing at `now`, from the settled slices of the window:
+        the mentions dated before `now` (call `settle(now)` first)."""
         start = now - self.settings.minutes * 60
         start -= start % SLICE_SECONDS
         window = [piece for begin, piece in sorted(self.slices.items()) if begin >= start]
@@ -252,14 +281,12 @@ class Evidence:
         top = sorted((s for piece in window for s in piece.top), key=Sample.rank)
         accounts = self._accounts(window)
         shown = accounts[: max(self.settings.troll_accounts, ACCOUNTS_SHOWN)]
-        concentration = (
-            sum(a.negatives for a in accounts[: self.settings.troll_accounts]) / negatives
-            if negatives
-            else 0.0
-        )
+        few = accounts[: self.settings.troll_accounts]
+        concentration = sum(a.negatives for a in few) / negatives if negatives else 0.0
+        repeated = sum(a.negatives for a in few if a.negatives > 1) / negatives if negatives else 0
         return Explanation(
             window_start=datetime.fromtimestamp(start, UTC),
-            window_end=datetime.fromtimestamp(max(now, self.latest), UTC),
+            window_end=datetime.fromtimestamp(now, UTC),
             mentions=volume,
             negatives=negatives,
             top_negative=tuple(sample.shown() for sample in top[: self.settings.top_mentions]),
@@ -270,7 +297,7 @@ class Evidence:
             top_accounts=tuple(shown),
             author_concentration=round(min(1.0, concentration), 4),
             troll_suspected=negatives >= self.settings.troll_min_negatives
-            and concentration >= self.settings.troll_share,
+            and repeated >= self.settings.troll_share,
         )
 
     def _accounts(self, window: list[Slice]) -> list[AccountShare]:
@@ -332,7 +359,7 @@ class Evidence:
             "vocabulary": self.vocabulary,
             "documents": self.documents,
             "learnt_until": self.learnt_until,
-            "latest": self.latest,
+            "fresh": [[step, piece.state()] for step, piece in sorted(self.fresh.items())],
         }
 
     @classmethod
@@ -342,7 +369,7 @@ class Evidence:
         evidence.vocabulary = dict(state["vocabulary"])
         evidence.documents = state["documents"]
         evidence.learnt_until = state["learnt_until"]
-        evidence.latest = state["latest"]
+        evidence.fresh = {step: Slice.from_state(piece) for step, piece in state["fresh"]}
         return evidence
 
 

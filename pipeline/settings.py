@@ -58,9 +58,12 @@ class ExplainSettings(BaseModel):
     term_z: float = Field(3.0, gt=0, description="...and its rise is this many z or more.")
     troll_accounts: int = Field(3, ge=1, description="The few accounts a troll flag looks at.")
     troll_share: float = Field(
-        0.5, gt=0, le=1, description="Troll suspected when they write this share of negatives…"
+        0.5,
+        gt=0,
+        le=1,
+        description="Troll suspected when those of them with several negatives wrote this share…",
     )
-    troll_min_negatives: int = Field(8, ge=1, description="…of at least this many negatives.")
+    troll_min_negatives: int = Field(6, ge=1, description="…of at least this many negatives.")
 
 
 class DetectionSettings(BaseModel):
