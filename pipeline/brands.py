@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -86,8 +87,15 @@ class Match:
 
 def fold(text: str) -> str:
     """Lower case without accents: `L'Oréal` -> `l'oreal`, `Straße` -> `strasse`."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    if text.isascii():
+        return text.lower()
+    return unicodedata.normalize("NFKD", text.casefold()).translate(_combining_marks())
+
+
+@lru_cache(maxsize=1)
+def _combining_marks() -> dict[int, None]:
+    """`str.translate` table deleting the combining marks of the Basic Multilingual Plane."""
+    return {code: None for code in range(0x10000) if unicodedata.combining(chr(code))}
 
 
 def handle_of(text: str) -> str:
@@ -98,6 +106,12 @@ def handle_of(text: str) -> str:
 def words_of(text: str) -> list[str]:
     """The folded words of a text, each with its `@` or `#` sign if it has one."""
     return [fold(token) for token in _TOKEN.findall(unicodedata.normalize("NFC", text))]
+
+
+def folded_words(text: str) -> list[str]:
+    """`words_of`, folding the whole text once (faster on long texts; the same words but for
+    rare characters whose folding splits a word)."""
+    return _TOKEN.findall(fold(unicodedata.normalize("NFC", text)))
 
 
 def hashtag_words(tag: str) -> list[str]:

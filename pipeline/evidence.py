@@ -10,13 +10,14 @@ so a crisis's words stay news. Every structure is bounded whatever the volume.
 from __future__ import annotations
 
 import math
+import sys
 from collections import Counter
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib.resources import files
 from typing import Any, NamedTuple
 
-from pipeline.brands import words_of
+from pipeline.brands import folded_words, words_of
 from pipeline.models import (
     AccountShare,
     EmergingTerm,
@@ -29,9 +30,9 @@ from pipeline.settings import ExplainSettings
 SLICE_SECONDS = 900
 TEXT_CHARS = 280
 TERMS_PER_MENTION = 40
-SLICE_TERMS = 150  # a slice keeps the most used 150 to 300 distinct terms
-SLICE_ACCOUNTS = 50  # ...and 50 to 100 accounts with negative mentions
-VOCABULARY_TERMS = 400  # the usual vocabulary keeps 400 to 800 terms
+SLICE_TERMS = 60  # a slice keeps the most used 60 to 120 distinct terms
+SLICE_ACCOUNTS = 25  # ...and 25 to 50 accounts with negative mentions
+VOCABULARY_TERMS = 300  # the usual vocabulary keeps 300 to 600 terms
 VOCABULARY_HALF_LIFE_SECONDS = 7 * 86_400
 PRIOR = 0.5  # pseudo-count on each side of a term's log-odds
 ACCOUNTS_SHOWN = 5
@@ -50,19 +51,20 @@ def brand_words(brand: str) -> frozenset[str]:
     return frozenset(word.lstrip("#@") for word in words_of(brand))
 
 
-def terms_of(text: str, brand: str) -> set[str]:
+@lru_cache(maxsize=20_000)
+def terms_of(text: str, brand: str) -> tuple[str, ...]:
     """The words (3 letters or more) and hashtags of a text, folded, without stopwords, handles,
-    numbers or the brand's own name."""
-    skip = stopwords() | brand_words(brand)
-    terms = set()
-    for word in words_of(text):
+    numbers or the brand's own name; remembered for the last 20,000 or so texts (reposts)."""
+    stop, own = stopwords(), brand_words(brand)
+    terms: dict[str, None] = {}
+    for word in folded_words(text):
         bare = word.lstrip("#")
-        if word.startswith("@") or len(bare) < 3 or bare.isdigit() or bare in skip:
+        if word[0] == "@" or len(bare) < 3 or bare.isdigit() or bare in stop or bare in own:
             continue
-        terms.add(word)
+        terms[sys.intern(word)] = None  # one string per term, however many slices hold it
         if len(terms) >= TERMS_PER_MENTION:
             break
-    return terms
+    return tuple(terms)
 
 
 class Sample(NamedTuple):
@@ -104,6 +106,11 @@ class Sample(NamedTuple):
         )
 
 
+# a mention taken, until its step settles: step, source, language, terms, and its sample
+# when it is negative
+Taken = tuple[int, str, str, tuple[str, ...], Sample | None]
+
+
 def sample_of(mention: Mention, lang: str, compound: float) -> Sample:
     author = mention.author
     return Sample(
@@ -122,10 +129,8 @@ def sample_of(mention: Mention, lang: str, compound: float) -> Sample:
 
 
 def _keep_top(counts: dict[str, Any], limit: int, weight: Any) -> None:
-    """Once there are twice `limit` entries, drop all but the `limit` heaviest (ties by key),
-    in place: a sort now and then rather than at each mention."""
-    if len(counts) <= 2 * limit:
-        return
+    """Drop all but the `limit` heaviest entries (ties by key), in place; called once there are
+    twice `limit`, so it sorts now and then rather than at each mention."""
     kept = sorted(counts, key=lambda key: (-weight(counts[key]), key))[:limit]
     kept_set = set(kept)
     for key in [key for key in counts if key not in kept_set]:
@@ -157,44 +162,28 @@ class Slice:
         self.terms: dict[str, int] = {}
         self.top: list[Sample] = []
 
-    def add(self, mention: Mention, lang: str, compound: float, negative: bool, top_n: int) -> None:
+    def add(self, taken: Taken, top_n: int) -> None:
+        _, source, lang, terms, sample = taken
         self.volume += 1
-        self.sources[mention.source] = self.sources.get(mention.source, 0) + 1
+        self.sources[source] = self.sources.get(source, 0) + 1
         self.langs[lang] = self.langs.get(lang, 0) + 1
-        for term in terms_of(mention.text, mention.brand or ""):
-            self.terms[term] = self.terms.get(term, 0) + 1
-        _keep_top(self.terms, SLICE_TERMS, int)
-        if not negative:
+        counts = self.terms
+        for term in terms:
+            counts[term] = counts.get(term, 0) + 1
+        if len(counts) > 2 * SLICE_TERMS:
+            _keep_top(counts, SLICE_TERMS, int)
+        if sample is None:
             return
         self.negatives += 1
         self.negative_langs[lang] = self.negative_langs.get(lang, 0) + 1
-        author = mention.author
-        if author is not None:
-            key = f"{mention.source}\x1f{author.id}"
-            account = self.accounts.setdefault(key, [0, author.name, author.followers or 0])
+        if sample.author is not None:
+            key = f"{sample.source}\x1f{sample.author}"
+            account = self.accounts.setdefault(key, [0, sample.name, sample.followers])
             account[0] += 1
-            _keep_top(self.accounts, SLICE_ACCOUNTS, lambda account: account[0])
-        sample = sample_of(mention, lang, compound)
+            if len(self.accounts) > 2 * SLICE_ACCOUNTS:
+                _keep_top(self.accounts, SLICE_ACCOUNTS, lambda account: account[0])
         if len(self.top) < top_n or sample.rank() < self.top[-1].rank():
             self.top = sorted([*self.top, sample], key=Sample.rank)[:top_n]
-
-    def merge(self, other: Slice, top_n: int) -> None:
-        """Add another slice's sums to this one (a settled minute into its 15 minutes)."""
-        self.volume += other.volume
-        self.negatives += other.negatives
-        for mine, theirs in (
-            (self.sources, other.sources),
-            (self.langs, other.langs),
-            (self.negative_langs, other.negative_langs),
-            (self.terms, other.terms),
-        ):
-            for key, count in theirs.items():
-                mine[key] = mine.get(key, 0) + count
-        _keep_top(self.terms, SLICE_TERMS, int)
-        for key, (count, name, followers) in other.accounts.items():
-            self.accounts.setdefault(key, [0, name, followers])[0] += count
-        _keep_top(self.accounts, SLICE_ACCOUNTS, lambda account: account[0])
-        self.top = sorted([*self.top, *other.top], key=Sample.rank)[:top_n]
 
     def state(self) -> list[Any]:
         return [
@@ -228,27 +217,34 @@ class Evidence:
         self.vocabulary: dict[str, float] = {}  # term -> decayed number of mentions using it
         self.documents = 0.0  # decayed number of mentions learnt
         self.learnt_until: int | None = None  # end of the last slice learnt
-        self.fresh: dict[int, Slice] = {}  # early-check steps event time has not passed yet
+        # mentions of the early-check steps event time has not passed yet, as they came
+        self.pending: list[Taken] = []
 
     def add(self, step: int, mention: Mention, lang: str, compound: float, negative: bool) -> None:
-        """Count a mention in its early-check `step`; it joins its 15-minute slice when event
+        """Take a mention of the early-check `step`; it joins its 15-minute slice when event
         time passes the step (`settle`), so an explanation holds exactly the mentions dated
         before the alert, however the watermark moved."""
-        piece = self.fresh.get(step)
-        if piece is None:
-            piece = self.fresh[step] = Slice()
-        piece.add(mention, lang, compound, negative, self.settings.top_mentions)
+        terms = terms_of(mention.text, self.brand)
+        sample = sample_of(mention, lang, compound) if negative else None
+        self.pending.append((step, mention.source, lang, terms, sample))
 
     def settle(self, until: int) -> None:
-        """Merge the steps that start before `until` into their slices, in order."""
-        if not self.fresh:
+        """Count the pending mentions of the steps before `until` in their slices, in the
+        order they came."""
+        if not self.pending:
             return
-        for step in sorted(step for step in self.fresh if step < until):
+        kept = []
+        for taken in self.pending:
+            step = taken[0]
+            if step >= until:
+                kept.append(taken)
+                continue
             start = step - step % SLICE_SECONDS
             piece = self.slices.get(start)
             if piece is None:
                 piece = self.slices[start] = Slice()
-            piece.merge(self.fresh.pop(step), self.settings.top_mentions)
+            piece.add(taken, self.settings.top_mentions)
+        self.pending = kept
 
     def expire(self, now: int, learn: bool) -> None:
         """Drop the slices that ended before the explained window; learn them if `learn`."""
@@ -268,7 +264,8 @@ class Evidence:
         self.documents += piece.volume
         for term, count in piece.terms.items():
             self.vocabulary[term] = self.vocabulary.get(term, 0.0) + count
-        _keep_top(self.vocabulary, VOCABULARY_TERMS, float)
+        if len(self.vocabulary) > 2 * VOCABULARY_TERMS:
+            _keep_top(self.vocabulary, VOCABULARY_TERMS, float)
 
     def explain(self, now: int) -> Explanation:
         """The explanation of an alert firing at `now`, from the settled slices of the window:
@@ -359,7 +356,10 @@ class Evidence:
             "vocabulary": self.vocabulary,
             "documents": self.documents,
             "learnt_until": self.learnt_until,
-            "fresh": [[step, piece.state()] for step, piece in sorted(self.fresh.items())],
+            "pending": [
+                [step, source, lang, list(terms), sample and list(sample)]
+                for step, source, lang, terms, sample in self.pending
+            ],
         }
 
     @classmethod
@@ -369,7 +369,10 @@ class Evidence:
         evidence.vocabulary = dict(state["vocabulary"])
         evidence.documents = state["documents"]
         evidence.learnt_until = state["learnt_until"]
-        evidence.fresh = {step: Slice.from_state(piece) for step, piece in state["fresh"]}
+        evidence.pending = [
+            (step, source, lang, tuple(terms), sample and Sample(*sample))
+            for step, source, lang, terms, sample in state["pending"]
+        ]
         return evidence
 
 
