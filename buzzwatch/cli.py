@@ -21,6 +21,7 @@ from tqdm import tqdm
 from buzzwatch.backtest_cli import add_commands as add_backtest_commands
 from buzzwatch.crisis_cli import add_command as add_crisis_command
 from buzzwatch.desk_cli import add_commands as add_desk_commands
+from buzzwatch.report_cli import add_command as add_report_command
 from buzzwatch.sentiment_cli import add_command as add_sentiment_command
 from pipeline.brands import brand_matcher
 from pipeline.crisis_log import CrisisLog
@@ -162,6 +163,7 @@ def _parser() -> argparse.ArgumentParser:
     add_backtest_commands(commands)
     add_crisis_command(commands)
     add_desk_commands(commands)
+    add_report_command(commands)
     add_sentiment_command(commands)
     return parser
 
