@@ -1,22 +1,42 @@
 """`buzzwatch report` end to end: a generated crisis with the brand's answers is replayed into
-a crisis log and reported as Markdown and HTML."""
+a crisis log, reported as Markdown and HTML, and the page is opened in headless Chromium."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from defusedxml.ElementTree import parse
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.webdriver.support.wait import WebDriverWait
 
 from pipeline.crisis_log import CrisisLog
 from pipeline.synthetic import write_jsonl
 from tests.helpers import buzzwatch
 from tests.test_desk import BRAND, HANDLE, crisis_stream
+
+SECTIONS = (
+    "timeline",
+    "volumes",
+    "sentiment",
+    "responses",
+    "before-after",
+    "onset",
+    "defenders",
+    "most-shared",
+    "queue",
+    "lessons",
+)
+BROWSER_SECONDS = 30
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +178,75 @@ def test_a_tampered_log_is_refused(crisis_log: Path, tmp_path: Path) -> None:
     assert "the crisis log is broken, no report written" in result.stderr
     assert "line 6 does not follow the chain" in result.stderr
     assert not (tmp_path / "r.html").exists()
+
+
+@pytest.fixture
+def browser() -> Iterator[WebDriver]:
+    """Headless Chromium through chromedriver; missing, it fails under CI and skips elsewhere."""
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if chromium is None or driver is None:
+        reason = "needs `chromium` and `chromedriver` (Debian: chromium, chromium-driver)"
+        if os.environ.get("CI"):
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1200,900"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    session = webdriver.Chrome(service=Service(executable_path=driver), options=options)
+    session.set_page_load_timeout(BROWSER_SECONDS)
+    session.set_script_timeout(BROWSER_SECONDS)
+    try:
+        yield session
+    finally:
+        session.quit()
+
+
+CHARTS_SCRIPT = """
+return [...document.querySelectorAll('svg.chart')].map(svg => {
+  const marks = svg.querySelector('g.marks');
+  const box = marks ? marks.getBBox() : {width: 0, height: 0};
+  const drawn = [...svg.querySelectorAll('rect.bar, polyline.series')]
+    .filter(mark => { const b = mark.getBBox(); return b.width > 0 && b.height > 0; }).length;
+  return {
+    css: svg.getAttribute('class'),
+    shown: svg.getBoundingClientRect().width,
+    width: box.width,
+    height: box.height,
+    volume_bars: svg.querySelectorAll('rect.bar.volume').length,
+    bins: svg.querySelectorAll('rect.bar.bin').length,
+    points: [...svg.querySelectorAll('polyline.series')].map(line => line.points.numberOfItems),
+    drawn: drawn,
+    communications: svg.querySelectorAll('.marker.statement, .marker.reply').length,
+  };
+});
+"""
+
+
+def test_the_page_draws_its_charts_in_headless_chromium(
+    crisis_log: Path, written: tuple[Path, Path], browser: WebDriver
+) -> None:
+    html, _ = written
+    browser.get(html.as_uri())
+    WebDriverWait(browser, BROWSER_SECONDS).until(
+        lambda session: session.execute_script("return document.readyState") == "complete"
+    )
+    charts = {chart["css"].split()[1]: chart for chart in browser.execute_script(CHARTS_SCRIPT)}
+    assert set(charts) == {"volume", "share", "compound", "responses"}
+    for name, chart in charts.items():
+        assert chart["shown"] > 300 and chart["width"] > 300 and chart["height"] > 20, name
+        assert chart["drawn"] > 0, name
+    curve = entries_of(crisis_log, "curve")
+    assert charts["volume"]["volume_bars"] == len(curve)
+    assert charts["volume"]["communications"] == len(entries_of(crisis_log, "communication"))
+    with_mentions = sum(point["volume"] > 0 for point in curve)
+    assert charts["share"]["points"] == charts["compound"]["points"] == [with_mentions]
+    assert charts["responses"]["bins"] == 6
+    sections = browser.execute_script(
+        "return [...document.querySelectorAll('section')].map(s => s.className)"
+    )
+    assert set(SECTIONS) <= set(sections)
+    assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []
+    browser.execute_script("console.error('probe')")  # the log is read: an error would show
+    assert any("probe" in entry["message"] for entry in browser.get_log("browser"))
