@@ -151,12 +151,14 @@ class Spread:
 
 
 class DailyPeaks:
-    """The largest spike effect of each of the last days (event-time UTC days).
+    """The largest value of each of the last days (event-time UTC days): spike effects, or
+    a window's counts.
 
     A brand whose history shows a burst of some size every few days (retweet storms, news,
     bots) treats the next one of that size as its normal: `bar` is the `rank`-th largest
     peak of the previous `days` days, so such a brand is alerted a few times a fortnight at
-    most, while a brand with a calm history keeps the rule's own bar.
+    most, while a brand with a calm history keeps the rule's own bar. `largest` is the
+    record of those days, from which a window's floor is taken.
     """
 
     def __init__(self, days: int, rows: list[list[float]] | None = None) -> None:
@@ -174,6 +176,10 @@ class DailyPeaks:
         recent = (peak for day, peak in self._rows if 0 < today - day <= self.days)
         peaks = sorted(recent, reverse=True)
         return peaks[rank - 1] if rank and len(peaks) >= rank else 0.0
+
+    def largest(self, today: int) -> float:
+        """The largest peak of the days before `today` (0 if there are none)."""
+        return max((peak for day, peak in self._rows if 0 < today - day <= self.days), default=0.0)
 
     def state(self) -> list[list[float]]:
         return [list(row) for row in self._rows]

@@ -106,22 +106,24 @@ def judge(
     windows: list[Window],
     warm: bool,
     bar: float = 0.0,
+    floors: list[float] | None = None,
 ) -> Verdict:
     """Apply a rule to the windows ending at one bucket; the strongest eligible one decides.
 
     The tail gate (at least `min_count` mentions, tail at most `alpha`) protects small brands
     from chance; the effect bar (the rule's, or the brand's recent peaks if higher) protects
-    big brands from the bursts they have every week.
+    big brands from the bursts they have every week, and a window's floor (a share of its
+    largest count of recent days) from peaks that are small beside the brand's recent news.
     """
     best: tuple[float, Window, float, bool] | None = None
     calm = []
     bar = max(rule.effect, bar)
-    for w in windows:
+    for w, floor in zip(windows, floors or [0.0] * len(windows), strict=True):
         tail = _tail(w, settings)
         ratio = log_ratio(w.observed, w.expected, w.buckets, settings.pseudo_count)
         effect = ratio / w.noise.spread.value
         calm.append(tail > rule.resolve_alpha or effect < rule.resolve_effect)
-        significant = w.observed >= rule.min_count and tail <= rule.alpha
+        significant = w.observed >= max(rule.min_count, floor) and tail <= rule.alpha
         strength = effect if significant else min(effect, bar * 0.999)
         if best is None or strength > best[0]:
             best = (strength, w, tail, significant)
@@ -171,6 +173,8 @@ class _Windows:
         self._settings = settings
         self._rule = rule
         self.peaks = DailyPeaks(rule.burst_days, state.get("peaks"))
+        records = state.get("records") or [None] * len(buckets) if rule.record_share else []
+        self.records = [DailyPeaks(rule.burst_days, rows) for rows in records]
 
     def judge(
         self,
@@ -194,8 +198,11 @@ class _Windows:
                 sums, self.noise, pairs, strict=True
             )
         ]
-        bar = self.peaks.bar(self._rule.burst_rank, _day(t))
-        return judge(self._rule, self._settings, windows, warm, bar)
+        day = _day(t)
+        bar = self.peaks.bar(self._rule.burst_rank, day)
+        share = self._rule.record_share
+        floors = [share * record.largest(day) for record in self.records] or None
+        return judge(self._rule, self._settings, windows, warm, bar, floors)
 
     def sd(self, expected: float) -> float:
         """Standard deviation of one bucket's count around `expected`."""
@@ -204,7 +211,7 @@ class _Windows:
     def learn(
         self, t: int, observed: float, clipped: float, expected: float, pace: float, warm: bool
     ) -> None:
-        """Learn the dispersion from the clipped count, the spread and peaks from the real one."""
+        """Learn the dispersion from the clipped count; spreads, peaks and records from the real."""
         s = self._settings
         rate = self._rate * pace
         sums = zip(
@@ -214,14 +221,21 @@ class _Windows:
             strict=True,
         )
         peak = 0.0
+        totals = []
         for (buckets, clipped_o, total_e), (_, total_o, _), noise in sums:
             if total_e > 0:
                 noise.dispersion.learn(clipped_o, total_e, rate)
             ratio = log_ratio(total_o, total_e, buckets, s.pseudo_count)
             peak = max(peak, ratio / noise.spread.value)
             noise.spread.learn(ratio, rate, SPREAD_CLIP)
-        if self._rule.burst_rank and warm:  # a cold baseline's peaks are not bursts
-            self.peaks.observe(_day(t), peak)
+            totals.append(total_o)
+        if warm:  # a cold baseline's peaks and records are not the brand's
+            day = _day(t)
+            if self._rule.burst_rank:
+                self.peaks.observe(day, peak)
+            if self.records:
+                for record, total in zip(self.records, totals, strict=True):
+                    record.observe(day, total)
         self.recent.push(observed, expected)
 
     def state(self) -> dict[str, Any]:
@@ -229,6 +243,7 @@ class _Windows:
             "recent": self.recent.state(),
             "noise": [n.state() for n in self.noise],
             "peaks": self.peaks.state(),
+            "records": [record.state() for record in self.records],
         }
 
 

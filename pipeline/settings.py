@@ -35,7 +35,16 @@ class RuleSettings(BaseModel):
         ge=0,
         description="Fire only above the brand's n-th largest daily peak of recent days (0: off).",
     )
-    burst_days: int = Field(14, ge=1, description="Days of daily peaks `burst_rank` looks at.")
+    burst_days: int = Field(
+        14, ge=1, description="Days of daily peaks `burst_rank` and `record_share` look at."
+    )
+    record_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Fire only on a count of at least this share of the window's largest count "
+        "of recent days (0: off).",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -117,7 +126,7 @@ class DetectionSettings(BaseModel):
     incident_pace: float = Field(
         0.1, ge=0, le=1, description="Pace of learning (1: full) while an alert is active."
     )
-    volume: RuleSettings = RuleSettings(min_count=6, burst_rank=3)
+    volume: RuleSettings = RuleSettings(min_count=6, burst_rank=6, record_share=0.4)
     negative: RuleSettings = RuleSettings(
         min_count=4, effect=6.0, critical_effect=10.0, windows_minutes=(5, 15, 60, 360)
     )

@@ -25,6 +25,45 @@ def test_daily_peaks_bar_is_the_nth_largest_of_the_previous_days() -> None:
     assert DailyPeaks(3, peaks.state()).bar(2, today=4) == 20.0
 
 
+def test_daily_peaks_largest_is_the_record_of_the_previous_days() -> None:
+    peaks = DailyPeaks(days=3)
+    for day, value in [(0, 90.0), (1, 12.0), (2, 30.0), (2, 5.0), (4, 70.0)]:
+        peaks.observe(day, value)
+    assert peaks.largest(today=4) == 30.0  # day 0 is too old, today does not count yet
+    assert peaks.largest(today=5) == 70.0
+    assert DailyPeaks(3).largest(today=4) == 0.0
+
+
+def _hourly_surge(counts: list[int], day: int, size: int) -> None:
+    """Add `size` mentions an hour for three hours from 14:00 on `day`."""
+    start = day * BUCKETS_PER_DAY + 168
+    for i in range(start, start + 36):
+        counts[i] += size // 12
+
+
+def test_a_surge_much_smaller_than_the_brands_recent_news_does_not_page() -> None:
+    # around 600 mentions an hour; a launch brings 7,200 more an hour on day 2, then
+    # surges bring 1,200 more an hour on day 5 and 3,000 more on day 8
+    counts = _bursty_days(10, {})
+    for day, size in ((2, 7200), (5, 1200), (8, 3000)):
+        _hourly_surge(counts, day, size)
+    assert _burst_days(counts, DetectionSettings()) == [2, 8]
+    no_record = DetectionSettings(volume={"min_count": 6, "burst_rank": 6, "record_share": 0})
+    assert _burst_days(counts, no_record) == [2, 5, 8]
+
+
+def test_each_window_floor_must_be_reached_for_the_window_to_fire() -> None:
+    settings = DetectionSettings()
+    noise = WindowNoise(rate=0.01)
+    surge = Window(12, 4000.0, 100.0, noise)
+
+    def fires(floor: float) -> bool:
+        return judge(settings.volume, settings, [surge], warm=True, floors=[floor]).fires
+
+    assert fires(0.0) and fires(4000.0)
+    assert not fires(4001.0)
+
+
 def _bursty_days(days: int, bursts: dict[int, int]) -> list[int]:
     """Counts per 5 minutes around 50, with a one-bucket burst of `size` on `day` at 14:00."""
     rnd = random.Random(3)
