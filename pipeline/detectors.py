@@ -173,7 +173,7 @@ class _Windows:
         self._settings = settings
         self._rule = rule
         self.peaks = DailyPeaks(rule.burst_days, state.get("peaks"))
-        records = state.get("records") or [None] * len(buckets) if rule.record_share else []
+        records = (state.get("records") or [None] * len(buckets)) if rule.record_share else []
         self.records = [DailyPeaks(rule.burst_days, rows) for rows in records]
 
     def judge(
