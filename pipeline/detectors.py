@@ -10,11 +10,13 @@ climb of a negative share.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
 
 from pipeline.baseline import (
+    PRIOR_BUCKETS,
     DailyPeaks,
     Dispersion,
     Ewma,
@@ -22,11 +24,13 @@ from pipeline.baseline import (
     SeasonalProfile,
     Spread,
 )
+from pipeline.sequential import Cusum, Run, alarm_level, count_llr, share_llr
 from pipeline.settings import DetectionSettings, RuleSettings
 from pipeline.stats import binomial_tail, negative_binomial_tail
 
 EXACT_FROM_Z = 1.5  # below this z-score the normal approximation of the tail is enough
 SPREAD_CLIP = 4.0  # spreads learn at most this many spreads from one bucket
+PRIOR_BURSTS = 0.01  # a new brand's share of sums beyond the learning clip
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,26 +46,42 @@ class Verdict:
     critical: bool
     score: float
     calm_windows: tuple[bool, ...] = ()  # per window: back to normal
+    evidence: float = 0.0  # the rule's CUSUM statistic after this bucket
+    normal: bool = True  # this bucket alone weighs for the baseline rather than a change
 
     def calm(self) -> bool:
-        """Whether every window is back to normal."""
-        return all(self.calm_windows)
+        """Whether every window is back to normal and the bucket weighs for the baseline."""
+        return all(self.calm_windows) and self.normal
 
 
 QUIET = Verdict(0.0, 0.0, 1.0, 0.0, 0, False, False, 0.0)
 
 
 class WindowNoise:
-    """What normal looks like for sums over one window length: NB dispersion and spread."""
+    """What normal looks like for sums over one window length: NB dispersion, spread, and
+    how often the brand has outliers the NB does not explain (bursts)."""
 
     def __init__(self, rate: float, state: list[Any] | None = None) -> None:
         self.rate = rate
-        (excess, scale), spread = state or [[[0.0, 0.0], [0.0, 0.0]], [0.0, 0.0]]
+        (excess, scale), spread, *bursts = state or [[[0.0, 0.0], [0.0, 0.0]], [0.0, 0.0]]
         self.dispersion = Dispersion(Ewma(*excess), Ewma(*scale))
         self.spread = Spread(Ewma(*spread))
+        self.bursts = Ewma(*(bursts[0] if bursts else (0.0, 0.0)))
+
+    def evidence_cap(self) -> float:
+        """The most one sum can weigh for a change: −log of the brand's burst rate.
+
+        Huber's censored likelihood ratio: where a share ε of sums are outliers of no model,
+        a single sum cannot tell a change from one of them beyond odds of about 1/ε. The rate
+        starts from PRIOR_BURSTS, worth PRIOR_BUCKETS sums, so a new brand is not trusted
+        blindly either.
+        """
+        prior = PRIOR_BUCKETS * self.rate
+        share = (self.bursts.total + PRIOR_BURSTS * prior) / (self.bursts.weight + prior)
+        return -math.log(share)
 
     def state(self) -> list[Any]:
-        return [self.dispersion.state(), self.spread.mean.state()]
+        return [self.dispersion.state(), self.spread.mean.state(), self.bursts.state()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +162,32 @@ def judge(
         score=spike_score(strength, bar, critical_bar),
         calm_windows=tuple(calm),
     )
+
+
+def with_evidence(
+    verdict: Verdict, run: Run, alarm: bool, level: float, normal: bool, bucket_seconds: int
+) -> Verdict:
+    """The windows' verdict with the rule's accumulated evidence (its CUSUM run) added.
+
+    The run fires when `alarm` holds and the windows do not already: the alert then reports
+    the run's counts and span as its window. `normal` says whether this bucket alone weighs
+    for the baseline (a bucket that still weighs for the change keeps an alert active). The
+    score is 0.5 at the alarm level and 1.0 at twice it, as the windows' is at their bars.
+    """
+    score = max(verdict.score, min(1.0, 0.5 * run.statistic / level))
+    if alarm and not verdict.fires:
+        return dataclasses.replace(
+            verdict,
+            observed=run.observed,
+            expected=run.expected,
+            window_seconds=run.buckets * bucket_seconds,
+            fires=True,
+            critical=run.statistic >= 2 * level,
+            score=score,
+            evidence=run.statistic,
+            normal=normal,
+        )
+    return dataclasses.replace(verdict, score=score, evidence=run.statistic, normal=normal)
 
 
 def _tail(w: Window, settings: DetectionSettings) -> float:
@@ -225,6 +271,7 @@ class _Windows:
         for (buckets, clipped_o, total_e), (_, total_o, _), noise in sums:
             if total_e > 0:
                 noise.dispersion.learn(clipped_o, total_e, rate)
+            noise.bursts.update(float(total_o > clipped_o), rate)
             ratio = log_ratio(total_o, total_e, buckets, s.pseudo_count)
             peak = max(peak, ratio / noise.spread.value)
             noise.spread.learn(ratio, rate, SPREAD_CLIP)
@@ -340,6 +387,14 @@ class NegativeRule:
         self.windows = _Windows(s, s.negative, state)
         self.volume_sums = RecentSums(self.windows.recent.windows, state.get("volumes"))
         self.seen = int(state.get("seen", 0))
+        changes = s.sequential.negative_changes
+        rows = state.get("cusums") or [[None, None]] * len(changes)
+        self.cusums = [(Cusum(share), Cusum(count)) for share, count in rows]
+        tests = max(1, len(changes))  # one CUSUM per change: h pays for the several looks
+        self._level = alarm_level(s.sequential.false_alarm_weeks, s.bucket_seconds) + math.log(
+            tests
+        )
+        self._share_level = -math.log(s.share_alpha)
         self._share_buckets = s.share_half_life_hours * 3600 / s.bucket_seconds
         self._warmup = s.buckets(s.warmup_hours * 3600)
 
@@ -350,20 +405,91 @@ class NegativeRule:
         prior = s.negative_prior_weight
         return (self.negatives + prior * s.negative_prior_share) / (self.volumes + prior)
 
-    def score_one(self, t: int, volume: int, negatives: int, usual_volume: float) -> Verdict:
-        """Judge the bucket at `t`; `usual_volume` is what the volume baseline expected."""
+    def score_one(
+        self, t: int, volume: int, negatives: int, usual_volume: float, fraction: float = 1.0
+    ) -> Verdict:
+        """Judge the bucket at `t`, of which `fraction` has passed (early checks);
+        `usual_volume` is what the volume baseline expects of the whole bucket."""
         share = self.baseline_share
         shares = [
             (total, usual * share)
             for _, total, usual in self.volume_sums.sums(volume, usual_volume)
         ]
-        return self.windows.judge(t, negatives, volume * share, self.seen >= self._warmup, shares)
+        warm = self.seen >= self._warmup
+        verdict = self.windows.judge(t, negatives, volume * share, warm, shares)
+        if not self.cusums:
+            return verdict
+        usual = usual_volume * fraction * share
+        evidence = self._evidence(volume, negatives, usual)
+        runs = [
+            (
+                share_cusum.peek(by_share, negatives, volume * share),
+                count_cusum.peek(by_count, negatives, usual, by_share),
+            )
+            for (share_cusum, count_cusum), (by_share, by_count) in zip(
+                self.cusums, evidence, strict=True
+            )
+        ]
+        fired = self._fired(runs)
+        shown = fired or max((share_run for share_run, _ in runs), key=lambda run: run.statistic)
+        normal = evidence[0][0] <= 0  # the smallest change's share evidence
+        size = self._settings.bucket_seconds
+        return with_evidence(verdict, shown, fired is not None and warm, self._level, normal, size)
+
+    def _evidence(
+        self, volume: int, negatives: int, usual_negatives: float
+    ) -> list[tuple[float, float]]:
+        """Per change ρ, the bucket's evidence that the negatives' share odds rose ρ-fold, and
+        that the negatives rose ρ-fold beyond what the usual volume brings: a crisis adds
+        negatives to the usual talk, which multiplies both."""
+        s = self._settings
+        share = self.baseline_share
+        noise = self.windows.noise[0]
+        k, cap = noise.dispersion.k(noise.rate), noise.evidence_cap()
+        return [
+            (
+                min(cap, share_llr(negatives, volume, share, change, s.thread_correlation)),
+                min(cap, count_llr(negatives, usual_negatives, k, change)),
+            )
+            for change in s.sequential.negative_changes
+        ]
+
+    def _fired(self, runs: list[tuple[Run, Run]]) -> Run | None:
+        """The run that fires, if any: a share's alone, or a count's when the share rose over
+        the same buckets at `share_alpha`'s level of evidence (a viral moment raises the count
+        of negatives, not their share)."""
+        enough = self._settings.negative.min_count
+        for share_run, count_run in runs:
+            if share_run.statistic >= self._level and share_run.observed >= enough:
+                return share_run
+            if (
+                count_run.statistic >= self._level
+                and count_run.side >= self._share_level
+                and count_run.observed >= enough
+            ):
+                return count_run
+        return None
 
     def learn_one(
         self, t: int, volume: int, negatives: int, usual_volume: float, pace: float = 1.0
     ) -> None:
         """Learn from the closed bucket at `t`; `pace` < 1 slows learning during incidents."""
         expected = volume * self.baseline_share
+        if self.cusums and self.seen >= self._warmup:
+            usual = usual_volume * self.baseline_share
+            runs = [
+                (
+                    share_cusum.push(by_share, negatives, expected),
+                    count_cusum.push(by_count, negatives, usual, by_share),
+                )
+                for (share_cusum, count_cusum), (by_share, by_count) in zip(
+                    self.cusums, self._evidence(volume, negatives, usual), strict=True
+                )
+            ]
+            if self._fired(runs) is not None:
+                for share_cusum, count_cusum in self.cusums:
+                    share_cusum.reset()
+                    count_cusum.reset()
         sd = self.windows.sd(expected)
         clipped = min(_clip(negatives, expected, sd, self._settings.learn_clip), volume)
         self.windows.learn(t, negatives, clipped, expected, pace, self.seen >= self._warmup)
@@ -380,4 +506,5 @@ class NegativeRule:
             "volumes": self.volume_sums.state(),
             **self.windows.state(),
             "seen": self.seen,
+            "cusums": [[share.state(), count.state()] for share, count in self.cusums],
         }

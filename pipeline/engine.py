@@ -141,7 +141,8 @@ class BrandState:
     def check_early(self, start: int, until: int) -> list[AlertEvent]:
         """Fire on the partial counts of the bucket [start, until) if they already make a spike."""
         volume, negatives = self._counts(start, until, pop=False)
-        verdicts = self._judge(start, volume, negatives, self.volume.expected(start))
+        fraction = (until - start) / self.settings.bucket_seconds
+        verdicts = self._judge(start, volume, negatives, self.volume.expected(start), fraction)
         events = []
         for kind, verdict in verdicts.items():
             event = self.alerts[kind].early(verdict, start, until)
@@ -188,12 +189,14 @@ class BrandState:
         return events
 
     def _judge(
-        self, start: int, volume: int, negatives: int, usual: float
+        self, start: int, volume: int, negatives: int, usual: float, fraction: float = 1.0
     ) -> dict[AlertKind, Verdict]:
-        """Both rules' verdicts; `usual` is the volume the baseline expects for the bucket."""
+        """Both rules' verdicts on the first `fraction` of the bucket (the negatives' evidence
+        is weighed against that fraction of the usual); `usual` is the volume the baseline
+        expects for the whole bucket."""
         return {
             "volume": self.volume.score_one(start, volume),
-            "negative": self.negative.score_one(start, volume, negatives, usual),
+            "negative": self.negative.score_one(start, volume, negatives, usual, fraction),
         }
 
     def _paces(self, verdicts: dict[AlertKind, Verdict]) -> tuple[float, float]:
@@ -208,7 +211,7 @@ class BrandState:
         active = any(life.active for life in self.alerts.values())
         if active or any(verdict.fires for verdict in verdicts.values()):
             return slow, slow
-        return 1.0, 1.0 if verdicts["negative"].calm() else slow
+        return 1.0, 1.0 if all(verdicts["negative"].calm_windows) else slow
 
     def _silent(self, start: int, volume: int) -> bool:
         """Whether this empty bucket ends a run of silence too unlikely to be the audience's."""

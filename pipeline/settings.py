@@ -75,6 +75,26 @@ class ExplainSettings(BaseModel):
     troll_min_negatives: int = Field(6, ge=1, description="…of at least this many negatives.")
 
 
+class SequentialSettings(BaseModel):
+    """Page's CUSUM on the negatives: evidence that accumulates over a ramp."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    false_alarm_weeks: float = Field(
+        10.0, gt=0, description="Weeks between false alarms the rule may have at most (sets h)."
+    )
+    negative_changes: tuple[float, ...] = Field(
+        (2.0, 4.0, 8.0, 16.0),
+        description="Changes weighed for: negatives × ρ, the rest as usual (empty: off).",
+    )
+
+    @model_validator(mode="after")
+    def _changes(self) -> Self:
+        if any(change <= 1 for change in self.negative_changes):
+            raise ValueError("negative_changes must each be above 1")
+        return self
+
+
 class DetectionSettings(BaseModel):
     """Windows, baselines and rules of the engine."""
 
@@ -130,6 +150,7 @@ class DetectionSettings(BaseModel):
     negative: RuleSettings = RuleSettings(
         min_count=4, effect=6.0, critical_effect=10.0, windows_minutes=(5, 15, 60, 360)
     )
+    sequential: SequentialSettings = SequentialSettings()
     explain: ExplainSettings = ExplainSettings()
     brands: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per-brand overrides of any key above."
@@ -173,7 +194,7 @@ class DetectionSettings(BaseModel):
         if not overrides:
             return self
         base = self.model_dump(exclude={"brands"})
-        nested = ("volume", "negative", "explain")
+        nested = ("volume", "negative", "sequential", "explain")
         for key in nested:
             if key in overrides:
                 base[key] = {**base[key], **overrides[key]}
