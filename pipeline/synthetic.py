@@ -4,8 +4,9 @@ Each brand's mentions follow a non-homogeneous Poisson process whose per-minute 
 diurnal cycle (quiet at night, peaks late morning and evening, in the brand's local time) and
 a weekly one (weekends start later and are busier). Incidents bend that process:
 
-- `crisis`: a sudden surge of negative mentions, started by one widely shared post that many
-  distinct authors then reply to or repeat;
+- `crisis`: a surge of negative mentions, started by one widely shared post that many
+  distinct authors then reply to or repeat; sudden, or climbing over an onset ramp (linear, or
+  exponential as a post spreads) before it peaks;
 - `viral`: the same shape with positive mentions;
 - `slow_burn`: the volume stays nearly flat while the share of negative mentions climbs;
 - `troll`: a handful of low-reach accounts post many negative mentions each, in a short burst;
@@ -13,7 +14,8 @@ a weekly one (weekends start later and are busier). Incidents bend that process:
 
 `evaluation_scenario` is the labelled crisis-stream benchmark: eight brands from an airline
 with tens of thousands of mentions a day down to a bakery with a handful, over several weeks,
-each with crises, slow burns, viral moments, troll bursts and outages at varied times.
+each with crises, slow burns, viral moments, troll bursts and outages at varied times. Its
+crises start as a step; `pipeline.synthetic_ramped` holds the benchmark whose surges ramp up.
 
 Generation is deterministic: every random draw comes from a `random.Random` seeded with the
 scenario seed and the brand's name, so adding a brand does not change the others' mentions.
@@ -41,6 +43,7 @@ from pipeline.texts import THEMES, Category, Lang, Theme, ascii_fold, render
 
 _T = TypeVar("_T")
 IncidentKind = Literal["crisis", "viral", "slow_burn", "troll", "outage"]
+RampShape = Literal["linear", "exponential"]
 INCIDENT_KINDS: Final[tuple[IncidentKind, ...]] = (
     "crisis",
     "slow_burn",
@@ -61,6 +64,8 @@ REGULAR_SHARE: Final = 0.1  # share of surge mentions written by the brand's usu
 PRAISE_SHARE: Final = 0.45  # share of praise among the background talk that is not negative
 TROLL_REPEAT: Final = 0.35  # chance that a troll reposts one of its earlier texts verbatim
 TROLL_CRISIS_SHARE: Final = 0.7  # share of crisis texts (the rest are complaints) in a troll burst
+CRISIS_FADE: Final = 0.3  # share of its peak a crisis still has at its end (a viral moment: 0)
+EXPONENTIAL_RAMP_GROWTH: Final = 4.0  # e-folds an exponential ramp's excess grows through
 
 # Relative activity per local hour, for weekdays and for weekends (rescaled to mean 1).
 _WEEKDAY_HOURS: Final = (
@@ -134,6 +139,11 @@ class Incident:
     `intensity` multiplies the brand's normal rate at the surge's peak (`crisis`, `viral`) or
     at the end of a `slow_burn`. For a `troll` burst it is the number of posts (trolls do not
     scale with the brand's audience), spread over a handful of accounts. An `outage` ignores it.
+
+    `ramp` (crisis and viral only) is how long the surge takes from its onset (`start`) to its
+    peak, climbing from nothing linearly or exponentially (`ramp_shape`, as a post spreads);
+    it fades from there. Without one, a crisis peaks within its first 5 % and a
+    viral moment within its first quarter, linearly (see `surge_shape`).
     """
 
     brand: str
@@ -141,6 +151,8 @@ class Incident:
     start: datetime
     duration: timedelta
     intensity: float = 1.0
+    ramp: timedelta = timedelta(0)
+    ramp_shape: RampShape = "linear"
 
     @property
     def end(self) -> datetime:
@@ -438,11 +450,26 @@ def _finish(scenario: Scenario, brand: BrandProfile, drafts: list[_Draft]) -> It
 # --- rates ----------------------------------------------------------------------------------
 
 
-def _background_rates(scenario: Scenario, brand: BrandProfile) -> tuple[list[float], list[float]]:
-    """Expected background mentions per minute, and the slow-burn crisis share per minute."""
+def baseline_rates(scenario: Scenario, brand: BrandProfile) -> list[float]:
+    """The brand's expected mentions per minute of the scenario in normal times.
+
+    Its daily and weekly cycles alone: what its stream would be without any incident (no slow
+    burn bending it, no outage cutting it, no surge).
+    """
     per_minute = brand.mentions_per_day / MINUTES_PER_DAY
     activity = _activity(scenario.start, scenario.days, brand.utc_offset_hours)
-    rates = [per_minute * level for level in activity]
+    return [per_minute * level for level in activity]
+
+
+def surge_mentions(scenario: Scenario, incident: Incident) -> float:
+    """Expected number of extra mentions a crisis or viral `incident` brings to the scenario."""
+    brand = next(b for b in scenario.brands if b.name == incident.brand)
+    return sum(_surge_rates(scenario, brand, incident)[1])
+
+
+def _background_rates(scenario: Scenario, brand: BrandProfile) -> tuple[list[float], list[float]]:
+    """Expected background mentions per minute, and the slow-burn crisis share per minute."""
+    rates = baseline_rates(scenario, brand)
     crisis_share = [0.0] * len(rates)
     for incident in _incidents_of(scenario, brand):
         if incident.kind == "slow_burn":
@@ -469,20 +496,30 @@ def _surge_rates(
     rates = [
         0.0
         if minute in blocked
-        else per_minute * activity[minute] * extra * _surge_shape(incident.kind, progress)
+        else per_minute * activity[minute] * extra * surge_shape(incident, progress)
         for minute, progress in window
     ]
     return window[0][0], rates
 
 
-def _surge_shape(kind: IncidentKind, progress: float) -> float:
-    """Share of the peak reached `progress` (0..1) into a surge.
+def surge_shape(incident: Incident, progress: float) -> float:
+    """Share of its peak a crisis or viral surge reaches `progress` (0..1) into the incident.
 
-    A crisis peaks within its first 5 % and fades to 30 % of the peak by its end; a viral
-    moment takes a quarter of its time to peak and fades out completely.
+    The surge climbs from nothing to its peak over the incident's `ramp`, linearly or
+    exponentially: (e^(g x) - 1) / (e^g - 1) at a share x of the ramp, g =
+    `EXPONENTIAL_RAMP_GROWTH` (3 % of the peak a quarter of the way, 12 % halfway, 44 % at
+    four fifths); without a ramp, a crisis takes its first 5 % to peak and a viral moment its
+    first quarter, linearly. From the peak it fades linearly: a crisis
+    to `CRISIS_FADE` of the peak by its end, a viral moment out completely.
     """
-    rise, floor = (0.05, 0.3) if kind == "crisis" else (0.25, 0.0)
+    crisis = incident.kind == "crisis"
+    sudden = 0.05 if crisis else 0.25
+    rise = incident.ramp / incident.duration if incident.ramp else sudden
+    floor = CRISIS_FADE if crisis else 0.0
     if progress < rise:
+        if incident.ramp_shape == "exponential":
+            growth = EXPONENTIAL_RAMP_GROWTH
+            return math.expm1(growth * progress / rise) / math.expm1(growth)
         return progress / rise
     return 1 - (1 - floor) * (progress - rise) / (1 - rise)
 
@@ -683,13 +720,19 @@ def _check_incident(incident: Incident) -> None:
         raise ValueError(f"{incident.brand}: incident duration must be positive")
     if incident.kind != "outage" and incident.intensity < 1:
         raise ValueError(f"{incident.brand}: {incident.kind} intensity must be >= 1")
+    if incident.ramp and incident.kind not in ("crisis", "viral"):
+        raise ValueError(f"{incident.brand}: only a crisis or a viral moment ramps up")
+    if not timedelta(0) <= incident.ramp < incident.duration:
+        raise ValueError(f"{incident.brand}: a ramp must be >= 0 and shorter than the incident")
+    if incident.ramp_shape not in ("linear", "exponential"):
+        raise ValueError(f"{incident.brand}: unknown ramp shape {incident.ramp_shape!r}")
 
 
 # --- the demo and load scenarios ------------------------------------------------------------
 
 _MINUTE: Final = timedelta(minutes=1)
 _HOUR: Final = timedelta(hours=1)
-_THEME_SOURCES: Final[Mapping[Theme, Mapping[str, float]]] = {
+THEME_SOURCES: Final[Mapping[Theme, Mapping[str, float]]] = {
     "bakery": {"google_reviews": 0.45, "facebook": 0.35, "instagram": 0.2},
     "food": {"instagram": 0.35, "google_reviews": 0.2, "twitter": 0.15, "facebook": 0.15,
              "tiktok": 0.15},
@@ -706,17 +749,17 @@ def _demo_brands() -> tuple[BrandProfile, BrandProfile, BrandProfile, BrandProfi
     return (
         BrandProfile(
             "Boulangerie Ferrand", "@boulangerieferrand", 10, 0.95, 0.08, "bakery",
-            _THEME_SOURCES["bakery"],
+            THEME_SOURCES["bakery"],
         ),
         BrandProfile(
-            "Café Colette", "@cafecolette", 200, 0.9, 0.12, "food", _THEME_SOURCES["food"],
+            "Café Colette", "@cafecolette", 200, 0.9, 0.12, "food", THEME_SOURCES["food"],
         ),
         BrandProfile(
-            "Kivo", "@kivophones", 1300, 0.15, 0.15, "tech", _THEME_SOURCES["tech"],
+            "Kivo", "@kivophones", 1300, 0.15, 0.15, "tech", THEME_SOURCES["tech"],
             utc_offset_hours=0,
         ),
         BrandProfile(
-            "Skyvale", "@flyskyvale", 3300, 0.45, 0.2, "airline", _THEME_SOURCES["airline"],
+            "Skyvale", "@flyskyvale", 3300, 0.45, 0.2, "airline", THEME_SOURCES["airline"],
         ),
     )  # fmt: skip
 
@@ -731,7 +774,7 @@ def _load_brand(rng: Random, index: int, count: int) -> BrandProfile:
         french_share=_pick(rng, _LOAD_FRENCH_SHARES),
         negative_share=round(rng.uniform(0.08, 0.25), 3),
         theme=theme,
-        sources=_THEME_SOURCES[theme],
+        sources=THEME_SOURCES[theme],
     )
 
 
@@ -786,7 +829,7 @@ def evaluation_brands() -> tuple[BrandProfile, ...]:
     ) -> BrandProfile:
         handle = "@" + re.sub(r"[^a-z0-9]", "", ascii_fold(name).lower())
         return BrandProfile(
-            name, handle, per_day, french, negative, theme, _THEME_SOURCES[theme], utc
+            name, handle, per_day, french, negative, theme, THEME_SOURCES[theme], utc
         )
 
     return (
@@ -924,5 +967,5 @@ def _evaluation_intensity(rng: Random, scenario: Scenario, incident: Incident) -
     activity = _activity(scenario.start, scenario.days, brand.utc_offset_hours)
     window = list(_window(scenario, incident))
     normal = per_minute * sum(activity[minute] for minute, _ in window)
-    unit = per_minute * sum(activity[m] * _surge_shape(kind, p) for m, p in window)
+    unit = per_minute * sum(activity[m] * surge_shape(incident, p) for m, p in window)
     return round(1 + max(floor, factor * normal) / unit, 2)

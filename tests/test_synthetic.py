@@ -6,6 +6,7 @@ vadersentiment-fr for French), as the detector would read it.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import json
@@ -23,20 +24,25 @@ import pytest
 
 from pipeline.models import Mention
 from pipeline.synthetic import (
+    CRISIS_FADE,
     DEMO_START,
     SAMPLE_PATH,
     SOURCES,
     BrandProfile,
     Incident,
+    RampShape,
     Scenario,
+    baseline_rates,
     demo_scenario,
     generate,
     load_scenario,
+    surge_shape,
     write_jsonl,
     write_sample,
 )
 from pipeline.texts import CATEGORIES, LANGS, THEMES, Category, Lang, Theme, render
 
+MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 KEYS = ["id", "created_at", "text", "brand", "lang", "source", "author", "url", "in_reply_to"]
@@ -167,6 +173,11 @@ def test_scenario_rejects_inconsistent_input() -> None:
         Scenario(DEMO_START.replace(tzinfo=None), 1, (bakery,))
     with pytest.raises(ValueError, match="intensity"):
         Scenario(DEMO_START, 1, (bakery,), (Incident("a", "crisis", DEMO_START, HOUR, 0.5),))
+    with pytest.raises(ValueError, match="ramps up"):
+        troll = Incident("a", "troll", DEMO_START, HOUR, 20, ramp=10 * MINUTE)
+        Scenario(DEMO_START, 1, (bakery,), (troll,))
+    with pytest.raises(ValueError, match="shorter than the incident"):
+        Scenario(DEMO_START, 1, (bakery,), (Incident("a", "crisis", DEMO_START, HOUR, 5, HOUR),))
 
 
 # --- traffic shape --------------------------------------------------------------------------
@@ -269,6 +280,76 @@ def test_slow_burn_turns_negative_on_nearly_flat_volume() -> None:
     assert negative_share(late) > negative_share(late_before) + 0.4
     assert 0.9 < len(late) / len(late_before) < 1.4
     assert 0.85 < len(early) / len(early_before) < 1.2
+
+
+# --- onset ramps ---------------------------------------------------------------------------
+
+
+def ramped(shape: RampShape, ramp: int = 40, duration: int = 160) -> Incident:
+    """A crisis at 12:00 on day 2 whose surge ramps up over `ramp` minutes."""
+    start = DEMO_START + DAY + 12 * HOUR
+    return Incident("big", "crisis", start, duration * MINUTE, 8.0, ramp * MINUTE, shape)
+
+
+def levels(incident: Incident, minutes: int) -> list[float]:
+    """The surge's share of its peak at the middle of each of its first `minutes` minutes."""
+    return [surge_shape(incident, (m + 0.5) / (incident.duration / MINUTE)) for m in range(minutes)]
+
+
+@pytest.mark.parametrize("shape", ["linear", "exponential"])
+def test_a_ramp_climbs_from_almost_nothing_to_its_peak_at_its_end(shape: RampShape) -> None:
+    crisis = ramped(shape)
+    ramp = levels(crisis, 40)
+    assert all(a < b for a, b in pairwise(ramp))  # climbing all the way
+    assert ramp[0] < 0.02 and sum(ramp[:4]) / 4 < 0.1  # the first minutes: a small fraction
+    assert ramp[-1] > 0.9 and surge_shape(crisis, 40 / 160) == pytest.approx(1.0)
+    after = levels(crisis, 160)[40:]
+    assert all(a > b for a, b in pairwise(after))  # then it fades, as without a ramp
+    assert after[-1] == pytest.approx(CRISIS_FADE, abs=0.01)
+
+
+def test_linear_ramp_is_a_straight_line_and_exponential_one_is_convex() -> None:
+    linear, exponential = levels(ramped("linear"), 40), levels(ramped("exponential"), 40)
+    assert linear[19] == pytest.approx(19.5 / 40)  # halfway in time, halfway to the peak
+    steps = [b - a for a, b in pairwise(linear)]
+    assert max(steps) - min(steps) < 1e-9
+    growth = [b - a for a, b in pairwise(exponential)]
+    assert all(a < b for a, b in pairwise(growth))  # each minute adds more than the last
+    assert exponential[19] < 0.15 < linear[19]  # a spreading post is still small halfway
+    assert all(e < s for e, s in zip(exponential, linear, strict=True))
+
+
+def test_without_a_ramp_crises_keep_their_sudden_shape() -> None:
+    sudden = Incident("big", "crisis", DEMO_START, 100 * MINUTE, 8.0)
+    assert surge_shape(sudden, 0.05) == pytest.approx(1.0)  # peak at 5 % of the crisis
+    assert surge_shape(sudden, 0.025) == pytest.approx(0.5)
+    viral = Incident("big", "viral", DEMO_START, 100 * MINUTE, 4.0)
+    assert surge_shape(viral, 0.25) == pytest.approx(1.0) and surge_shape(viral, 0.999) < 0.01
+
+
+@pytest.mark.parametrize("shape", ["linear", "exponential"])
+def test_generated_ramp_starts_with_a_trickle_and_reaches_the_peak(shape: RampShape) -> None:
+    """The surge's mentions (the stream with the crisis less the one without: the background
+    is drawn apart from surges) per minute follow the ramp."""
+    big = brand("big", 10_000)
+    crisis = dataclasses.replace(ramped(shape, ramp=60, duration=180), start=DEMO_START + 12 * HOUR)
+    calm = Scenario(DEMO_START, 1, (big,), seed=9)
+    with_crisis = list(generate(dataclasses.replace(calm, incidents=(crisis,))))
+    without = list(generate(calm))
+
+    def surge(offset: int, length: int = 6) -> int:
+        start = crisis.start + offset * MINUTE
+        end = start + length * MINUTE
+        return len(between(with_crisis, "big", start, end)) - len(
+            between(without, "big", start, end)
+        )
+
+    onset = int((crisis.start - DEMO_START) / MINUTE)
+    normal = sum(baseline_rates(calm, big)[onset : onset + 6])
+    peak = 7 * normal  # intensity 8: seven times the normal rate on top of it
+    assert surge(0) < 0.15 * peak  # the first six minutes: a trickle (linear: 5 % on average)
+    assert surge(57) > 0.75 * peak  # the ramp's last minutes and the peak
+    assert surge(30) < surge(57) and (shape == "linear") == (surge(30) > 0.35 * peak)
 
 
 # --- load scenario --------------------------------------------------------------------------
