@@ -65,7 +65,8 @@ def oracle_section(report: CrisisReport, scenario: Scenario) -> str:
     lines += [
         "",
         "h: the oracle's threshold; neg: share of normal mentions scored negative; cal/bw: its "
-        "false alarms per brand-week on the calibration streams, false/bw: on this stream;",
+        "false alarms per brand-week on the calibration streams; false/bw: on this stream, "
+        "outside every incident's window;",
         "det: the detector, orc: the oracle: found/total, and median delays from onset over the "
         "incidents both found",
         "",
