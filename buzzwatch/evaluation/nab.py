@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import groupby, pairwise
+from operator import itemgetter
 from pathlib import Path
 from typing import IO
 
@@ -202,13 +203,14 @@ def total(name: str, scores: Iterable[Score]) -> Score:
     )
 
 
-def family_scores(results: Sequence[FileResult]) -> list[Score]:
-    """One total per family, in the order of `results`, then the overall total."""
+def family_scores(scored: Iterable[tuple[str, Score]]) -> list[Score]:
+    """One total per family of (family, file score) pairs, in their order, then the overall."""
+    pairs = list(scored)
     families = [
-        total(family, (r.score for r in group))
-        for family, group in groupby(results, key=lambda r: r.family)
+        total(family, (score for _, score in group))
+        for family, group in groupby(pairs, key=itemgetter(0))
     ]
-    return [*families, total("overall", (r.score for r in results))]
+    return [*families, total("overall", (score for _, score in pairs))]
 
 
 def read_series(path: Path) -> Series:
