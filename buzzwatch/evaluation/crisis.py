@@ -267,17 +267,23 @@ def evaluate(
     mentions: Iterable[Mention] | None = None,
     warmup: timedelta = EVALUATION_WARMUP,
     calibration: Calibration | None = None,
+    scorer: SentimentRouter | None = None,
 ) -> CrisisReport:
     """Replay the scenario's mentions through a fresh engine and score its alerts.
 
     `mentions` defaults to `generate(scenario)`; pass them to wrap them (progress bars).
-    The scorer's cache holds every distinct text (the synthetic stream repeats them); its
-    scores are the engine's own, so the alerts are those `buzzwatch replay` raises. With a
-    `calibration` (`buzzwatch.evaluation.oracle.calibrate` on the scenario's brands), the
-    oracle runs on the same mentions, counted per minute as they pass, scored by that scorer.
+    The scorer, `negative_scorer(settings)` unless given, caches every distinct text (the
+    synthetic stream repeats them): pass the one of an earlier replay of the same stream, with
+    the same `negative_threshold`, and no text is scored twice. Its scores are the engine's
+    own, so the alerts are those `buzzwatch replay` raises. With a `calibration`
+    (`buzzwatch.evaluation.oracle.calibrate` on the scenario's brands), the oracle runs on the
+    same mentions, counted per minute as they pass, scored by that scorer.
     """
     settings = settings or DetectionSettings()
-    scorer = negative_scorer(settings)
+    if scorer is None:
+        scorer = negative_scorer(settings)
+    elif scorer.negative_threshold != settings.negative_threshold:
+        raise ValueError("the scorer's negative_threshold is not the settings' one")
     engine = Engine(settings, scorer)
     events: list[AlertEvent] = []
     stream = generate(scenario) if mentions is None else mentions
@@ -480,6 +486,15 @@ def paired_delays(results: Iterable[IncidentResult]) -> list[tuple[timedelta, ti
         for r in results
         if r.delay is not None and r.oracle_delay is not None
     ]
+
+
+def median_delay_ratio(results: Iterable[IncidentResult]) -> float | None:
+    """The detector's median crisis delay over the oracle's, both over the crises of `results`
+    that both found; None when there is none."""
+    pairs = paired_delays(r for r in results if r.incident.kind == "crisis")
+    if not pairs:
+        return None
+    return median_minutes(d for d, _ in pairs) / median_minutes(o for _, o in pairs)
 
 
 def delay_ratio(result: IncidentResult) -> float | None:

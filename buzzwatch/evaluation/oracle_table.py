@@ -1,7 +1,8 @@
 """The detector beside the oracle, as text: per brand, per crisis and slow burn, per seed.
 
 `oracle_section` reads one `CrisisReport` evaluated with the oracle; `seeds_summary` sets
-several seeds' reports side by side, with a pooled row judged by the goals together.
+several seeds' reports side by side, with a pooled row judged by the goals together; its
+columns (`FIGURES`, `figures`, `FIGURES_LEGEND`) serve other summaries of several reports.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from buzzwatch.evaluation.crisis import (
     delay_ratio,
     duration_text,
     failed_goals,
-    median_minutes,
+    median_delay_ratio,
     median_text,
     paired_delays,
     tally,
@@ -75,35 +76,73 @@ def oracle_section(report: CrisisReport, scenario: Scenario) -> str:
     return "\n".join(lines) + "\n"
 
 
+# The columns of a row of several reports taken together (`figures`), and their legend.
+FIGURES: Final = (
+    f"{'mentions':>9} {'crises':>11} {'slow burns':>11} {'false/bw':>8} "
+    f"{'crisis delay median (max)':>26} {'oracle median (max)':>20} {'ratio':>5} "
+    f"{f'>{MAX_DELAY_RATIO:g}x':>4} {'goals':>6}"
+)
+FIGURES_LEGEND: Final = (
+    "crises, slow burns: found by the detector (by the oracle)/total; false/bw: the "
+    "detector's false alerts per brand-week; delays over the crises both found;",
+    f"ratio: the detector's median crisis delay over the oracle's; >{MAX_DELAY_RATIO:g}x: "
+    f"crises found later than {MAX_DELAY_RATIO:g} times their oracle delay; goals: failed",
+)
+
+
 def seeds_summary(reports: Sequence[CrisisReport]) -> str:
     """One row per seed's report and a pooled row, then the goals judged on all of them."""
-    lines = [
-        f"{'seed':<6} {'mentions':>9} {'crises':>11} {'slow burns':>11} {'false/bw':>8} "
-        f"{'crisis delay median (max)':>26} {'oracle median (max)':>20} {'ratio':>5} "
-        f"{f'>{MAX_DELAY_RATIO:g}x':>4} {'goals':>6}",
-    ]
+    lines = [f"{'seed':<6} {FIGURES}"]
     rule = "-" * len(lines[0])
     lines.append(rule)
     for report in reports:
-        lines.append(_seed_row("-" if report.seed is None else str(report.seed), [report]))
+        lines.append(f"{'-' if report.seed is None else report.seed:<6} {figures([report])}")
     lines.append(rule)
-    lines.append(_seed_row("pooled", reports))
+    lines.append(f"{'pooled':<6} {figures(reports)}")
     failures = pooled_goal_failures(reports)
     lines += [
         "",
-        "crises, slow burns: found by the detector (by the oracle)/total; false/bw: the "
-        "detector's false alerts per brand-week; delays over the crises both found;",
-        f"ratio: the detector's median crisis delay over the oracle's; >{MAX_DELAY_RATIO:g}x: "
-        f"crises found later than {MAX_DELAY_RATIO:g} times their oracle delay; goals: failed",
+        *FIGURES_LEGEND,
         "goals (pooled): " + ("all met" if not failures else "; ".join(failures)),
     ]
     return "\n".join(lines) + "\n"
 
 
+def figures(reports: Sequence[CrisisReport]) -> str:
+    """The scores of `reports` taken together, in the columns of `FIGURES`."""
+    results = [result for report in reports for result in report.results]
+    overall = pooled_tally(reports)
+    mentions = sum(report.mentions or 0 for report in reports)
+    crises = [r for r in results if r.incident.kind == "crisis"]
+    burns = [r for r in results if r.incident.kind == "slow_burn"]
+    pairs = paired_delays(crises)
+    detector, oracle = [d for d, _ in pairs], [o for _, o in pairs]
+    ratio = median_delay_ratio(crises)
+    late = sum((r := delay_ratio(c)) is not None and r > MAX_DELAY_RATIO for c in crises)
+    rate = overall.false_per_brand_week
+    failures = failed_goals(results, overall)
+    return (
+        f"{mentions:>9,} {_counts(crises):>11} {_counts(burns):>11} {_two_places(rate):>8} "
+        f"{_spread(detector):>26} {_spread(oracle):>20} {_two_places(ratio):>5} {late:>4} "
+        f"{len(failures):>6}"
+    )
+
+
+def pooled_tally(reports: Sequence[CrisisReport]) -> Tally:
+    """The overall tally of the reports taken together (all their incidents and brand-weeks)."""
+    return tally(
+        "all",
+        [result for report in reports for result in report.results],
+        [false for report in reports for false in report.false_alerts],
+        sum(report.overall.brand_weeks for report in reports),
+        None,
+    )
+
+
 def pooled_goal_failures(reports: Sequence[CrisisReport]) -> list[str]:
     """The goals the reports miss taken together (all their incidents and brand-weeks)."""
     results = [result for report in reports for result in report.results]
-    return failed_goals(results, _pooled_tally(reports))
+    return failed_goals(results, pooled_tally(reports))
 
 
 # --- internals ------------------------------------------------------------------------------
@@ -153,37 +192,6 @@ def _incident_lines(results: Sequence[IncidentResult], scenario: Scenario) -> li
     return lines
 
 
-def _seed_row(label: str, reports: Sequence[CrisisReport]) -> str:
-    """The scores of `reports` taken together, as one row of `seeds_summary`."""
-    results = [result for report in reports for result in report.results]
-    overall = _pooled_tally(reports)
-    mentions = sum(report.mentions or 0 for report in reports)
-    crises = [r for r in results if r.incident.kind == "crisis"]
-    burns = [r for r in results if r.incident.kind == "slow_burn"]
-    pairs = paired_delays(crises)
-    detector, oracle = [d for d, _ in pairs], [o for _, o in pairs]
-    ratio = f"{median_minutes(detector) / median_minutes(oracle):.2f}" if pairs else "-"
-    late = sum((r := delay_ratio(c)) is not None and r > MAX_DELAY_RATIO for c in crises)
-    rate = overall.false_per_brand_week
-    failures = failed_goals(results, overall)
-    return (
-        f"{label:<6} {mentions:>9,} "
-        f"{_counts(crises):>11} {_counts(burns):>11} "
-        f"{'-' if rate is None else f'{rate:.2f}':>8} {_spread(detector):>26} "
-        f"{_spread(oracle):>20} {ratio:>5} {late:>4} {len(failures):>6}"
-    )
-
-
-def _pooled_tally(reports: Sequence[CrisisReport]) -> Tally:
-    return tally(
-        "all",
-        [result for report in reports for result in report.results],
-        [false for report in reports for false in report.false_alerts],
-        sum(report.overall.brand_weeks for report in reports),
-        None,
-    )
-
-
 def _counts(results: Sequence[IncidentResult]) -> str:
     detector = sum(r.detected for r in results)
     oracle = sum(r.oracle_delay is not None for r in results)
@@ -194,6 +202,10 @@ def _spread(delays: Sequence[timedelta]) -> str:
     if not delays:
         return "-"
     return f"{median_text(delays)} ({duration_text(max(delays))})"
+
+
+def _two_places(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def _delay(delay: timedelta | None) -> str:
