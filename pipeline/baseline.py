@@ -151,31 +151,21 @@ class Spread:
 
 
 class DailyPeaks:
-    """The largest value of each of the last days (event-time UTC days): spike effects, or
-    a window's counts.
+    """The largest value of each of the last days (event-time UTC days): a window's counts.
 
-    A brand whose history shows a burst of some size every few days (retweet storms, news,
-    bots) treats the next one of that size as its normal: `bar` is the `rank`-th largest
-    peak of the previous `days` days, so such a brand is alerted a few times a fortnight at
-    most, while a brand with a calm history keeps the rule's own bar. `largest` is the
-    record of those days, from which a window's floor is taken.
+    `largest` is the record of those days, from which a window's floor is taken: a brand whose
+    recent news brought a big count is not paged for a much smaller one.
     """
 
     def __init__(self, days: int, rows: list[list[float]] | None = None) -> None:
         self.days = days
         self._rows = deque((list(row) for row in rows or []), maxlen=days + 1)
 
-    def observe(self, day: int, effect: float) -> None:
+    def observe(self, day: int, value: float) -> None:
         if self._rows and self._rows[-1][0] == day:
-            self._rows[-1][1] = max(self._rows[-1][1], effect)
+            self._rows[-1][1] = max(self._rows[-1][1], value)
         else:
-            self._rows.append([day, effect])
-
-    def bar(self, rank: int, today: int) -> float:
-        """The `rank`-th largest peak of the days before `today` (0 if there are fewer)."""
-        recent = (peak for day, peak in self._rows if 0 < today - day <= self.days)
-        peaks = sorted(recent, reverse=True)
-        return peaks[rank - 1] if rank and len(peaks) >= rank else 0.0
+            self._rows.append([day, value])
 
     def largest(self, today: int) -> float:
         """The largest peak of the days before `today` (0 if there are none)."""

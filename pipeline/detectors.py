@@ -125,19 +125,18 @@ def judge(
     settings: DetectionSettings,
     windows: list[Window],
     warm: bool,
-    bar: float = 0.0,
     floors: list[float] | None = None,
 ) -> Verdict:
     """Apply a rule to the windows ending at one bucket; the strongest eligible one decides.
 
     The tail gate (at least `min_count` mentions, tail at most `alpha`) protects small brands
-    from chance; the effect bar (the rule's, or the brand's recent peaks if higher) protects
-    big brands from the bursts they have every week, and a window's floor (a share of its
-    largest count of recent days) from peaks that are small beside the brand's recent news.
+    from chance; the effect bar (in units of the brand's own spread) protects big brands from
+    the bursts they have every week, and a window's floor (a share of its largest count of
+    recent days) from peaks that are small beside the brand's recent news.
     """
     best: tuple[float, Window, float, bool] | None = None
     calm = []
-    bar = max(rule.effect, bar)
+    bar = rule.effect
     for w, floor in zip(windows, floors or [0.0] * len(windows), strict=True):
         tail = _tail(w, settings)
         ratio = log_ratio(w.observed, w.expected, w.buckets, settings.pseudo_count)
@@ -149,7 +148,7 @@ def judge(
             best = (strength, w, tail, significant)
     assert best is not None, "a rule has at least one window"
     strength, w, tail, significant = best
-    critical_bar = rule.critical_effect + bar - rule.effect
+    critical_bar = rule.critical_effect
     fires = warm and strength >= bar
     return Verdict(
         observed=w.observed,
@@ -218,9 +217,8 @@ class _Windows:
         self.noise = [WindowNoise(self._rate, n) for n in noise]
         self._settings = settings
         self._rule = rule
-        self.peaks = DailyPeaks(rule.burst_days, state.get("peaks"))
         records = (state.get("records") or [None] * len(buckets)) if rule.record_share else []
-        self.records = [DailyPeaks(rule.burst_days, rows) for rows in records]
+        self.records = [DailyPeaks(rule.record_days, rows) for rows in records]
 
     def judge(
         self,
@@ -245,10 +243,9 @@ class _Windows:
             )
         ]
         day = _day(t)
-        bar = self.peaks.bar(self._rule.burst_rank, day)
         share = self._rule.record_share
         floors = [share * record.largest(day) for record in self.records] or None
-        return judge(self._rule, self._settings, windows, warm, bar, floors)
+        return judge(self._rule, self._settings, windows, warm, floors)
 
     def sd(self, expected: float) -> float:
         """Standard deviation of one bucket's count around `expected`."""
@@ -257,7 +254,7 @@ class _Windows:
     def learn(
         self, t: int, observed: float, clipped: float, expected: float, pace: float, warm: bool
     ) -> None:
-        """Learn the dispersion from the clipped count; spreads, peaks and records from the real."""
+        """Learn the dispersion from the clipped count; spreads and records from the real."""
         s = self._settings
         rate = self._rate * pace
         sums = zip(
@@ -266,30 +263,24 @@ class _Windows:
             self.noise,
             strict=True,
         )
-        peak = 0.0
         totals = []
         for (buckets, clipped_o, total_e), (_, total_o, _), noise in sums:
             if total_e > 0:
                 noise.dispersion.learn(clipped_o, total_e, rate)
             noise.bursts.update(float(total_o > clipped_o), rate)
             ratio = log_ratio(total_o, total_e, buckets, s.pseudo_count)
-            peak = max(peak, ratio / noise.spread.value)
             noise.spread.learn(ratio, rate, SPREAD_CLIP)
             totals.append(total_o)
-        if warm:  # a cold baseline's peaks and records are not the brand's
+        if warm and self.records:  # a cold baseline's records are not the brand's
             day = _day(t)
-            if self._rule.burst_rank:
-                self.peaks.observe(day, peak)
-            if self.records:
-                for record, total in zip(self.records, totals, strict=True):
-                    record.observe(day, total)
+            for record, total in zip(self.records, totals, strict=True):
+                record.observe(day, total)
         self.recent.push(observed, expected)
 
     def state(self) -> dict[str, Any]:
         return {
             "recent": self.recent.state(),
             "noise": [n.state() for n in self.noise],
-            "peaks": self.peaks.state(),
             "records": [record.state() for record in self.records],
         }
 

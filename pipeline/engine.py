@@ -20,7 +20,7 @@ from pipeline.detectors import QUIET, NegativeRule, Verdict, VolumeRule
 from pipeline.evidence import Evidence
 from pipeline.models import AlertEvent, AlertKind, Mention, Severity
 from pipeline.sentiment import Polarity, SentimentRouter
-from pipeline.settings import DetectionSettings
+from pipeline.settings import DetectionSettings, upgraded
 from pipeline.statements import HoldingStatements, default_templates
 
 SNAPSHOT_VERSION = 5
@@ -399,7 +399,7 @@ class Engine:
         again."""
         if snapshot.get("version") != SNAPSHOT_VERSION:
             raise ValueError(f"unsupported snapshot version {snapshot.get('version')!r}")
-        settings = DetectionSettings.model_validate(snapshot["settings"])
+        settings = DetectionSettings.model_validate(upgraded(snapshot["settings"]))
         engine = cls(settings, scorer, on_bucket, statements, handles)
         engine.closed_until = snapshot["closed_until"]
         engine.counts = Counter(snapshot["counts"])

@@ -30,14 +30,7 @@ class RuleSettings(BaseModel):
     windows_minutes: tuple[int, ...] = Field(
         (5, 15, 60), min_length=1, description="Windows the counts are summed over."
     )
-    burst_rank: int = Field(
-        0,
-        ge=0,
-        description="Fire only above the brand's n-th largest daily peak of recent days (0: off).",
-    )
-    burst_days: int = Field(
-        14, ge=1, description="Days of daily peaks `burst_rank` and `record_share` look at."
-    )
+    record_days: int = Field(14, ge=1, description="Days of window counts `record_share` looks at.")
     record_share: float = Field(
         0.0,
         ge=0,
@@ -146,7 +139,7 @@ class DetectionSettings(BaseModel):
     incident_pace: float = Field(
         0.1, ge=0, le=1, description="Pace of learning (1: full) while an alert is active."
     )
-    volume: RuleSettings = RuleSettings(min_count=6, burst_rank=6, record_share=0.4)
+    volume: RuleSettings = RuleSettings(min_count=6, record_share=0.5)
     negative: RuleSettings = RuleSettings(
         min_count=4, effect=6.0, critical_effect=10.0, windows_minutes=(5, 15, 60, 360)
     )
@@ -202,6 +195,31 @@ class DetectionSettings(BaseModel):
         return DetectionSettings.model_validate({**base, **rest})
 
 
+def upgraded(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings as an older snapshot stored them, in today's shape.
+
+    `burst_rank` (a bar at the n-th largest daily peak) is gone: it did not improve NAB's
+    out-of-sample score; its `burst_days` is `record_days` now.
+    """
+
+    def rule(table: dict[str, Any]) -> dict[str, Any]:
+        table = {k: v for k, v in table.items() if k != "burst_rank"}
+        if "burst_days" in table:
+            table["record_days"] = table.pop("burst_days")
+        return table
+
+    def detection(table: dict[str, Any]) -> dict[str, Any]:
+        return {
+            key: rule(value) if key in ("volume", "negative") else value
+            for key, value in table.items()
+        }
+
+    result = detection(settings)
+    if "brands" in result:
+        result["brands"] = {name: detection(o) for name, o in result["brands"].items()}
+    return result
+
+
 def load_config(path: str | Path | None) -> dict[str, Any]:
     """Read a TOML configuration file; no path means an empty configuration."""
     if path is None:
@@ -211,5 +229,9 @@ def load_config(path: str | Path | None) -> dict[str, Any]:
 
 
 def detection_settings(config: dict[str, Any]) -> DetectionSettings:
-    """The `[detection]` table of a configuration, validated."""
-    return DetectionSettings.model_validate(config.get("detection", {}))
+    """The `[detection]` table of a configuration, validated, over the defaults.
+
+    A nested table (`[detection.volume]`) overrides only the keys it names: the rule's other
+    keys keep the detector's defaults, not the generic ones of a rule.
+    """
+    return DetectionSettings()._merged(config.get("detection", {}))

@@ -32,6 +32,7 @@ from pipeline.settings import (
     DetectionSettings,
     ExplainSettings,
     RuleSettings,
+    SequentialSettings,
     detection_settings,
     load_config,
 )
@@ -139,7 +140,7 @@ def _keys(model: type[BaseModel], table: dict[str, Any], name: str) -> None:
             DetectionSettings.model_validate({"brands": value})
         elif isinstance(value, dict):
             nested = model.model_fields[key].annotation
-            assert nested in (RuleSettings, ExplainSettings)
+            assert nested in (RuleSettings, SequentialSettings, ExplainSettings)
             _keys(nested, value, f"{name}.{key}")
 
 

@@ -86,7 +86,7 @@ def test_grid_candidates_override_the_configured_detection(tmp_path: Path) -> No
     grid = tmp_path / "grid.toml"
     grid.write_text(
         "[[candidate]]\nname = 'strict'\nwarmup_hours = 6\n"
-        "volume = { burst_rank = 3, windows_minutes = [5, 15] }\n\n"
+        "volume = { critical_effect = 14.0, windows_minutes = [5, 15] }\n\n"
         "[[candidate]]\n[candidate.negative]\neffect = 7.0\n",
         encoding="utf-8",
     )
@@ -94,7 +94,7 @@ def test_grid_candidates_override_the_configured_detection(tmp_path: Path) -> No
     strict, negative = read_grid(grid, base)
     assert strict.name == "strict" and strict.overrides["warmup_hours"] == 6
     assert strict.settings.warmup_hours == 6
-    assert strict.settings.volume.burst_rank == 3
+    assert strict.settings.volume.critical_effect == 14.0
     assert strict.settings.volume.windows_minutes == (5, 15)
     assert (strict.settings.volume.min_count, strict.settings.volume.record_share) == (9, 0.3)
     assert negative.name == "negative.effect=7.0"
@@ -127,7 +127,8 @@ def test_a_bad_grid_is_refused_with_what_is_wrong(tmp_path: Path, text: str, mes
 
 def test_the_shipped_grid_holds_distinct_valid_candidates() -> None:
     candidates = read_grid(GRID, DetectionSettings())
-    assert 12 <= len(candidates) <= 16
+    assert len(candidates) >= 2
+    assert DetectionSettings() in [c.settings for c in candidates]  # the defaults are a candidate
     assert len({c.settings.model_dump_json() for c in candidates}) == len(candidates)
 
 

@@ -10,7 +10,7 @@ import pytest
 from pipeline.engine import Engine
 from pipeline.models import Mention
 from pipeline.sequential import Cusum, alarm_level, count_llr, share_llr
-from pipeline.settings import DetectionSettings
+from pipeline.settings import DetectionSettings, detection_settings
 from tests.helpers import ANGRY_TEXT, CALM_TEXTS, HAPPY_TEXT, T0, mention
 from tests.test_engine import run
 
@@ -119,3 +119,9 @@ def test_a_positive_viral_ramp_raises_no_negative_alert() -> None:
 def test_each_change_weighed_for_is_a_rise() -> None:
     with pytest.raises(ValueError, match="must each be above 1"):
         DetectionSettings(sequential={"negative_changes": (0.5, 4.0)})
+
+
+def test_a_partial_rule_table_keeps_the_detectors_other_defaults() -> None:
+    settings = detection_settings({"detection": {"volume": {"record_share": 0.2}}})
+    assert settings.volume.record_share == 0.2
+    assert settings.volume.min_count == DetectionSettings().volume.min_count == 6
