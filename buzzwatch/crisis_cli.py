@@ -202,7 +202,7 @@ def _cross_validate(args: argparse.Namespace) -> int:
     def calibration(scenario: Scenario, name: str) -> Calibration:
         """The oracle of the scenario's brands, calibrated once per scenario kind."""
         if name not in calibrations:
-            calibrations[name] = _calibrate(scenario, settings, args)
+            calibrations[name] = _calibrate(scenario, settings, args, f"{name}: ")
         return calibrations[name]
 
     runs: list[list[CrisisReport]] = [[] for _ in candidates]  # [candidate][choosing stream]
@@ -278,12 +278,12 @@ def evaluate_group(commands: SubParsers) -> SubParsers | None:
 
 
 def _calibrate(
-    scenario: Scenario, settings: DetectionSettings, args: argparse.Namespace
+    scenario: Scenario, settings: DetectionSettings, args: argparse.Namespace, label: str = ""
 ) -> Calibration:
     """The oracle of the scenario's brands (every seed has the same brands)."""
     with tqdm(
         total=len(scenario.brands),
-        desc="oracle calibration",
+        desc=label + "oracle calibration",
         unit=" brands",
         disable=args.no_progress,
         file=sys.stderr,
