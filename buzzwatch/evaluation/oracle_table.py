@@ -78,7 +78,7 @@ def oracle_section(report: CrisisReport, scenario: Scenario) -> str:
 
 # The columns of a row of several reports taken together (`figures`), and their legend.
 FIGURES: Final = (
-    f"{'mentions':>9} {'crises':>11} {'slow burns':>11} {'false/bw':>8} "
+    f"{'mentions':>10} {'crises':>13} {'slow burns':>13} {'false/bw':>8} "
     f"{'crisis delay median (max)':>26} {'oracle median (max)':>20} {'ratio':>5} "
     f"{f'>{MAX_DELAY_RATIO:g}x':>4} {'goals':>6}"
 )
@@ -122,7 +122,7 @@ def figures(reports: Sequence[CrisisReport]) -> str:
     rate = overall.false_per_brand_week
     failures = failed_goals(results, overall)
     return (
-        f"{mentions:>9,} {_counts(crises):>11} {_counts(burns):>11} {_two_places(rate):>8} "
+        f"{mentions:>10,} {_counts(crises):>13} {_counts(burns):>13} {_two_places(rate):>8} "
         f"{_spread(detector):>26} {_spread(oracle):>20} {_two_places(ratio):>5} {late:>4} "
         f"{len(failures):>6}"
     )
