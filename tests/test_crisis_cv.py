@@ -137,7 +137,7 @@ def test_a_held_stream_replays_with_the_scorer_of_an_earlier_replay() -> None:
 def test_the_shipped_grid_crosses_false_alarm_weeks_with_the_changes() -> None:
     candidates = read_grid(GRID, DetectionSettings())
     assert len(candidates) == 8
-    assert candidates[0].settings == DetectionSettings()  # the current defaults come first
+    assert DetectionSettings() in [c.settings for c in candidates]  # the defaults are one
     crossed = {
         (c.settings.sequential.false_alarm_weeks, c.settings.sequential.negative_changes)
         for c in candidates
