@@ -313,6 +313,22 @@ def _evaluate(
     return _replay(scenario, settings, calibration, stream, count, label + "replay", args), count
 
 
+def _mentions_bar(
+    stream: Iterable[Mention], count: int, desc: str, args: argparse.Namespace
+) -> tqdm[Mention]:
+    """A progress bar over `count` mentions of `stream`, on stderr."""
+    return tqdm(
+        stream,
+        total=count,
+        desc=desc,
+        unit=" mentions",
+        unit_scale=True,
+        mininterval=0.5,
+        disable=args.no_progress,
+        file=sys.stderr,
+    )
+
+
 def _draft(
     scenario: Scenario, label: str, args: argparse.Namespace
 ) -> tuple[Iterator[Mention], int]:
@@ -348,16 +364,7 @@ def _replay(
     scorer: SentimentRouter | None = None,
 ) -> CrisisReport:
     """`evaluate` on `stream`, `count` mentions of the scenario, with a progress bar."""
-    with tqdm(
-        stream,
-        total=count,
-        desc=desc,
-        unit=" mentions",
-        unit_scale=True,
-        mininterval=0.5,
-        disable=args.no_progress,
-        file=sys.stderr,
-    ) as mentions:
+    with _mentions_bar(stream, count, desc, args) as mentions:
         return evaluate(
             scenario, settings, mentions=mentions, calibration=calibration, scorer=scorer
         )
@@ -375,16 +382,7 @@ def _candidates_on(
     scored once)."""
     label = f"{name} seed {scenario.seed}: "
     stream, count = _draft(scenario, label, args)
-    with tqdm(
-        stream,
-        total=count,
-        desc=label + "build",
-        unit=" mentions",
-        unit_scale=True,
-        mininterval=0.5,
-        disable=args.no_progress,
-        file=sys.stderr,
-    ) as writing:
+    with _mentions_bar(stream, count, label + "build", args) as writing:
         mentions = list(writing)
     scorers: dict[float, SentimentRouter] = {}
     reports = []

@@ -30,7 +30,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -937,6 +937,13 @@ def _evaluation_start(
         "troll": range(24),
         "outage": range(24),
     }[kind]
+    return local_start(rng, hours, brand, earliest, room)
+
+
+def local_start(
+    rng: Random, hours: Collection[int], brand: BrandProfile, earliest: datetime, room: timedelta
+) -> datetime:
+    """A whole minute in [earliest, earliest + room) at one of the brand's local `hours`."""
     minutes = int(room / _MINUTE)
     start = earliest
     for _ in range(200):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 from random import Random
 from typing import Final, Literal
 
@@ -27,6 +27,7 @@ from pipeline.synthetic import (
     IncidentKind,
     RampShape,
     Scenario,
+    local_start,
     surge_mentions,
 )
 from pipeline.texts import Theme, ascii_fold
@@ -47,7 +48,6 @@ CRISIS_HOURS: Final[dict[HourClass, range | tuple[int, ...]]] = {
     "day": range(7, 23),
 }
 _CRISIS_CLASSES: Final[tuple[HourClass, ...]] = ("peak", "night", "day")
-_MINUTE: Final = timedelta(minutes=1)
 
 
 def ramped_brands() -> tuple[BrandProfile, ...]:
@@ -149,7 +149,7 @@ def _incidents(rng: Random, index: int, alone: Scenario) -> list[Incident]:
         if room <= timedelta(0):
             raise ValueError(f"{alone.days} days leave no room for {count} incidents a brand")
         hours = _hours(kind, brand, (index + crises) % len(_CRISIS_CLASSES))
-        start = _start(rng, hours, brand, first + number * slice_length, room)
+        start = local_start(rng, hours, brand, first + number * slice_length, room)
         incident = Incident(brand.name, kind, start, duration, 1.0, ramp, shape)
         incidents.append(dataclasses.replace(incident, intensity=_intensity(rng, alone, incident)))
         crises += kind == "crisis"
@@ -176,23 +176,6 @@ def _hours(kind: IncidentKind, brand: BrandProfile, turn: int) -> range | tuple[
             hour_class = "day"
         return CRISIS_HOURS[hour_class]
     return {"slow_burn": range(5, 14), "viral": range(8, 22)}.get(kind, range(24))
-
-
-def _start(
-    rng: Random,
-    hours: range | tuple[int, ...],
-    brand: BrandProfile,
-    earliest: datetime,
-    room: timedelta,
-) -> datetime:
-    """A whole minute in [earliest, earliest + room) at one of the local `hours`."""
-    minutes = int(room / _MINUTE)
-    start = earliest
-    for _ in range(500):
-        start = earliest + timedelta(minutes=rng.randrange(minutes))
-        if (start + timedelta(hours=brand.utc_offset_hours)).hour in hours:
-            break
-    return start.replace(second=0, microsecond=0)
 
 
 def _intensity(rng: Random, alone: Scenario, incident: Incident) -> float:
