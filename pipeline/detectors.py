@@ -58,30 +58,16 @@ QUIET = Verdict(0.0, 0.0, 1.0, 0.0, 0, False, False, 0.0)
 
 
 class WindowNoise:
-    """What normal looks like for sums over one window length: NB dispersion, spread, and
-    how often the brand has outliers the NB does not explain (bursts)."""
+    """What normal looks like for sums over one window length: NB dispersion and spread."""
 
     def __init__(self, rate: float, state: list[Any] | None = None) -> None:
         self.rate = rate
-        (excess, scale), spread, *bursts = state or [[[0.0, 0.0], [0.0, 0.0]], [0.0, 0.0]]
+        (excess, scale), spread = state or [[[0.0, 0.0], [0.0, 0.0]], [0.0, 0.0]]
         self.dispersion = Dispersion(Ewma(*excess), Ewma(*scale))
         self.spread = Spread(Ewma(*spread))
-        self.bursts = Ewma(*(bursts[0] if bursts else (0.0, 0.0)))
-
-    def evidence_cap(self) -> float:
-        """The most one sum can weigh for a change: −log of the brand's burst rate.
-
-        Huber's censored likelihood ratio: where a share ε of sums are outliers of no model,
-        a single sum cannot tell a change from one of them beyond odds of about 1/ε. The rate
-        starts from PRIOR_BURSTS, worth PRIOR_BUCKETS sums, so a new brand is not trusted
-        blindly either.
-        """
-        prior = PRIOR_BUCKETS * self.rate
-        share = (self.bursts.total + PRIOR_BURSTS * prior) / (self.bursts.weight + prior)
-        return -math.log(share)
 
     def state(self) -> list[Any]:
-        return [self.dispersion.state(), self.spread.mean.state(), self.bursts.state()]
+        return [self.dispersion.state(), self.spread.mean.state()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +205,7 @@ class _Windows:
         self._rule = rule
         records = (state.get("records") or [None] * len(buckets)) if rule.record_share else []
         self.records = [DailyPeaks(rule.record_days, rows) for rows in records]
+        self.bursts = Ewma(*state.get("bursts", (0.0, 0.0)))  # buckets beyond the clip
 
     def judge(
         self,
@@ -247,6 +234,18 @@ class _Windows:
         floors = [share * record.largest(day) for record in self.records] or None
         return judge(self._rule, self._settings, windows, warm, floors)
 
+    def evidence_cap(self) -> float:
+        """The most one bucket can weigh for a change: −log of the brand's burst rate.
+
+        Huber's censored likelihood ratio: where a share ε of buckets are outliers of no
+        model (beyond the learning clip), a single bucket cannot tell a change from one of them
+        beyond odds of about 1/ε. The rate starts from PRIOR_BURSTS, worth PRIOR_BUCKETS
+        buckets, so a new brand is not trusted blindly either.
+        """
+        prior = PRIOR_BUCKETS * self._rate
+        share = (self.bursts.total + PRIOR_BURSTS * prior) / (self.bursts.weight + prior)
+        return -math.log(share)
+
     def sd(self, expected: float) -> float:
         """Standard deviation of one bucket's count around `expected`."""
         return math.sqrt(expected + self.noise[0].dispersion.k(self._rate) * expected * expected)
@@ -267,10 +266,10 @@ class _Windows:
         for (buckets, clipped_o, total_e), (_, total_o, _), noise in sums:
             if total_e > 0:
                 noise.dispersion.learn(clipped_o, total_e, rate)
-            noise.bursts.update(float(total_o > clipped_o), rate)
             ratio = log_ratio(total_o, total_e, buckets, s.pseudo_count)
             noise.spread.learn(ratio, rate, SPREAD_CLIP)
             totals.append(total_o)
+        self.bursts.update(float(observed > clipped), rate)
         if warm and self.records:  # a cold baseline's records are not the brand's
             day = _day(t)
             for record, total in zip(self.records, totals, strict=True):
@@ -282,6 +281,7 @@ class _Windows:
             "recent": self.recent.state(),
             "noise": [n.state() for n in self.noise],
             "records": [record.state() for record in self.records],
+            "bursts": self.bursts.state(),
         }
 
 
@@ -436,7 +436,7 @@ class NegativeRule:
         s = self._settings
         share = self.baseline_share
         noise = self.windows.noise[0]
-        k, cap = noise.dispersion.k(noise.rate), noise.evidence_cap()
+        k, cap = noise.dispersion.k(noise.rate), self.windows.evidence_cap()
         return [
             (
                 min(cap, share_llr(negatives, volume, share, change, s.thread_correlation)),
