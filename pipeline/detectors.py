@@ -24,8 +24,8 @@ from pipeline.baseline import (
     SeasonalProfile,
     Spread,
 )
-from pipeline.sequential import Cusum, Run, alarm_level, count_llr, share_llr
-from pipeline.settings import DetectionSettings, RuleSettings
+from pipeline.sequential import Cusum, Run, count_llr, share_llr
+from pipeline.settings import DetectionSettings, RuleSettings, sequential_level
 from pipeline.stats import binomial_tail, negative_binomial_tail
 
 EXACT_FROM_Z = 1.5  # below this z-score the normal approximation of the tail is enough
@@ -46,7 +46,6 @@ class Verdict:
     critical: bool
     score: float
     calm_windows: tuple[bool, ...] = ()  # per window: back to normal
-    evidence: float = 0.0  # the rule's CUSUM statistic after this bucket
     normal: bool = True  # this bucket alone weighs for the baseline rather than a change
 
     def calm(self) -> bool:
@@ -150,14 +149,14 @@ def judge(
 
 
 def with_evidence(
-    verdict: Verdict, run: Run, alarm: bool, level: float, normal: bool, bucket_seconds: int
+    verdict: Verdict, run: Run, alarm: bool, level: float, normal: bool, span: int
 ) -> Verdict:
     """The windows' verdict with the rule's accumulated evidence (its CUSUM run) added.
 
     The run fires when `alarm` holds and the windows do not already: the alert then reports
-    the run's counts and span as its window. `normal` says whether this bucket alone weighs
-    for the baseline (a bucket that still weighs for the change keeps an alert active). The
-    score is 0.5 at the alarm level and 1.0 at twice it, as the windows' is at their bars.
+    the run's counts and `span` (seconds) as its window. `normal` says whether the evidence
+    has fallen back (an alert resolves only then). The score is 0.5 at the alarm level and
+    1.0 at twice it, as the windows' is at their bars.
     """
     score = max(verdict.score, min(1.0, 0.5 * run.statistic / level))
     if alarm and not verdict.fires:
@@ -165,14 +164,13 @@ def with_evidence(
             verdict,
             observed=run.observed,
             expected=run.expected,
-            window_seconds=run.buckets * bucket_seconds,
+            window_seconds=span,
             fires=True,
             critical=run.statistic >= 2 * level,
             score=score,
-            evidence=run.statistic,
             normal=normal,
         )
-    return dataclasses.replace(verdict, score=score, evidence=run.statistic, normal=normal)
+    return dataclasses.replace(verdict, score=score, normal=normal)
 
 
 def _tail(w: Window, settings: DetectionSettings) -> float:
@@ -205,7 +203,6 @@ class _Windows:
         self._rule = rule
         records = (state.get("records") or [None] * len(buckets)) if rule.record_share else []
         self.records = [DailyPeaks(rule.record_days, rows) for rows in records]
-        self.bursts = Ewma(*state.get("bursts", (0.0, 0.0)))  # buckets beyond the clip
 
     def judge(
         self,
@@ -234,18 +231,6 @@ class _Windows:
         floors = [share * record.largest(day) for record in self.records] or None
         return judge(self._rule, self._settings, windows, warm, floors)
 
-    def evidence_cap(self) -> float:
-        """The most one bucket can weigh for a change: −log of the brand's burst rate.
-
-        Huber's censored likelihood ratio: where a share ε of buckets are outliers of no
-        model (beyond the learning clip), a single bucket cannot tell a change from one of them
-        beyond odds of about 1/ε. The rate starts from PRIOR_BURSTS, worth PRIOR_BUCKETS
-        buckets, so a new brand is not trusted blindly either.
-        """
-        prior = PRIOR_BUCKETS * self._rate
-        share = (self.bursts.total + PRIOR_BURSTS * prior) / (self.bursts.weight + prior)
-        return -math.log(share)
-
     def sd(self, expected: float) -> float:
         """Standard deviation of one bucket's count around `expected`."""
         return math.sqrt(expected + self.noise[0].dispersion.k(self._rate) * expected * expected)
@@ -269,7 +254,6 @@ class _Windows:
             ratio = log_ratio(total_o, total_e, buckets, s.pseudo_count)
             noise.spread.learn(ratio, rate, SPREAD_CLIP)
             totals.append(total_o)
-        self.bursts.update(float(observed > clipped), rate)
         if warm and self.records:  # a cold baseline's records are not the brand's
             day = _day(t)
             for record, total in zip(self.records, totals, strict=True):
@@ -281,7 +265,6 @@ class _Windows:
             "recent": self.recent.state(),
             "noise": [n.state() for n in self.noise],
             "records": [record.state() for record in self.records],
-            "bursts": self.bursts.state(),
         }
 
 
@@ -379,12 +362,12 @@ class NegativeRule:
         self.volume_sums = RecentSums(self.windows.recent.windows, state.get("volumes"))
         self.seen = int(state.get("seen", 0))
         changes = s.sequential.negative_changes
-        rows = state.get("cusums") or [[None, None]] * len(changes)
+        rows = state.get("cusums") or []
+        if len(rows) != len(changes):  # none yet, or written for other changes: afresh
+            rows = [[None, None]] * len(changes)
         self.cusums = [(Cusum(share), Cusum(count)) for share, count in rows]
-        tests = max(1, len(changes))  # one CUSUM per change: h pays for the several looks
-        self._level = alarm_level(s.sequential.false_alarm_weeks, s.bucket_seconds) + math.log(
-            tests
-        )
+        self.bursts = Ewma(*state.get("bursts", (0.0, 0.0)))  # buckets beyond the clip
+        self._level = sequential_level(s)
         self._share_level = -math.log(s.share_alpha)
         self._share_buckets = s.share_half_life_hours * 3600 / s.bucket_seconds
         self._warmup = s.buckets(s.warmup_hours * 3600)
@@ -410,22 +393,54 @@ class NegativeRule:
         verdict = self.windows.judge(t, negatives, volume * share, warm, shares)
         if not self.cusums:
             return verdict
-        usual = usual_volume * fraction * share
-        evidence = self._evidence(volume, negatives, usual)
-        runs = [
+        runs = self._runs(volume, negatives, usual_volume * fraction, push=False)
+        fired = self._fired(runs)
+        smallest = runs[0][0]  # the smallest change's share run: the most sensitive
+        shown = fired or max((share_run for share_run, _ in runs), key=lambda run: run.statistic)
+        size = self._settings.bucket_seconds
+        span = round((shown.buckets - 1 + fraction) * size) if shown.buckets else 0
+        normal = smallest.statistic < self._level / 2
+        return with_evidence(verdict, shown, fired is not None and warm, self._level, normal, span)
+
+    def _runs(
+        self, volume: int, negatives: int, usual_volume: float, push: bool
+    ) -> list[tuple[Run, Run]]:
+        """Each change's share and count runs with this bucket (`usual_volume`: what the usual
+        volume brings in the part of the bucket judged); `push` accounts it for good."""
+        share = self.baseline_share
+        usual = usual_volume * share
+        return [
             (
-                share_cusum.peek(by_share, negatives, volume * share),
-                count_cusum.peek(by_count, negatives, usual, by_share),
+                share_cusum.push(by_share, negatives, volume * share)
+                if push
+                else share_cusum.peek(by_share, negatives, volume * share),
+                count_cusum.push(by_count, negatives, usual, by_share)
+                if push
+                else count_cusum.peek(by_count, negatives, usual, by_share),
             )
             for (share_cusum, count_cusum), (by_share, by_count) in zip(
-                self.cusums, evidence, strict=True
+                self.cusums, self._evidence(volume, negatives, usual), strict=True
             )
         ]
-        fired = self._fired(runs)
-        shown = fired or max((share_run for share_run, _ in runs), key=lambda run: run.statistic)
-        normal = evidence[0][0] <= 0  # the smallest change's share evidence
-        size = self._settings.bucket_seconds
-        return with_evidence(verdict, shown, fired is not None and warm, self._level, normal, size)
+
+    def restart(self) -> None:
+        """Start every run afresh: an alert of the rule has just fired."""
+        for share_cusum, count_cusum in self.cusums:
+            share_cusum.reset()
+            count_cusum.reset()
+
+    def evidence_cap(self) -> float:
+        """The most one bucket can weigh for a change: −log of the brand's burst rate.
+
+        Huber's censored likelihood ratio: where a share ε of buckets are outliers of no
+        model (beyond the learning clip), a single bucket cannot tell a change from one of them
+        beyond odds of about 1/ε. The rate starts from PRIOR_BURSTS, worth PRIOR_BUCKETS
+        buckets, so a new brand is not trusted blindly either.
+        """
+        rate = self.windows.noise[0].rate
+        prior = PRIOR_BUCKETS * rate
+        share = (self.bursts.total + PRIOR_BURSTS * prior) / (self.bursts.weight + prior)
+        return -math.log(share)
 
     def _evidence(
         self, volume: int, negatives: int, usual_negatives: float
@@ -436,7 +451,7 @@ class NegativeRule:
         s = self._settings
         share = self.baseline_share
         noise = self.windows.noise[0]
-        k, cap = noise.dispersion.k(noise.rate), self.windows.evidence_cap()
+        k, cap = noise.dispersion.k(noise.rate), self.evidence_cap()
         return [
             (
                 min(cap, share_llr(negatives, volume, share, change, s.thread_correlation)),
@@ -466,24 +481,14 @@ class NegativeRule:
     ) -> None:
         """Learn from the closed bucket at `t`; `pace` < 1 slows learning during incidents."""
         expected = volume * self.baseline_share
-        if self.cusums and self.seen >= self._warmup:
-            usual = usual_volume * self.baseline_share
-            runs = [
-                (
-                    share_cusum.push(by_share, negatives, expected),
-                    count_cusum.push(by_count, negatives, usual, by_share),
-                )
-                for (share_cusum, count_cusum), (by_share, by_count) in zip(
-                    self.cusums, self._evidence(volume, negatives, usual), strict=True
-                )
-            ]
-            if self._fired(runs) is not None:
-                for share_cusum, count_cusum in self.cusums:
-                    share_cusum.reset()
-                    count_cusum.reset()
+        warm = self.seen >= self._warmup
+        runs = self._runs(volume, negatives, usual_volume, push=True) if warm else []
+        if self._fired(runs) is not None:
+            self.restart()  # an alarm: Page's procedure starts afresh
         sd = self.windows.sd(expected)
         clipped = min(_clip(negatives, expected, sd, self._settings.learn_clip), volume)
-        self.windows.learn(t, negatives, clipped, expected, pace, self.seen >= self._warmup)
+        self.bursts.update(float(negatives > clipped), self.windows.noise[0].rate * pace)
+        self.windows.learn(t, negatives, clipped, expected, pace, warm)
         self.volume_sums.push(volume, usual_volume)
         per_bucket = self.volumes * (1 - 0.5 ** (1 / self._share_buckets))
         keep = 1 - adaptive_rate(self._share_buckets, per_bucket, self._settings) * pace
@@ -498,4 +503,5 @@ class NegativeRule:
             **self.windows.state(),
             "seen": self.seen,
             "cusums": [[share.state(), count.state()] for share, count in self.cusums],
+            "bursts": self.bursts.state(),
         }

@@ -149,7 +149,13 @@ class BrandState:
             if event is not None:
                 events.append(event)
                 self.changed = True
+        self._restart_on(events)
         return events
+
+    def _restart_on(self, events: list[AlertEvent]) -> None:
+        """A negative alert that fires takes the evidence behind it: its runs start afresh."""
+        if any(e.kind == "negative" and e.state == "firing" for e in events):
+            self.negative.restart()
 
     def close(self, start: int, end: int, on_bucket: BucketListener | None) -> list[AlertEvent]:
         """Judge the bucket [start, end), learn from it and return the state changes."""
@@ -186,6 +192,7 @@ class BrandState:
             event = None if silent else self.alerts[kind].update(verdict, start, end)
             if event is not None:
                 events.append(event)
+        self._restart_on(events)
         return events
 
     def _judge(

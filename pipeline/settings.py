@@ -6,11 +6,14 @@ bucket length does not silently change how far back a baseline looks.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from pathlib import Path
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from pipeline.sequential import alarm_level
 
 
 class RuleSettings(BaseModel):
@@ -71,7 +74,7 @@ class ExplainSettings(BaseModel):
 class SequentialSettings(BaseModel):
     """Page's CUSUM on the negatives: evidence that accumulates over a ramp."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     false_alarm_weeks: float = Field(
         1.0, gt=0, description="Weeks between false alarms the rule may have at most (sets h)."
@@ -81,11 +84,12 @@ class SequentialSettings(BaseModel):
         description="Changes weighed for: negatives × ρ, the rest as usual (empty: off).",
     )
 
-    @model_validator(mode="after")
-    def _changes(self) -> Self:
-        if any(change <= 1 for change in self.negative_changes):
+    @field_validator("negative_changes")
+    @classmethod
+    def _rises(cls, changes: tuple[float, ...]) -> tuple[float, ...]:
+        if any(not change > 1 for change in changes):
             raise ValueError("negative_changes must each be above 1")
-        return self
+        return tuple(sorted(set(changes)))
 
 
 class DetectionSettings(BaseModel):
@@ -153,6 +157,8 @@ class DetectionSettings(BaseModel):
     def _consistent(self) -> Self:
         if self.bucket_seconds % self.early_seconds:
             raise ValueError("bucket_seconds must be a multiple of early_seconds")
+        if self.sequential.negative_changes and sequential_level(self) <= 0:
+            raise ValueError("sequential.false_alarm_weeks must span more than one bucket")
         for rule in (self.volume, self.negative):
             for minutes in rule.windows_minutes:
                 if minutes * 60 % self.bucket_seconds:
@@ -193,6 +199,14 @@ class DetectionSettings(BaseModel):
                 base[key] = {**base[key], **overrides[key]}
         rest = {k: v for k, v in overrides.items() if k not in nested}
         return DetectionSettings.model_validate({**base, **rest})
+
+
+def sequential_level(settings: DetectionSettings) -> float:
+    """The CUSUMs' alarm level h: Lorden's bound for `false_alarm_weeks`, plus the log of the
+    number of changes weighed for (each is one more look at the data)."""
+    sequential = settings.sequential
+    changes = max(1, len(sequential.negative_changes))
+    return alarm_level(sequential.false_alarm_weeks, settings.bucket_seconds) + math.log(changes)
 
 
 def upgraded(settings: dict[str, Any]) -> dict[str, Any]:

@@ -125,3 +125,16 @@ def test_a_partial_rule_table_keeps_the_detectors_other_defaults() -> None:
     settings = detection_settings({"detection": {"volume": {"record_share": 0.2}}})
     assert settings.volume.record_share == 0.2
     assert settings.volume.min_count == DetectionSettings().volume.min_count == 6
+
+
+def test_changes_are_sorted_once_each_and_finite() -> None:
+    assert DetectionSettings(sequential={"negative_changes": (16, 2, 2)}).sequential == (
+        DetectionSettings(sequential={"negative_changes": (2, 16)}).sequential
+    )
+    with pytest.raises(ValueError, match="finite"):
+        DetectionSettings(sequential={"negative_changes": (float("nan"),)})
+
+
+def test_a_false_alarm_span_under_one_bucket_is_refused() -> None:
+    with pytest.raises(ValueError, match="more than one bucket"):
+        DetectionSettings(sequential={"false_alarm_weeks": 1e-4})
