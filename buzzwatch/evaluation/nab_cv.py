@@ -119,7 +119,7 @@ def _candidate(table: object, base: DetectionSettings) -> Candidate:
 
 
 def _describe(overrides: Mapping[str, Any], prefix: str = "") -> str:
-    """Overrides as `key=value` words, nested keys dotted: `volume.burst_rank=6`."""
+    """Overrides as `key=value` words, nested keys dotted: `volume.record_share=0.5`."""
     words = [
         _describe(value, f"{prefix}{key}.")
         if isinstance(value, Mapping)
