@@ -899,7 +899,7 @@ def _evaluation_incidents(
     slice_length = (EVALUATION_START + timedelta(days=days) - EVALUATION_TAIL - first) / count
     incidents = []
     for number, kind in enumerate(kinds):
-        duration = _evaluation_duration(rng, kind)
+        duration = draw_duration(rng, kind, _EVALUATION_MINUTES)
         room = slice_length - duration - INCIDENT_GAP
         if room <= timedelta(0):
             raise ValueError(f"{days} days leave no room for {count} incidents a brand")
@@ -911,14 +911,20 @@ def _evaluation_incidents(
     return incidents
 
 
-def _evaluation_duration(rng: Random, kind: IncidentKind) -> timedelta:
-    low, high = {
-        "crisis": (45, 180),
-        "slow_burn": (360, 720),
-        "viral": (60, 240),
-        "troll": (20, 60),
-        "outage": (120, 480),
-    }[kind]
+_EVALUATION_MINUTES: Final[Mapping[IncidentKind, tuple[int, int]]] = {
+    "crisis": (45, 180),
+    "slow_burn": (360, 720),
+    "viral": (60, 240),
+    "troll": (20, 60),
+    "outage": (120, 480),
+}
+
+
+def draw_duration(
+    rng: Random, kind: IncidentKind, minutes: Mapping[IncidentKind, tuple[int, int]]
+) -> timedelta:
+    """A duration in whole 5 minutes within `minutes[kind]` (lowest, highest), both included."""
+    low, high = minutes[kind]
     return timedelta(minutes=rng.randrange(low, high + 1, 5))
 
 

@@ -27,6 +27,7 @@ from pipeline.synthetic import (
     IncidentKind,
     RampShape,
     Scenario,
+    draw_duration,
     local_start,
     surge_mentions,
 )
@@ -144,7 +145,7 @@ def _incidents(rng: Random, index: int, alone: Scenario) -> list[Incident]:
         if kind in ("crisis", "viral"):
             ramp = timedelta(minutes=rng.randrange(RAMP_MINUTES[0], RAMP_MINUTES[1] + 1, 5))
             shape = shapes[crises % 2]
-        duration = ramp + _duration(rng, kind)
+        duration = ramp + draw_duration(rng, kind, _MINUTES)
         room = slice_length - duration - INCIDENT_GAP
         if room <= timedelta(0):
             raise ValueError(f"{alone.days} days leave no room for {count} incidents a brand")
@@ -156,16 +157,15 @@ def _incidents(rng: Random, index: int, alone: Scenario) -> list[Incident]:
     return incidents
 
 
-def _duration(rng: Random, kind: IncidentKind) -> timedelta:
-    """How long the incident lasts (after its ramp, for a crisis or a viral moment)."""
-    low, high = {
-        "crisis": (45, 180),
-        "slow_burn": (360, 720),
-        "viral": (60, 180),
-        "troll": (20, 60),
-        "outage": (120, 480),
-    }[kind]
-    return timedelta(minutes=rng.randrange(low, high + 1, 5))
+# How long each kind of incident lasts, in minutes (after its ramp, for a crisis or a viral
+# moment).
+_MINUTES: Final[dict[IncidentKind, tuple[int, int]]] = {
+    "crisis": (45, 180),
+    "slow_burn": (360, 720),
+    "viral": (60, 180),
+    "troll": (20, 60),
+    "outage": (120, 480),
+}
 
 
 def _hours(kind: IncidentKind, brand: BrandProfile, turn: int) -> range | tuple[int, ...]:
