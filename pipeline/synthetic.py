@@ -816,6 +816,14 @@ _EVALUATION_CYCLE: Final[tuple[IncidentKind, ...]] = (
 _CYCLE_DAYS: Final = 28
 
 
+def benchmark_brand(
+    name: str, per_day: float, french: float, negative: float, theme: Theme, utc: int
+) -> BrandProfile:
+    """A benchmark brand: its handle from its name, its platforms from its theme."""
+    handle = "@" + re.sub(r"[^a-z0-9]", "", ascii_fold(name).lower())
+    return BrandProfile(name, handle, per_day, french, negative, theme, THEME_SOURCES[theme], utc)
+
+
 def evaluation_brands() -> tuple[BrandProfile, ...]:
     """Eight brands from ~50,000 mentions a day down to ~5, busiest first.
 
@@ -824,14 +832,7 @@ def evaluation_brands() -> tuple[BrandProfile, ...]:
     bistro, a British fish bar and a French village bakery.
     """
 
-    def brand(
-        name: str, per_day: float, french: float, negative: float, theme: Theme, utc: int
-    ) -> BrandProfile:
-        handle = "@" + re.sub(r"[^a-z0-9]", "", ascii_fold(name).lower())
-        return BrandProfile(
-            name, handle, per_day, french, negative, theme, THEME_SOURCES[theme], utc
-        )
-
+    brand = benchmark_brand
     return (
         brand("Nordwind Air", 50_000, 0.35, 0.2, "airline", 1),
         brand("Volta Mobile", 10_000, 0.8, 0.18, "tech", 1),

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from datetime import timedelta
 from random import Random
 from typing import Final, Literal
@@ -21,17 +20,16 @@ from pipeline.synthetic import (
     EVALUATION_TAIL,
     EVALUATION_WARMUP,
     INCIDENT_GAP,
-    THEME_SOURCES,
     BrandProfile,
     Incident,
     IncidentKind,
     RampShape,
     Scenario,
+    benchmark_brand,
     draw_duration,
     local_start,
     surge_mentions,
 )
-from pipeline.texts import Theme, ascii_fold
 
 # One brand's incidents over two weeks, in the order they come (each brand starts elsewhere).
 RAMPED_CYCLE: Final[tuple[IncidentKind, ...]] = (
@@ -58,14 +56,7 @@ def ramped_brands() -> tuple[BrandProfile, ...]:
     café and a village bakery in Lyon (2.5 mentions an hour), and a British fish bar.
     """
 
-    def brand(
-        name: str, per_day: float, french: float, negative: float, theme: Theme, utc: int
-    ) -> BrandProfile:
-        handle = "@" + re.sub(r"[^a-z0-9]", "", ascii_fold(name).lower())
-        return BrandProfile(
-            name, handle, per_day, french, negative, theme, THEME_SOURCES[theme], utc
-        )
-
+    brand = benchmark_brand
     return (
         brand("Aeroval", 24_000, 0.4, 0.2, "airline", 1),
         brand("Lumio Telecom", 3_600, 0.75, 0.18, "tech", 1),
