@@ -276,9 +276,11 @@ def _replay_arguments(parser: argparse.ArgumentParser) -> None:
 def _utc_time(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {text!r}") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        raise argparse.ArgumentTypeError(f"out of range in UTC: {text!r}") from None
 
 
 def _output_path(*suffixes: str) -> Callable[[str], Path]:

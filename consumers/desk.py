@@ -154,6 +154,8 @@ class DeskService:
             request = json.loads(body or b"{}")
         except ValueError:
             return 400, {"error": "the body must be JSON"}
+        if not isinstance(request, dict):
+            return 422, {"error": "the body must be a JSON object"}
         status, note = request.get("status"), request.get("note", "")
         if status not in STATUSES or not isinstance(note, str):
             return 422, {"error": f"give status ({', '.join(STATUSES)}) and an optional note"}
@@ -197,17 +199,29 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         parts = [unquote(part) for part in urlsplit(self.path).path.strip("/").split("/")]
-        length = int(self.headers.get("Content-Length") or 0)
-        service = self.server.service
-        if not service.authorised(self.headers.get("Authorization")) or length > MAX_BODY_BYTES:
+        refusal = self._refusal()
+        if refusal is not None:  # the body is left unread: the connection cannot go on
             self.close_connection = True
-            self._answer(401 if length <= MAX_BODY_BYTES else 413, {"error": "refused"})
+            self._answer(refusal[0], {"error": refusal[1]})
             return
+        length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
+        service = self.server.service
         if len(parts) == 5 and parts[:2] == ["v1", "incidents"] and parts[3] == "queue":
             self._answer(*service.mark(parts[2], parts[4], body))
         else:
             self._answer(404, {"error": "POST a status to /v1/incidents/ID/queue/PERSON"})
+
+    def _refusal(self) -> tuple[int, str] | None:
+        """Why a POST is refused before its body is read, if it is."""
+        if not self.server.service.authorised(self.headers.get("Authorization")):
+            return 401, "a valid bearer token is required"
+        length = self.headers.get("Content-Length") or "0"
+        if "Transfer-Encoding" in self.headers or not (length.isascii() and length.isdecimal()):
+            return 411, "a decimal Content-Length is required"
+        if int(length) > MAX_BODY_BYTES:
+            return 413, f"body over {MAX_BODY_BYTES} bytes"
+        return None
 
     def _answer(self, status: int, body: Any) -> None:
         payload = json.dumps(body, ensure_ascii=False).encode()

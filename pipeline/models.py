@@ -15,6 +15,10 @@ SCHEMA_VERSION = "1.1"
 minor version only adds optional fields; a new major version may change or remove fields."""
 SCHEMA_MAJOR = SCHEMA_VERSION.split(".")[0]
 _VERSION_PATTERN = rf"^{SCHEMA_MAJOR}\.[0-9]+$"
+# The event times a mention may carry: epoch-based record timestamps cannot go earlier, and
+# every bucket, window and explanation of a later one still fits in a `datetime`.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+END_OF_TIME = datetime(3000, 1, 1, tzinfo=UTC)
 
 
 class Author(BaseModel):
@@ -51,7 +55,8 @@ class Mention(BaseModel):
         min_length=1, description="Unique per source; a repeated id in an open bucket counts once."
     )
     created_at: datetime = Field(
-        description="Event time, ISO-8601; a time without a UTC offset is taken as UTC."
+        description="Event time, ISO-8601; a time without a UTC offset is taken as UTC. "
+        "In UTC it must fall in 1970-01-01 .. 2999-12-31."
     )
     text: str = Field(min_length=1, description="The post's text; not blank.")
     brand: str | None = Field(
@@ -85,9 +90,13 @@ class Mention(BaseModel):
     @field_validator("created_at", mode="after")
     @classmethod
     def _to_utc(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        try:
+            utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        except OverflowError:  # 9999-12-31T23:00-05:00 is in year 10000 in UTC
+            utc = None
+        if utc is None or not EARLIEST <= utc < END_OF_TIME:
+            raise ValueError(f"{value.isoformat()} is outside 1970-01-01 .. 2999-12-31 UTC")
+        return utc
 
     @field_validator("text", mode="after")
     @classmethod

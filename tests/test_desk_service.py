@@ -21,7 +21,7 @@ from pipeline.synthetic import write_jsonl
 from tests.broker.kafka_broker import create_topic
 from tests.helpers import buzzwatch, produce
 from tests.ingest_service import call
-from tests.servers import free_port, running
+from tests.servers import binary, free_port, run_tool, running
 from tests.test_desk import BRAND, HANDLE, crisis_stream, run_desk
 
 TOKEN = "desk-secret-token"
@@ -148,6 +148,12 @@ def test_queue_statuses_are_set_over_http_and_by_the_cli_and_logged(
     person = next(item["person"] for item in items if item["status"] == "open")
     path = f"/v1/incidents/{incident}/queue/{person}"
     assert api(where, "POST", path, {"status": "deleted"})[0] == 422
+    assert api(where, "POST", path, ["skipped"])[0] == 422
+    for length in ("abc", "-1", "1" * 40):
+        curl = [binary("curl", "curl"), "-s", "-o", "/dev/null", "-w", "%{http_code}"]
+        headers = ["-H", f"Authorization: Bearer {TOKEN}", "-H", f"Content-Length: {length}"]
+        curled = run_tool([*curl, *headers, "--data", "{}", f"http://{where}{path}"])
+        assert curled == ("413" if length.isdecimal() else "411")
     assert (
         api(where, "POST", f"/v1/incidents/{incident}/queue/x:nobody", {"status": "open"})[0] == 404
     )

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,11 +27,17 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children),
     max_leaves=12,
 )
+offsets = st.builds(
+    timezone, st.timedeltas(min_value=timedelta(hours=-23), max_value=timedelta(hours=23))
+)
 mention_like = st.fixed_dictionaries(
     {},
     optional={
         "id": json_values,
-        "created_at": st.one_of(json_values, st.datetimes().map(lambda d: d.isoformat())),
+        "created_at": st.one_of(
+            json_values,
+            st.datetimes(timezones=st.none() | offsets).map(lambda d: d.isoformat()),
+        ),
         "text": json_values,
         "brand": json_values,
         "lang": json_values,
@@ -152,6 +159,17 @@ def test_the_engine_accounts_for_every_mention_and_never_raises(
     restored = Engine.restore(json.loads(json.dumps(engine.snapshot())))
     assert restored.snapshot() == engine.snapshot()
     assert len(admissions) == len(mentions)
+
+
+@pytest.mark.parametrize(
+    "created_at",
+    ["9999-12-31T23:00:00-05:00", "0001-01-01T00:30:00+01:00", "1969-12-31T23:59:59Z"],
+)
+def test_a_time_outside_the_range_of_event_times_is_invalid_with_a_reason(created_at: str) -> None:
+    record = {"id": "1", "created_at": created_at, "text": "hello", "brand": "acme"}
+    decoded = decode_record(json.dumps(record))
+    assert isinstance(decoded, Invalid) and decoded.kind == "invalid_record"
+    assert decoded.reason.startswith("created_at:") and "1970-01-01 .. 2999-12-31" in decoded.reason
 
 
 def test_timestamps_at_the_edges_of_time_are_handled() -> None:
