@@ -18,12 +18,11 @@ from pipeline.alerts import AlertLifecycle
 from pipeline.brands import Handles
 from pipeline.detectors import QUIET, NegativeRule, Verdict, VolumeRule
 from pipeline.evidence import Evidence
+from pipeline.migrations import SNAPSHOT_VERSION, migrated, shape_changes
 from pipeline.models import AlertEvent, AlertKind, Mention, Severity
 from pipeline.sentiment import Polarity, SentimentRouter
-from pipeline.settings import DetectionSettings, upgraded
+from pipeline.settings import DetectionSettings
 from pipeline.statements import HoldingStatements, default_templates
-
-SNAPSHOT_VERSION = 5
 
 
 class Admission(StrEnum):
@@ -289,6 +288,8 @@ class Engine:
         self.handles = Handles(handles)
         self.brands: dict[str, BrandState] = {}
         self.closed_until: int | None = None
+        self.latest: int | None = None  # the step of the latest mention counted
+        self.suspect: int | None = None  # the step of the last mention dropped as ahead
         self.counts: Counter[str] = Counter()
 
     def step_of(self, epoch_seconds: int) -> int:
@@ -299,8 +300,10 @@ class Engine:
         """Score a mention and count it in its brand's bucket, unless a rule drops it.
 
         Dropped, in this order: no brand; late (its bucket is closed); ahead (more than
-        `max_ahead_hours` after the closed event time, which would otherwise close every
-        bucket of every brand); a new brand beyond `max_brands`; a duplicate id.
+        `max_ahead_hours` after the latest mention counted, which would otherwise close every
+        bucket of every brand, unless the mention dropped as ahead just before is within
+        `max_ahead_hours` of it: time did jump, after an outage say); a new brand beyond
+        `max_brands`; a duplicate id.
         """
         brand = mention.brand
         if brand is None:
@@ -309,24 +312,40 @@ class Engine:
             polarity = self.scorer.polarity(mention.text, mention.lang)
             return self._count(Scored(mention, Admission.OWN, polarity))
         step = self.step_of(int(mention.created_at.timestamp()))
-        if self.closed_until is not None:
-            if step < self.closed_until:
-                return self._count(Scored(mention, Admission.LATE))
-            if step > self.closed_until + self.settings.max_ahead_hours * 3600:
-                return self._count(Scored(mention, Admission.AHEAD))
+        if self.closed_until is not None and step < self.closed_until:
+            return self._count(Scored(mention, Admission.LATE))
+        if self._ahead(step):
+            return self._count(Scored(mention, Admission.AHEAD))
         state = self.brands.get(brand)
         if state is None:
             if len(self.brands) >= self.settings.max_brands:
                 return self._count(Scored(mention, Admission.BRAND_LIMIT))
             settings = self.settings.for_brand(brand)
             state = self.brands[brand] = BrandState(brand, settings, step + settings.early_seconds)
+        elif step + self.settings.early_seconds < state.position:
+            # older than the brand's first mention yet not late: time has not reached these
+            # steps, so they are evaluated as if this one had come first (merged partitions)
+            state.position = step + self.settings.early_seconds
         if not state.first_sighting(step, mention.id):
             return self._count(Scored(mention, Admission.DUPLICATE))
         polarity, lang = self.scorer.judged(mention.text, mention.lang)
         negative = self.scorer.is_negative(polarity)
         state.count(step, negative)
         state.evidence.add(step, mention, lang, polarity.compound, negative)
+        self.latest = step if self.latest is None else max(self.latest, step)
+        self.suspect = None
         return self._count(Scored(mention, Admission.ACCEPTED, polarity, negative))
+
+    def _ahead(self, step: int) -> bool:
+        """Whether a mention at `step` is dropped as ahead (see `add`)."""
+        reach = self.settings.max_ahead_hours * 3600
+        if self.latest is None or step <= self.latest + reach:
+            return False
+        if self.suspect is not None and abs(step - self.suspect) <= reach:
+            self.suspect = None
+            return False
+        self.suspect = step
+        return True
 
     def advance(self, watermark: int | None) -> list[AlertEvent]:
         """Move event time to the watermark: check open buckets, close the finished ones.
@@ -388,6 +407,8 @@ class Engine:
             "version": SNAPSHOT_VERSION,
             "settings": self.settings.model_dump(mode="json"),
             "closed_until": self.closed_until,
+            "latest": self.latest,
+            "suspect": self.suspect,
             "counts": dict(self.counts),
             "brands": {brand: state.state() for brand, state in chosen.items()},
         }
@@ -400,15 +421,23 @@ class Engine:
         on_bucket: BucketListener | None = None,
         statements: HoldingStatements | None = None,
         handles: Mapping[str, Collection[str]] | None = None,
+        settings: DetectionSettings | None = None,
     ) -> Engine:
-        """Rebuild an engine from `snapshot()`; it goes on exactly where the original was.
-        The scorer, listener, statements and handles are configuration, not state: give them
-        again."""
-        if snapshot.get("version") != SNAPSHOT_VERSION:
-            raise ValueError(f"unsupported snapshot version {snapshot.get('version')!r}")
-        settings = DetectionSettings.model_validate(upgraded(snapshot["settings"]))
+        """Rebuild an engine from `snapshot()`, of this release or an earlier one; it goes on
+        exactly where the original was. The scorer, listener, statements and handles are
+        configuration, not state: give them again. With `settings` (another release's
+        defaults, an edited configuration) the state goes on under those; a change of the
+        state's shape (`migrations.shape_changes`) raises ValueError."""
+        snapshot = migrated(snapshot)
+        stored = DetectionSettings.model_validate(snapshot["settings"])
+        settings = settings or stored
+        changed = shape_changes(stored, settings)
+        if changed:
+            raise ValueError(f"state written with other {', '.join(changed)}")
         engine = cls(settings, scorer, on_bucket, statements, handles)
         engine.closed_until = snapshot["closed_until"]
+        engine.latest = snapshot["latest"]
+        engine.suspect = snapshot["suspect"]
         engine.counts = Counter(snapshot["counts"])
         engine.brands = {
             brand: BrandState.from_state(brand, engine.settings.for_brand(brand), state)

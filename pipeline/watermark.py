@@ -30,7 +30,14 @@ class Watermark:
 
     def observe(self, lane: int, event_time: int) -> bool:
         """Record an event on a lane; the lane is active again. True if the lane's progress
-        moved (with a single lane: if the watermark did)."""
+        moved (with a single lane: if the watermark did).
+
+        Input after a pause on every lane may be the start of a backfill written to all of
+        them: the other lanes hold the watermark again until they are found idle anew, so the
+        first lane to deliver does not carry time past what the others are about to deliver.
+        """
+        if lane in self._idle and self._idle >= self._progress.keys():
+            self._idle.clear()
         self._idle.discard(lane)
         current = self._progress.get(lane)
         if current is None or event_time > current:
@@ -43,21 +50,8 @@ class Watermark:
         if lane in self._progress:
             self._idle.add(lane)
 
-    def lane_time(self, lane: int) -> int | None:
-        """The watermark of one lane's own state (a partition's engine).
-
-        An active lane follows its own progress, so what it closes depends only on its input.
-        An idle one also follows the others (`current`), so a quiet partition's buckets still
-        close as time passes.
-        """
-        progress = self._progress.get(lane)
-        own = None if progress is None else progress - self.allowed_lateness
-        if lane not in self._idle:
-            return own
-        shared = self.current()
-        if own is None or shared is None:
-            return shared if own is None else own
-        return max(own, shared)
+    def is_idle(self, lane: int) -> bool:
+        return lane in self._idle
 
     def progress(self, lane: int) -> int | None:
         """The largest event time seen on a lane (what a checkpoint keeps)."""

@@ -120,6 +120,14 @@ def test_a_mention_dated_far_ahead_is_dropped_and_does_not_move_time() -> None:
     assert admissions[1].rejected
 
 
+def test_after_an_outage_longer_than_max_ahead_time_goes_on_once_two_mentions_agree() -> None:
+    engine = Engine(DetectionSettings(max_ahead_hours=24))
+    gap = 30 * 60  # minutes: everything stopped for 30 hours
+    after = [mention(gap + i, "back", brand="acme") for i in range(3)]
+    admissions = _run([mention(0, "before"), *after, mention(gap + 5, "later")], engine)
+    assert admissions == [Admission.ACCEPTED, Admission.AHEAD, *[Admission.ACCEPTED] * 3]
+
+
 def test_a_flood_of_unknown_brands_stays_within_the_brand_limit() -> None:
     engine = Engine(DetectionSettings(max_brands=50))
     flood = [mention(i / 100, "spam", brand=f"brand-{i}") for i in range(5000)]

@@ -28,20 +28,25 @@ def test_slowest_active_lane_holds_time_back_until_it_is_idle() -> None:
     assert w.current() == 500
 
 
-def test_a_lane_time_follows_its_own_progress_until_the_lane_is_idle() -> None:
+def test_input_after_a_pause_everywhere_makes_every_lane_hold_time_again() -> None:
     w = Watermark(allowed_lateness=10)
-    w.expect(0)
-    w.expect(1)
-    w.expect(2)
-    assert w.lane_time(0) is None
-    w.observe(0, 500)
-    w.observe(1, 200)
-    assert (w.lane_time(0), w.lane_time(1)) == (490, 190)  # each its own, not the slowest
-    w.set_idle(1)
-    assert w.lane_time(1) == 190  # lane 2 has said nothing: nothing shared yet
-    w.observe(2, 800)
-    assert w.lane_time(1) == 490  # idle: moved on by the slowest active lane
+    for lane in (0, 1, 2):
+        w.expect(lane)
+        w.set_idle(lane)
+    assert w.current() is None  # nothing seen anywhere
+    w.observe(0, 5000)  # a backfill starts: its first batch lands on lane 0
+    assert w.current() is None  # lanes 1 and 2 have said nothing yet
+    w.observe(1, 1000)
+    w.observe(2, 1200)
+    assert w.current() == 990
+    w.set_idle(1)  # lane 1 caught up; lanes 0 and 2 still deliver
+    assert w.current() == 1190
+    w.observe(1, 1300)  # not a pause everywhere: lane 1 alone becomes active again
+    assert w.current() == 1190 and not w.is_idle(1)
     w.set_idle(0)
+    w.set_idle(1)
     w.set_idle(2)
-    assert [w.lane_time(lane) for lane in (0, 1, 2)] == [790, 790, 790]
-    assert w.progress(1) == 200 and w.progress(3) is None
+    assert w.current() == 4990  # every lane caught up: the largest progress wins
+    w.observe(2, 1400)
+    assert w.current() == 1290  # after the pause: every lane holds again, by its progress
+    assert w.progress(1) == 1300 and w.progress(3) is None

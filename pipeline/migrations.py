@@ -1,0 +1,53 @@
+"""Engine snapshots of earlier releases, brought to today's shape, so that an upgrade keeps
+every brand warm instead of starting a new warm-up.
+
+Each step takes a snapshot of one version to the next; `migrated` chains them. A setting that
+changed between releases (or in the configuration) keeps the state too, unless it changes the
+state's shape: the buckets, the rules' windows or the changes the negative runs weigh for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pipeline.settings import DetectionSettings, upgraded
+
+SNAPSHOT_VERSION = 6
+OLDEST_VERSION = 5  # the first version with a migration to the next
+
+
+def _to_6(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """Version 6 judges "ahead" against the latest mention counted, and remembers the last
+    mention dropped as ahead; version 5 had only the closed time, a fair stand-in."""
+    return {**snapshot, "version": 6, "latest": snapshot["closed_until"], "suspect": None}
+
+
+STEPS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {5: _to_6}
+
+
+def migrated(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot in today's shape; ValueError for a version this release cannot read."""
+    version = snapshot.get("version")
+    if not isinstance(version, int) or not OLDEST_VERSION <= version <= SNAPSHOT_VERSION:
+        raise ValueError(
+            f"unsupported snapshot version {version!r} "
+            f"(this release reads {OLDEST_VERSION} to {SNAPSHOT_VERSION})"
+        )
+    while snapshot["version"] != SNAPSHOT_VERSION:
+        snapshot = STEPS[snapshot["version"]](snapshot)
+    return {**snapshot, "settings": upgraded(snapshot["settings"])}
+
+
+def shape_changes(stored: DetectionSettings, current: DetectionSettings) -> list[str]:
+    """The settings whose change makes state of `stored` unusable under `current`."""
+    changed = []
+    for key in ("bucket_seconds", "early_seconds"):
+        if getattr(stored, key) != getattr(current, key):
+            changed.append(key)
+    for rule in ("volume", "negative"):
+        if getattr(stored, rule).windows_minutes != getattr(current, rule).windows_minutes:
+            changed.append(f"{rule}.windows_minutes")
+    if stored.sequential.negative_changes != current.sequential.negative_changes:
+        changed.append("sequential.negative_changes")
+    return changed
