@@ -20,7 +20,9 @@ from kafka import KafkaConsumer
 
 from consumers.settings import KafkaSettings
 from consumers.topics import TopicError, ensure_topics, read_to_end
-from pipeline.engine import SNAPSHOT_VERSION, Engine
+from pipeline.engine import Engine
+from pipeline.migrations import migrated, shape_changes
+from pipeline.settings import DetectionSettings
 
 log = logging.getLogger("buzzwatch.checkpoints")
 
@@ -133,30 +135,41 @@ def tombstones(brands: Iterable[str]) -> Iterator[tuple[bytes, None]]:
 
 
 def engine_from(checkpoint: Checkpoint, fresh: Engine) -> Engine:
-    """The engine the checkpoint holds, or `fresh` if there is none or it cannot be used.
+    """The engine the checkpoint holds, under `fresh`'s settings; `fresh` if there is none.
 
-    State written with other detection settings (or by another snapshot version) is not
-    used: the partition warms up again, with a warning, rather than mix two sets of rules.
+    State of an earlier release is migrated, and state written under other settings goes on
+    under today's: an upgrade or a configuration change keeps every brand warm. Only what
+    the state cannot carry over starts a new warm-up, with a warning: every brand when the
+    buckets changed, or a brand whose rule windows changed.
     """
     snapshot = checkpoint.snapshot()
     if snapshot is None:
         return fresh
-    if snapshot.get("version") != SNAPSHOT_VERSION:
-        log.warning(
-            "partition %d: state of snapshot version %s, not %s: starting a new warm-up",
-            checkpoint.partition,
-            snapshot.get("version"),
-            SNAPSHOT_VERSION,
+    try:
+        snapshot = migrated(snapshot)
+        stored = DetectionSettings.model_validate(snapshot["settings"])
+        settings = fresh.settings
+        reshaped = {
+            brand: changes
+            for brand in snapshot["brands"]
+            if (changes := shape_changes(stored.for_brand(brand), settings.for_brand(brand)))
+        }
+        kept = {b: s for b, s in snapshot["brands"].items() if b not in reshaped}
+        owned = fresh.handles.owned
+        engine = Engine.restore(
+            {**snapshot, "brands": kept},
+            fresh.scorer,
+            fresh.on_bucket,
+            fresh.statements,
+            owned,
+            settings,
         )
+    except ValueError as error:
+        log.warning("partition %d: %s: starting a new warm-up", checkpoint.partition, error)
         return fresh
-    if snapshot["settings"] != fresh.settings.model_dump(mode="json"):
-        log.warning(
-            "partition %d: state written with other detection settings: starting a new warm-up",
-            checkpoint.partition,
-        )
-        return fresh
-    owned = fresh.handles.owned
-    return Engine.restore(snapshot, fresh.scorer, fresh.on_bucket, fresh.statements, owned)
+    for brand, changes in sorted(reshaped.items()):
+        log.warning("brand %s: state written with other %s: a new warm-up", brand, changes)
+    return engine
 
 
 def encode(value: dict[str, Any]) -> bytes:

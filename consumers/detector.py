@@ -1,10 +1,16 @@
 """`buzzwatch detect`: the Kafka consumer-group service around the engine.
 
-Each assigned mentions partition is a task with an engine of its own (the brands keyed to
-that partition), restored from the state topic (consumers/checkpoints.py) when the partition
-is assigned. Per polled batch, in one Kafka transaction: decode, score and count each record;
-publish the alert events (keyed by brand) and dead letters; write the state of the brands
-that changed; commit the consumed offsets. A crash therefore leaves the alerts topic, the
+Each assigned mentions partition is a task with an engine of its own (the brands whose home
+it is: their name hashed with murmur2, as Kafka's default partitioner does), restored from the
+state topic (consumers/checkpoints.py) when the partition is assigned. A mention read from
+another partition (a producer with another partitioner, librdkafka's CRC32 say) is counted by
+its brand's home task when this detector owns it, and otherwise re-keyed: produced to its
+home partition, in the same transaction, so that the owner counts it once. Every engine
+follows one event time: the slowest partition that still has something to read.
+
+Per polled batch, in one Kafka transaction: decode, score and count each record; publish the
+alert events (keyed by brand) and dead letters; write the state of the brands that changed;
+commit the consumed offsets. A crash therefore leaves the alerts topic, the
 state and the offsets as of the last committed batch, and the restarted detector goes on from
 there: consumers reading the alerts topic `read_committed` see each alert event once.
 
@@ -29,7 +35,7 @@ from kafka.structs import OffsetAndMetadata
 from consumers import checkpoints
 from consumers.metrics import DetectorMetrics
 from consumers.settings import KafkaSettings
-from consumers.topics import TopicError
+from consumers.topics import TopicError, home_partition
 from pipeline.engine import Admission, Engine
 from pipeline.models import AlertEvent, Invalid, Mention
 from pipeline.records import decode_record
@@ -57,6 +63,7 @@ class Task:
         self.offset = checkpoint.offset  # the next mention offset to read
         self.meta = checkpoint.meta  # the last committed `engine` record
         self.discarded: set[str] = set()  # brands of unusable state, to delete from the topic
+        self.last_record = time.monotonic()  # when a record last came from the partition
 
 
 class PartitionsLost(KafkaError):  # type: ignore[misc]
@@ -111,6 +118,7 @@ class Detector:
         instance = kafka.instance_id or str(uuid.uuid4())
         self.transactional_id = f"{kafka.group_id}-{instance}"
         self.tasks: dict[int, Task] = {}
+        self.partitions = 0  # of the mentions topic: where each brand's home is
         self.watermark = Watermark(settings.allowed_lateness_seconds)
         self._producer: KafkaProducer | None = None
         self._consumer: KafkaConsumer | None = None
@@ -162,6 +170,7 @@ class Detector:
             if not partitions:
                 raise TopicError(f"mentions topic {self.kafka.mentions_topic} not found")
             checkpoints.ensure_state_topic(self.kafka, len(partitions))
+            self.partitions = len(partitions)
             self._producer, self._consumer = producer, consumer
             consumer.subscribe([self.kafka.mentions_topic], listener=_Assignments(self))
             log.info("detecting on %s as %s", self.kafka.mentions_topic, self.transactional_id)
@@ -201,11 +210,12 @@ class Detector:
             for record in records:
                 self._process(task, record)
             task.offset = records[-1].offset + 1
+            task.last_record = time.monotonic()
         processed = time.perf_counter()
         self._track_positions(consumer)
-        for task in self.tasks.values():
-            self._publish_alerts(task.engine.advance(self.watermark.lane_time(task.partition)))
         watermark = self.watermark.current()
+        for task in self.tasks.values():
+            self._publish_alerts(task.engine.advance(watermark))
         if watermark is not None:
             self.metrics.record_watermark(watermark)
         if batch:
@@ -222,14 +232,21 @@ class Detector:
             self.metrics.record_invalid(Admission.AHEAD.value)
             self._dead_letter(record, Admission.AHEAD.value, FUTURE_REASON)
             return
-        scored = task.engine.add(decoded)
+        home = task
+        if decoded.brand is not None:
+            partition = home_partition(decoded.brand, self.partitions)
+            if partition != task.partition:
+                if partition not in self.tasks:
+                    self._rekey(record, decoded.brand, partition)
+                    return
+                home = self.tasks[partition]
+        scored = home.engine.add(decoded)
         self.metrics.record_mention(scored)
         if scored.admission.rejected:
             self._dead_letter(record, scored.admission.value, REASONS[scored.admission])
         elif scored.admission is Admission.ACCEPTED:
             self.watermark.observe(task.partition, int(decoded.created_at.timestamp()))
-            lane_time = self.watermark.lane_time(task.partition)
-            self._publish_alerts(task.engine.advance(lane_time))
+            self._publish_alerts(home.engine.advance(self.watermark.current()))
 
     def _from_the_future(self, mention: Mention) -> bool:
         """Dated after now + `max_ahead_hours`: no live post is, and the first such record
@@ -238,14 +255,30 @@ class Detector:
         return mention.created_at.timestamp() > time.time() + ahead
 
     def _track_positions(self, consumer: KafkaConsumer) -> None:
-        """Record each partition's lag; one that reached its end no longer holds time back."""
+        """Record each partition's lag, and find the partitions that no longer hold time back.
+
+        The high watermark of the last fetch lags behind a producer that is writing: a
+        partition read to it may have much more to read. So a partition is idle only once
+        nothing came from it for `idle_after_ms` and the broker says, when asked now, that it
+        has been read to its end (the last stable offset, as the consumer reads committed).
+        """
+        quiet = []
+        now = time.monotonic()
         for tp in consumer.assignment():
+            task = self.tasks.get(tp.partition)
             end = consumer.highwater(tp)
-            if end is None:
+            if end is not None:
+                lag = max(0, end - consumer.position(tp))
+                self.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
+            if task is None or self.watermark.is_idle(tp.partition):
                 continue
-            lag = max(0, end - consumer.position(tp))
-            self.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
-            if lag == 0:
+            if (now - task.last_record) * 1000 >= self.kafka.idle_after_ms:
+                quiet.append(tp)
+        if not quiet:
+            return
+        ends = consumer.end_offsets(quiet)
+        for tp in quiet:
+            if consumer.position(tp) >= ends[tp]:
                 self.watermark.set_idle(tp.partition)
 
     def commit(self) -> None:
@@ -314,8 +347,7 @@ class Detector:
             fresh = Engine(self.settings, self.scorer, listener, self.statements, self.handles)
             engine = checkpoints.engine_from(checkpoint, fresh)
             task = self.tasks[partition] = Task(partition, engine, checkpoint)
-            if engine is fresh:
-                task.discarded = set(checkpoint.brands)
+            task.discarded = set(checkpoint.brands) - set(engine.brands)
             self.watermark.expect(partition)
             if checkpoint.progress is not None:
                 self.watermark.observe(partition, checkpoint.progress)
@@ -329,8 +361,38 @@ class Detector:
                 checkpoint.size,
                 checkpoint.offset,
             )
+        for partition in chosen:
+            self._send_home(self.tasks[partition])
         self.metrics.restore_seconds.observe(seconds)
         log.info("state of partitions %s read in %.2f s", chosen, seconds)
+
+    def _send_home(self, task: Task) -> None:
+        """Move the restored brands whose home is another partition (state a detector that
+        counted brands where they arrived wrote) to their home's engine, if this detector owns
+        it and it has none of its own; the copies left here are deleted from the topic."""
+        for brand in sorted(task.engine.brands):
+            partition = home_partition(brand, self.partitions)
+            if partition == task.partition:
+                continue
+            home = self.tasks.get(partition)
+            state = task.engine.brands.pop(brand)
+            task.discarded.add(brand)
+            if home is not None and brand not in home.engine.brands:
+                home.engine.brands[brand] = state
+                state.changed = True
+                log.info(
+                    "brand %s: state moved from partition %d to its home %d",
+                    brand,
+                    task.partition,
+                    partition,
+                )
+            else:
+                log.warning(
+                    "brand %s: state on partition %d dropped (home %d)",
+                    brand,
+                    task.partition,
+                    partition,
+                )
 
     def drop(self, partitions: Iterable[int]) -> None:
         """Let go of revoked partitions (their state is in the last committed checkpoint)."""
@@ -349,6 +411,20 @@ class Detector:
             self.metrics.record_alert(event)
             log.info("alert %s %s %s %s", event.state, event.brand, event.kind, event.at)
 
+    def _rekey(self, record: Any, brand: str, partition: int) -> None:
+        """Produce a mention read off its brand's home partition to that partition."""
+        source = f"{record.topic}/{record.partition}/{record.offset}"
+        headers = [*(record.headers or []), ("buzzwatch.rekeyed_from", source.encode())]
+        self._send(
+            self.kafka.mentions_topic,
+            brand.encode(),
+            record.value,
+            headers=headers,
+            partition=partition,
+            timestamp_ms=record.timestamp,
+        )
+        self.metrics.rekeyed.inc()
+
     def _dead_letter(self, record: Any, kind: str, reason: str) -> None:
         headers = [
             ("buzzwatch.reason", reason.encode()),
@@ -366,6 +442,7 @@ class Detector:
         value: bytes | None,
         headers: list[tuple[str, bytes]] | None = None,
         partition: int | None = None,
+        timestamp_ms: int | None = None,
     ) -> None:
         """Produce within the batch's transaction, starting it on the first record."""
         producer = self._producer
@@ -373,7 +450,14 @@ class Detector:
         if not self._in_transaction:
             producer.begin_transaction()
             self._in_transaction = True
-        future = producer.send(topic, key=key, value=value, headers=headers, partition=partition)
+        future = producer.send(
+            topic,
+            key=key,
+            value=value,
+            headers=headers,
+            partition=partition,
+            timestamp_ms=timestamp_ms,
+        )
         self._pending.append(future)
 
     def _await_acks(self, producer: KafkaProducer) -> None:

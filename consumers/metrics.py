@@ -84,6 +84,12 @@ class DetectorMetrics:
             ["reason"],
             registry=r,
         )
+        self.rekeyed = Counter(
+            "buzzwatch_records_rekeyed",
+            "Mentions read off their brand's home partition (a producer with another "
+            "partitioner) and produced to it for the detector that owns it.",
+            registry=r,
+        )
         self.alert_events = Counter(
             "buzzwatch_alert_events",
             "Alert events published.",

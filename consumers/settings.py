@@ -43,6 +43,10 @@ class KafkaSettings(BaseModel):
     # consumers then, and each changed brand's state is written once per commit.
     commit_interval_ms: int = Field(1000, ge=0)
     max_poll_records: int = Field(1000, ge=1)
+    # A partition stops holding event time back once it has been read to its end (as the
+    # broker says now, not as the last fetch said) and nothing came from it for this long:
+    # while a producer writes, even a backfill at full speed, its partitions keep time back.
+    idle_after_ms: int = Field(5000, ge=0)
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     sasl_plain_username: str | None = None

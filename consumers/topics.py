@@ -5,17 +5,27 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import ConfigResource
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import TopicAlreadyExistsError, for_code
+from kafka.partitioner.default import murmur2
 
 log = logging.getLogger("buzzwatch.topics")
 
 TOPIC_TIMEOUT_MS = 30_000
 POLL_TIMEOUT_MS = 500
+
+
+@lru_cache(maxsize=1 << 16)
+def home_partition(brand: str, partitions: int) -> int:
+    """The partition of a mention of `brand`: its key (the brand) hashed with murmur2, as the
+    Java client's and kafka-python's default partitioners do, and every buzzwatch producer."""
+    hashed: int = murmur2(brand.encode())
+    return (hashed & 0x7FFFFFFF) % partitions
 
 
 class TopicError(RuntimeError):
