@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
+from buzzwatch.configuration import load_config
 from buzzwatch.evaluation.nab import (
     MAIN_PROFILES,
     Corpus,
@@ -35,7 +36,7 @@ from buzzwatch.evaluation.nab_cv import (
     read_grid,
     score_matrix,
 )
-from pipeline.settings import DetectionSettings, detection_settings, load_config
+from pipeline.settings import DetectionSettings, detection_settings
 
 COLUMNS = ("std", "low FP", "low FN")
 FIGURES = f"{'detected':>9}{'FP rows':>8}" + "".join(f"{c:>8}" for c in COLUMNS)

@@ -19,8 +19,10 @@ from typing import IO, TYPE_CHECKING, Any, cast
 from tqdm import tqdm
 
 from buzzwatch.backtest_cli import add_commands as add_backtest_commands
+from buzzwatch.configuration import ConfigError, load_config
 from buzzwatch.crisis_cli import add_command as add_crisis_command
 from buzzwatch.desk_cli import add_commands as add_desk_commands
+from buzzwatch.kafka_cli import add_commands as add_kafka_commands
 from buzzwatch.report_cli import add_command as add_report_command
 from buzzwatch.sentiment_cli import add_command as add_sentiment_command
 from pipeline.brands import brand_matcher
@@ -36,25 +38,50 @@ from pipeline.records import (
     read_records,
 )
 from pipeline.replay import replay
-from pipeline.settings import DetectionSettings, detection_settings, load_config
+from pipeline.settings import DetectionSettings, detection_settings
 from pipeline.statements import HoldingStatements
 
 if TYPE_CHECKING:
     import pandas as pd
 
 MASTODON_TOKEN_ENV = "BUZZWATCH_MASTODON_TOKEN"
+LOG_LEVEL_ENV = "BUZZWATCH_LOG_LEVEL"
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `buzzwatch` console script."""
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    return int(args.run(args))
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.log_level not in LOG_LEVELS:
+        parser.error(f"${LOG_LEVEL_ENV} is {args.log_level!r}: give one of {', '.join(LOG_LEVELS)}")
+    _set_up_logging(args.log_level)
+    try:
+        return int(args.run(args))
+    except ConfigError as error:
+        print(f"{args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _set_up_logging(level: str) -> None:
+    """Log lines with their level, at `level`; the Kafka client's own lines at `warning` or
+    above unless `debug` is asked for (at `info` they are most of the output)."""
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    if level != "debug":
+        logging.getLogger("kafka").setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="buzzwatch", description=__doc__)
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    parser.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        default=os.environ.get(LOG_LEVEL_ENV, "info").lower(),
+        help=f"default: ${LOG_LEVEL_ENV}, else info",
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND", dest="command")
 
     demo = commands.add_parser("demo", help="run the pipeline on the shipped sample stream")
     demo.add_argument("--alerts-out", type=Path, help="also write the alert events (JSONL)")
@@ -124,6 +151,8 @@ def _parser() -> argparse.ArgumentParser:
     dt.add_argument("--metrics-port", type=int, help="default: [metrics] port, 9108")
     dt.add_argument("--metrics-address", help="address the metrics bind; default: [metrics]")
     dt.set_defaults(run=_detect)
+
+    add_kafka_commands(commands)
 
     nt = commands.add_parser("notify", help="deliver the alert events from Kafka to webhooks")
     nt.add_argument("--config", type=Path, help="TOML configuration file ([notify] webhooks)")
@@ -320,8 +349,8 @@ def _check_replay_arguments(args: argparse.Namespace) -> None:
 
 def _replay(args: argparse.Namespace) -> int:
     _check_replay_arguments(args)
+    config = load_config(args.config)
     try:
-        config = load_config(args.config)
         settings = detection_settings(config)
         matcher = brand_matcher(config)
         statements = HoldingStatements.from_config(config)
@@ -526,8 +555,8 @@ def _produce(args: argparse.Namespace) -> int:
     from consumers.settings import kafka_settings
     from producers.file_producer import mention_producer, produce
 
+    config = load_config(args.config)
     try:
-        config = load_config(args.config)
         kafka = kafka_settings(config, bootstrap_servers=args.bootstrap_servers)
         matcher = brand_matcher(config)
     except (OSError, ValueError) as error:  # pydantic's ValidationError included

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 from tqdm import tqdm
 
+from buzzwatch.configuration import load_config
 from buzzwatch.evaluation.crisis import CrisisReport, evaluate, goal_failures, negative_scorer
 from buzzwatch.evaluation.crisis_cv import RULE, Choice, Summary, choose, summarise
 from buzzwatch.evaluation.crisis_cv_table import Group, candidates_table, samples_table, seeds_text
@@ -28,7 +29,7 @@ from buzzwatch.evaluation.oracle import (
 from buzzwatch.evaluation.oracle_table import oracle_section, pooled_goal_failures, seeds_summary
 from pipeline.models import Mention
 from pipeline.sentiment import SentimentRouter
-from pipeline.settings import DetectionSettings, detection_settings, load_config
+from pipeline.settings import DetectionSettings, detection_settings
 from pipeline.synthetic import (
     BrandProfile,
     Scenario,

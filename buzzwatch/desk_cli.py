@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.error import HTTPError, URLError
 from urllib.parse import quote
 
+from buzzwatch.configuration import load_config
 from pipeline.brands import brand_matcher
-from pipeline.settings import detection_settings, load_config
+from pipeline.settings import detection_settings
 
 if TYPE_CHECKING:
     SubParsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]

@@ -52,6 +52,11 @@ FUTURE_REASON = "dated after now + max_ahead_hours"
 SEND_TIMEOUT_SECONDS = 60.0
 RETRY_FIRST_SECONDS = 1.0
 RETRY_MAX_SECONDS = 30.0
+# A dead letter keeps at most this much of the record: far under the 1 MiB the producer and
+# the broker take by default, whatever the record's headers and the topic's settings add.
+DEAD_LETTER_MAX_BYTES = 256 * 1024
+MAX_KEY_BYTES = 1024
+SKIP_PREFIX = "buzzwatch.skip="
 
 
 class Task:
@@ -64,6 +69,20 @@ class Task:
         self.meta = checkpoint.meta  # the last committed `engine` record
         self.discarded: set[str] = set()  # brands of unusable state, to delete from the topic
         self.last_record = time.monotonic()  # when a record last came from the partition
+        self.skips: set[int] = set()  # offsets not to read (`buzzwatch skip`)
+
+
+def skip_metadata(offsets: Iterable[int]) -> str:
+    """The committed offset's metadata that tells the detector not to read `offsets`."""
+    chosen = sorted(offsets)
+    return SKIP_PREFIX + ",".join(map(str, chosen)) if chosen else ""
+
+
+def skipped_offsets(metadata: str | None) -> set[int]:
+    """The offsets `skip_metadata` names (none for any other metadata)."""
+    if not metadata or not metadata.startswith(SKIP_PREFIX):
+        return set()
+    return {int(part) for part in metadata[len(SKIP_PREFIX) :].split(",") if part.isdecimal()}
 
 
 class PartitionsLost(KafkaError):  # type: ignore[misc]
@@ -196,9 +215,7 @@ class Detector:
         if self._unrestored:
             self.adopt(tp.partition for tp in self._unrestored)
             for tp in self._unrestored:
-                offset = self.tasks[tp.partition].offset
-                if offset is not None:  # the state's own offset: input and state agree
-                    consumer.seek(tp, offset)
+                self._seek(consumer, tp, self.tasks[tp.partition])
             consumer.resume(*self._unrestored)
             self._unrestored.clear()
         started = time.perf_counter()
@@ -208,6 +225,11 @@ class Detector:
                 consumer.seek(tp, records[0].offset)
                 continue
             for record in records:
+                if record.offset in task.skips:
+                    task.skips.discard(record.offset)
+                    self.metrics.skipped.inc()
+                    log.warning("skipped %s/%d/%d as asked", tp.topic, tp.partition, record.offset)
+                    continue
                 self._process(task, record)
             task.offset = records[-1].offset + 1
             task.last_record = time.monotonic()
@@ -221,6 +243,32 @@ class Detector:
         if batch:
             self.metrics.scoring_seconds.observe(processed - started)
             self.metrics.batch_seconds.observe(time.perf_counter() - started)
+
+    def _seek(self, consumer: KafkaConsumer, tp: TopicPartition, task: Task) -> None:
+        """Start a restored partition at its state's own offset (input and state agree there),
+        or at the group's committed offset if that is further on: records skipped on purpose
+        (`kafka-consumer-groups --reset-offsets`) stay skipped. The offsets `buzzwatch skip`
+        wrote in the commit's metadata are not read."""
+        committed = consumer.committed(tp, metadata=True)
+        offset = None if committed is None else committed.offset
+        if committed is not None:
+            task.skips = skipped_offsets(committed.metadata)
+        if task.offset is not None and offset is not None and offset > task.offset:
+            log.warning(
+                "partition %d: the group's offset %d is past the state's %d: "
+                "records %d to %d skipped",
+                tp.partition,
+                offset,
+                task.offset,
+                task.offset,
+                offset - 1,
+            )
+        offsets = [o for o in (task.offset, offset) if o is not None]
+        if offsets:
+            task.offset = max(offsets)
+            consumer.seek(tp, task.offset)
+        if task.skips:
+            log.warning("partition %d: offsets %s will be skipped", tp.partition, task.skips)
 
     def _process(self, task: Task, record: Any) -> None:
         decoded = decode_record(record.value or b"")
@@ -295,7 +343,8 @@ class Detector:
             meta = checkpoints.engine_record(task.engine, progress, task.offset)
             if task.offset is not None:  # every transaction is fenced by the group (KIP-447)
                 tp = TopicPartition(self.kafka.mentions_topic, task.partition)
-                offsets[tp] = OffsetAndMetadata(task.offset, "", -1)
+                pending = skip_metadata(o for o in task.skips if o >= task.offset)
+                offsets[tp] = OffsetAndMetadata(task.offset, pending, -1)
             if not changed and meta == task.meta:
                 continue
             records = [
@@ -426,12 +475,25 @@ class Detector:
         self.metrics.rekeyed.inc()
 
     def _dead_letter(self, record: Any, kind: str, reason: str) -> None:
+        """Send a record to the dead-letter topic with why, and where it is in the input.
+
+        A value over `DEAD_LETTER_MAX_BYTES` (one the broker took compressed, say) is cut to
+        that size, with its full size in a header: the whole of it stays in the input topic
+        at the offset given, and a record the producer or the broker would refuse must not
+        stop the detector.
+        """
         headers = [
             ("buzzwatch.reason", reason.encode()),
             ("buzzwatch.reason_kind", kind.encode()),
             ("buzzwatch.source", f"{record.topic}/{record.partition}/{record.offset}".encode()),
         ]
-        self._send(self.kafka.dead_letter_topic, record.key, record.value, headers=headers)
+        key, value = record.key, record.value
+        if len(key or b"") + len(value or b"") > DEAD_LETTER_MAX_BYTES:
+            size = len(key or b"") + len(value or b"")
+            headers.append(("buzzwatch.truncated_from_bytes", str(size).encode()))
+            key = (key or b"")[:MAX_KEY_BYTES] or None
+            value = (value or b"")[:DEAD_LETTER_MAX_BYTES]
+        self._send(self.kafka.dead_letter_topic, key, value, headers=headers)
         self.metrics.record_dead_letter(kind)
         log.warning("dead letter %s/%s: %s", record.partition, record.offset, reason)
 

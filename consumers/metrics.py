@@ -84,6 +84,11 @@ class DetectorMetrics:
             ["reason"],
             registry=r,
         )
+        self.skipped = Counter(
+            "buzzwatch_records_skipped",
+            "Records not read because an operator asked so (`buzzwatch skip`).",
+            registry=r,
+        )
         self.rekeyed = Counter(
             "buzzwatch_records_rekeyed",
             "Mentions read off their brand's home partition (a producer with another "

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from pipeline.models import AlertEvent
 from tests.helpers import buzzwatch
@@ -82,3 +86,59 @@ def test_replay_reads_csv_and_applies_a_config_file(tmp_path: Path) -> None:
     config.write_text("[detection.volume]\nmin_count = 1000\n", encoding="utf-8")
     buzzwatch("replay", str(source), "--alerts-out", str(alerts), "--config", str(config))
     assert '"kind":"volume"' not in alerts.read_text()
+
+
+COMMANDS_WITH_A_CONFIG = [
+    ["replay", "pipeline/samples/demo.jsonl.gz"],
+    ["produce", "pipeline/samples/demo.jsonl.gz"],
+    ["detect"],
+    ["notify"],
+    ["ingest"],
+    ["desk"],
+    ["topics", "create"],
+    ["skip", "0", "0"],
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS_WITH_A_CONFIG, ids=lambda c: c[0])
+def test_every_command_refuses_a_bad_configuration_by_name(
+    command: list[str], tmp_path: Path
+) -> None:
+    """A misspelt table or key, a missing file: exit 2, one line naming file, table and key."""
+    cases = {
+        "[detecton]\nwarmup_hours = 1\n": "unknown table [detecton] (did you mean [detection]?)",
+        "[detection.volume]\nmin_cout = 3\n": "[detection.volume] unknown key min_cout",
+        "[kafka]\nbootstrap_server = 'x'\n": "[kafka] unknown key bootstrap_server",
+    }
+    for number, (text, said) in enumerate(cases.items()):
+        config = tmp_path / f"c{number}.toml"
+        config.write_text(text)
+        result = run(*command, "--config", str(config))
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith(f"{command[0]}: error: {config}: {said}")
+        assert result.stderr.count("\n") == 1
+    result = run(*command, "--config", str(tmp_path / "none.toml"))
+    assert result.returncode == 2 and "none.toml: no such configuration file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "buzzwatch", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_log_lines_have_levels_and_the_kafka_client_speaks_only_when_asked(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("[kafka]\nbootstrap_servers = '127.0.0.1:1'\n")
+    args = ["skip", "0", "0", "--config", str(config)]
+    quiet = run(*args)
+    assert quiet.returncode == 1 and "Traceback" not in quiet.stderr
+    assert quiet.stderr.splitlines()[-1].startswith("skip: error: Kafka: ")
+    assert " INFO kafka." not in quiet.stderr and " DEBUG " not in quiet.stderr
+    loud = run("--log-level", "debug", *args)
+    assert " DEBUG kafka." in loud.stderr and " INFO kafka." in loud.stderr

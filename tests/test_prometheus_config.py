@@ -392,6 +392,8 @@ def test_alertmanager_inhibitions(tmp_path: Path) -> None:
         "dead letters": (_alert_labels("BuzzwatchDeadLetterRate", **job), True),
         "silent": (_alert_labels("BuzzwatchSourceSilent", source="twitter", **job), True),
         "event time": (_alert_labels("BuzzwatchEventTimeLag", **job), True),
+        "late": (_alert_labels("BuzzwatchLateMentions", **job), True),
+        "re-keyed": (_alert_labels("BuzzwatchForeignPartitioner", **job), True),
     }
     assert {labels["alertname"] for labels, _ in alerts.values()} == set(_alerting_rules())
     expected = {case: inhibited for case, (_, inhibited) in alerts.items()}
