@@ -513,6 +513,11 @@ def _kafka_source(
         f"topic {topic}: {stats.scanned} offsets scanned in {non_empty} of "
         f"{len(stats.partitions)} partitions; no consumer group, no offsets committed"
     )
+    if not stats.event_stamped:
+        source.details += (
+            "; its records are not stamped with their created_at: every partition read whole, "
+            "the range taken by created_at"
+        )
 
 
 def _write_analyst_outputs(

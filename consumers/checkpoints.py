@@ -35,7 +35,9 @@ STATE_TOPIC_CONFIGS = {
     "cleanup.policy": "compact",
     "segment.ms": "600000",
     "min.cleanable.dirty.ratio": "0.1",
+    "max.message.bytes": str(8 << 20),  # a brand in a flood keeps many mentions open
 }
+MAX_STATE_RECORD_BYTES = 8 << 20
 
 
 @dataclass

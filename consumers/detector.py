@@ -171,6 +171,7 @@ class Detector:
             transaction_timeout_ms=self.kafka.transaction_timeout_ms,
             compression_type="gzip",
             linger_ms=5,
+            max_request_size=checkpoints.MAX_STATE_RECORD_BYTES,
         )
         consumer: KafkaConsumer | None = None
         try:
@@ -221,7 +222,10 @@ class Detector:
         started = time.perf_counter()
         for tp, records in batch.items():
             task = self.tasks.get(tp.partition)
-            if task is None:  # fetched before its state was restored: read it again
+            # Fetched before its state was restored, or too far ahead of the slowest partition
+            # (a consumer drains one partition's fetch before the next): read it again later.
+            # (Pausing would do, but kafka-python 3.0 may never fetch a resumed partition again.)
+            if task is None or self._ahead(tp.partition):
                 consumer.seek(tp, records[0].offset)
                 continue
             for record in records:
@@ -328,6 +332,15 @@ class Detector:
         for tp in quiet:
             if consumer.position(tp) >= ends[tp]:
                 self.watermark.set_idle(tp.partition)
+
+    def _ahead(self, partition: int) -> bool:
+        """Whether a partition is more than a bucket ahead of event time (or event time is not
+        known yet): its records wait, read again later, rather than open in memory."""
+        watermark, progress = self.watermark.current(), self.watermark.progress(partition)
+        if progress is None:
+            return False
+        reach = self.settings.bucket_seconds + self.settings.allowed_lateness_seconds
+        return watermark is None or progress - watermark > reach
 
     def commit(self) -> None:
         """Write what changed since the last commit (state, offsets) in the open transaction,

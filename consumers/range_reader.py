@@ -8,11 +8,14 @@ by itself. It has no consumer group at all (`group_id=None`): it never talks to 
 coordinator, cannot commit offsets (auto-commit is off and `commit` is never called) and so
 leaves the detector's group, and every other, untouched.
 
-Records come out merged across partitions in a deterministic order: by Kafka timestamp, then
+Records come out merged across partitions in a deterministic order: by event time, then
 partition, then offset (each partition is read in offset order, and a partition is polled
 only when the merge needs its next record, so memory stays bounded by one fetch per
-partition). `buzzwatch produce` sets a record's timestamp to its mention's `created_at`, so
-that is event-time order, which is what `pipeline.replay.replay` expects.
+partition). The range is of event time, the mentions' `created_at`. Every buzzwatch producer
+stamps a record with its mention's `created_at`, so the plan can use the broker's time index;
+a topic other producers wrote carries send times instead. The reader finds out by sampling
+the first and last record of each partition, and then scans every partition whole and picks
+the records by their `created_at`.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from pipeline.records import decode_record
 POLL_TIMEOUT_MS = 500
 DEFAULT_IDLE_TIMEOUT_SECONDS = 60.0
 REQUEST_TIMEOUT_MS = 30_000
+STAMP_TOLERANCE_MS = 1000  # a record stamped this close to its created_at is event-stamped
+SAMPLE_TIMEOUT_SECONDS = 10.0
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 ProgressCallback = Callable[[int], object]
@@ -64,6 +69,7 @@ class RangeStats:
     yielded: int = 0
     outside: int = 0
     partitions: list[PartitionRange] = field(default_factory=list)
+    event_stamped: bool = True  # records stamped with their created_at: the plan used them
 
 
 def epoch_ms(moment: datetime) -> int:
@@ -129,6 +135,10 @@ class TopicRangeReader:
         try:
             planner = self._consumer()
             self.stats.partitions = self._plan(planner)
+            if self.start_ms is not None or self.end_ms is not None:
+                self.stats.event_stamped = self._event_stamped(planner)
+                if not self.stats.event_stamped:
+                    self.stats.partitions = self._whole(planner)
             self._close(planner)
         except BaseException:
             self.close()
@@ -178,14 +188,41 @@ class TopicRangeReader:
             plan.append(PartitionRange(tp.partition, min(start, end), end))
         return plan
 
+    def _event_stamped(self, consumer: Any) -> bool:
+        """Whether the first and last record of every partition are stamped with their
+        mention's `created_at` (records that are not mentions tell nothing)."""
+        tps = [
+            TopicPartition(self.topic, p) for p in sorted(consumer.partitions_for_topic(self.topic))
+        ]
+        low, high = consumer.beginning_offsets(tps), consumer.end_offsets(tps)
+        for tp in tps:
+            for offset in {low[tp], high[tp] - 1} if high[tp] > low[tp] else ():
+                record = _record_at(consumer, tp, offset)
+                if record is None:
+                    continue
+                decoded = decode_record(record.value or b"")
+                if isinstance(decoded, Mention):
+                    created = epoch_ms(decoded.created_at)
+                    if abs(record.timestamp - created) > STAMP_TOLERANCE_MS:
+                        return False
+        return True
+
+    def _whole(self, consumer: Any) -> list[PartitionRange]:
+        """Every partition from its beginning to its end."""
+        tps = [
+            TopicPartition(self.topic, p) for p in sorted(consumer.partitions_for_topic(self.topic))
+        ]
+        low, high = consumer.beginning_offsets(tps), consumer.end_offsets(tps)
+        return [PartitionRange(tp.partition, low[tp], high[tp]) for tp in tps]
+
     def __iter__(self) -> Iterator[tuple[str, Mention | Invalid]]:
-        """(`partition:offset`, decoded record), merged by (timestamp, partition, offset)."""
+        """(`partition:offset`, decoded record), merged by (event time, partition, offset)."""
         if not self._opened:
             raise RuntimeError("open the reader (with ...) before iterating")
         streams = [self._partition(part) for part in self.stats.partitions if part.size > 0]
-        for record in heapq.merge(*streams, key=_key):
+        for _at, partition, offset, decoded in heapq.merge(*streams):
             self.stats.yielded += 1
-            yield f"{record.partition}:{record.offset}", decode_record(record.value or b"")
+            yield f"{partition}:{offset}", decoded
 
     def _in_range(self, timestamp: int | None) -> bool:
         if timestamp is None or timestamp < 0:
@@ -194,8 +231,11 @@ class TopicRangeReader:
             return False
         return self.end_ms is None or timestamp < self.end_ms
 
-    def _partition(self, part: PartitionRange) -> Iterator[Any]:
-        """One partition's records in the range, in offset order, polled on demand."""
+    def _partition(self, part: PartitionRange) -> Iterator[tuple[int, int, int, Mention | Invalid]]:
+        """One partition's records in the range, in offset order, polled on demand, as (event
+        time, partition, offset, decoded record): the record's timestamp stands for its
+        event time when the records are event-stamped, else its `created_at` (or, for a
+        record that is not a mention, its timestamp)."""
         consumer = self._consumer()
         tp = TopicPartition(self.topic, part.partition)
         consumer.assign([tp])
@@ -224,8 +264,12 @@ class TopicRangeReader:
                 for record in records:
                     if record.offset >= part.end:
                         break
-                    if self._in_range(record.timestamp):
-                        yield record
+                    decoded = decode_record(record.value or b"")
+                    at = record.timestamp
+                    if not self.stats.event_stamped and isinstance(decoded, Mention):
+                        at = epoch_ms(decoded.created_at)
+                    if self._in_range(at):
+                        yield at, record.partition, record.offset, decoded
                     else:
                         self.stats.outside += 1
         finally:
@@ -243,5 +287,12 @@ def _offsets_at(consumer: Any, tps: list[Any], moment_ms: int) -> dict[Any, int]
     return {tp: found[tp].offset for tp in tps if found.get(tp) is not None}
 
 
-def _key(record: Any) -> tuple[int, int, int]:
-    return (record.timestamp, record.partition, record.offset)
+def _record_at(consumer: Any, tp: Any, offset: int) -> Any | None:
+    """The record at `offset` of a partition (None if it is not read in time)."""
+    consumer.assign([tp])
+    consumer.seek(tp, offset)
+    deadline = time.monotonic() + SAMPLE_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        for record in consumer.poll(timeout_ms=POLL_TIMEOUT_MS, max_records=1).get(tp, []):
+            return record
+    return None

@@ -111,6 +111,12 @@ class Sample(NamedTuple):
 Taken = tuple[int, str, str, tuple[str, ...], Sample | None]
 
 
+def _canonical(taken: Taken) -> tuple[int, str, str, tuple[str, ...], str]:
+    """A mention's place in the order slices count them: two that tie count alike."""
+    step, source, lang, terms, sample = taken
+    return (step, source, lang, terms, sample.id if sample else "")
+
+
 def sample_of(mention: Mention, lang: str, compound: float) -> Sample:
     author = mention.author
     return Sample(
@@ -229,22 +235,20 @@ class Evidence:
         self.pending.append((step, mention.source, lang, terms, sample))
 
     def settle(self, until: int) -> None:
-        """Count the pending mentions of the steps before `until` in their slices, in the
-        order they came."""
+        """Count the pending mentions of the steps before `until` in their slices, in one
+        order whatever the order they came in (partitions merged at different paces): the
+        slices keep only their most used terms and accounts, so the order would show."""
         if not self.pending:
             return
-        kept = []
-        for taken in self.pending:
+        due = sorted((taken for taken in self.pending if taken[0] < until), key=_canonical)
+        self.pending = [taken for taken in self.pending if taken[0] >= until]
+        for taken in due:
             step = taken[0]
-            if step >= until:
-                kept.append(taken)
-                continue
             start = step - step % SLICE_SECONDS
             piece = self.slices.get(start)
             if piece is None:
                 piece = self.slices[start] = Slice()
             piece.add(taken, self.settings.top_mentions)
-        self.pending = kept
 
     def expire(self, now: int, learn: bool) -> None:
         """Drop the slices that ended before the explained window; learn them if `learn`."""

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from confluent_kafka import Producer
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 from buzzwatch.cli import main
@@ -383,6 +384,38 @@ def test_an_empty_range_reads_nothing(kafka_bootstrap: str, tmp_path: Path) -> N
     assert "0 offsets scanned in 0 of 2 partitions" in result.stdout
     assert series.read_text().splitlines() == [",".join(SERIES_COLUMNS)]
     assert "no alert events" in (tmp_path / "c.html").read_text()
+
+
+def test_a_topic_stamped_with_send_times_is_replayed_by_created_at(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """Another producer (librdkafka, no timestamp given) stamps records with the time it sent
+    them: the range is still one of created_at, and the alerts those of the file's range."""
+    topic = f"mentions-{uuid.uuid4().hex[:8]}"
+    create_kept_topic(kafka_bootstrap, topic, 2)
+    mentions = crisis_stream()
+    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    for mention in mentions:
+        producer.produce(topic, encode(mention), (mention.brand or "").encode())
+        producer.poll(0)
+    assert producer.flush(30) == 0
+    whole, alerts, by_file = (tmp_path / n for n in ("whole.jsonl", "a.jsonl", "f.jsonl"))
+    whole.write_text(jsonl(mentions), encoding="utf-8")
+    window = ["--from", iso(FROM), "--to", iso(TO), "--no-progress"]
+    buzzwatch("replay", str(whole), *window, "--alerts-out", str(by_file))
+    result = buzzwatch(
+        "replay",
+        "--kafka-topic",
+        topic,
+        "--bootstrap-servers",
+        kafka_bootstrap,
+        *window,
+        "--alerts-out",
+        str(alerts),
+        timeout=180,
+    )
+    assert "not stamped with their created_at: every partition read" in result.stdout
+    assert events(alerts) == events(by_file) and events(alerts)
 
 
 def test_records_deleted_while_reading_are_an_error_not_a_gap(

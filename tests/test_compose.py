@@ -82,7 +82,11 @@ def test_kafka_image_matches_test_broker_version() -> None:
     services = _compose_config()["services"]
     expected = f"apache/kafka:{KAFKA_VERSION}"
     assert services["kafka"]["image"] == expected
-    assert services["kafka-init"]["image"] == expected
+
+
+def test_topics_are_made_by_buzzwatch_itself() -> None:
+    args = _cli_args("kafka-init")
+    assert (args.command, args.action, args.partitions) == ("topics", "create", 3)
 
 
 def test_images_are_pinned() -> None:
