@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,9 @@ from pipeline.models import Mention
 from pipeline.records import open_input, read_jsonl
 from pipeline.synthetic import SAMPLE_PATH
 from tests.broker.kafka_broker import create_topic
-from tests.test_detector_recovery import Stream, compare, reaped, stop, uninterrupted
+from tests.helpers import T0, buzzwatch
+from tests.test_detector_recovery import Stream, compare, reaped, sample, stop, uninterrupted
+from tests.test_kafka_operations import detector, metrics, names, wait_committed
 
 __all__ = ["uninterrupted"]  # the fixture, for pytest
 
@@ -139,3 +142,68 @@ def without_terms(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         else e
         for e in events
     ]
+
+
+def test_two_detectors_count_a_foreign_partitioners_mentions_once_each_at_home(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """librdkafka places each brand by CRC32: a detector that reads a mention whose brand's
+    home another detector owns re-keys it there. Live-paced, every mention counts once, in
+    one detector only, none late."""
+    config, topics = names(tmp_path, kafka_bootstrap)
+    buzzwatch("topics", "create", "--config", str(config), "--partitions", "3")
+    brands = ["brand-0", "brand-2", "brand-3", "brand-5", "brand-9", "brand-15"]
+    placed: dict[str, int] = {}
+
+    def delivered(error: Any, message: Any) -> None:
+        assert error is None, error
+        placed[message.key().decode()] = message.partition()
+
+    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    with detector(config, logs[0]) as first, detector(config, logs[1]) as second:
+        for log in logs:  # both members before anything is sent
+            wait_for(lambda log=log: "state of partitions" in log.read_text(), log)
+        time.sleep(3)
+        producer = Producer({"bootstrap.servers": kafka_bootstrap})
+        for number in range(240):  # 20 minutes of mentions, sent 20 times real time
+            brand = brands[number % len(brands)]
+            mention = {
+                "id": f"m{number}",
+                "created_at": (T0 + timedelta(seconds=5 * number)).isoformat(),
+                "text": "nice trip with them",
+                "brand": brand,
+            }
+            producer.produce(
+                topics["mentions_topic"],
+                json.dumps(mention).encode(),
+                brand.encode(),
+                on_delivery=delivered,
+            )
+            producer.poll(0)
+            time.sleep(0.25)
+        assert producer.flush(30) == 0
+        wait_committed(kafka_bootstrap, topics, 240)  # re-keyed copies come after
+        wait_for(lambda: counted_in([metrics(first), metrics(second)], brands) >= 240, logs[0])
+        shown = [metrics(first), metrics(second)]
+    assert any(placed[b] != home_partition(b, 3) for b in brands), placed
+    counted = {brand: [counted_mentions(text, brand) for text in shown] for brand in brands}
+    assert all(min(counts) == 0 for counts in counted.values()), counted  # one home each
+    assert sum(sum(counts) for counts in counted.values()) == 240, counted
+    assert sum(sample(text, "buzzwatch_records_rekeyed_total") for text in shown) > 0
+    assert all(rejected(text, "late") == 0 for text in shown)
+
+
+def counted_in(shown: list[str], brands: list[str]) -> float:
+    return sum(counted_mentions(text, brand) for text in shown for brand in brands)
+
+
+def counted_mentions(metrics: str, brand: str) -> float:
+    pattern = rf'^buzzwatch_mentions_total{{brand="{re.escape(brand)}",[^}}]*}} (\S+)$'
+    return sum(float(value) for value in re.findall(pattern, metrics, re.MULTILINE))
+
+
+def wait_for(condition: Any, log: Path, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, log.read_text()[-3000:]
+        time.sleep(0.2)

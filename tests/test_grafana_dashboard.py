@@ -48,6 +48,8 @@ JOB = "buzzwatch-detector"
 DETECTOR_METRICS: dict[str, tuple[str, ...]] = {
     "buzzwatch_mentions_total": ("brand", "source", "sentiment"),
     "buzzwatch_records_rejected_total": ("reason",),
+    "buzzwatch_records_rekeyed_total": (),
+    "buzzwatch_records_skipped_total": (),
     "buzzwatch_dead_letters_total": ("reason",),
     "buzzwatch_alert_events_total": ("brand", "kind", "state", "severity"),
     "buzzwatch_alerts_active": ("brand", "kind", "severity"),
@@ -448,6 +450,8 @@ class StandInDetector:
         )
         self.rejected = Counter("buzzwatch_records_rejected", "", ["reason"], registry=r)
         self.dead_letters = Counter("buzzwatch_dead_letters", "", ["reason"], registry=r)
+        self.rekeyed = Counter("buzzwatch_records_rekeyed", "", registry=r)
+        self.skipped = Counter("buzzwatch_records_skipped", "", registry=r)
         self.alert_events = Counter(
             "buzzwatch_alert_events", "", ["brand", "kind", "state", "severity"], registry=r
         )
@@ -509,6 +513,8 @@ class StandInDetector:
             self.rejected.labels(reason).inc()
         self.dead_letters.labels("invalid_json").inc()
         self.dead_letters.labels("invalid_record").inc(0)
+        self.rekeyed.inc()
+        self.skipped.inc(0)
         self.commits.inc()
         self.rebalances.labels("assigned").inc()
         self.rebalances.labels("revoked").inc(0)
