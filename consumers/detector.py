@@ -334,12 +334,13 @@ class Detector:
                 self.watermark.set_idle(tp.partition)
 
     def _ahead(self, partition: int) -> bool:
-        """Whether a partition is more than a bucket ahead of event time (or event time is not
-        known yet): its records wait, read again later, rather than open in memory."""
+        """Whether a partition is more than `read_ahead_seconds` ahead of event time (or event
+        time is not known yet): its records wait, read again later, rather than open in
+        memory."""
         watermark, progress = self.watermark.current(), self.watermark.progress(partition)
         if progress is None:
             return False
-        reach = self.settings.bucket_seconds + self.settings.allowed_lateness_seconds
+        reach = self.kafka.read_ahead_seconds + self.settings.allowed_lateness_seconds
         return watermark is None or progress - watermark > reach
 
     def commit(self) -> None:

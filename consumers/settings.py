@@ -47,6 +47,10 @@ class KafkaSettings(BaseModel):
     # broker says now, not as the last fetch said) and nothing came from it for this long:
     # while a producer writes, even a backfill at full speed, its partitions keep time back.
     idle_after_ms: int = Field(5000, ge=0)
+    # How far (event time) a partition is read ahead of the slowest one before its records
+    # wait to be read again: what is read ahead stays open in memory and in the checkpoint,
+    # and reading again costs fetches (6 minutes: 40 % of a bare consume loop; 1 hour: 49 %).
+    read_ahead_seconds: int = Field(3600, ge=0)
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     sasl_plain_username: str | None = None
