@@ -15,27 +15,32 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from consumers.desk import DeskSettings
-from consumers.notifier import NotifySettings
-from consumers.settings import KafkaSettings, MetricsSettings
-from pipeline.brands import BrandTerms
 from pipeline.settings import DetectionSettings
 from pipeline.settings import load_config as read_toml
-from producers.hooks import HookSettings
-from producers.ingest import IngestSettings
 
-# Each table's model; dict[str, Model] for tables of named tables, dict[str, str] for free keys.
-TABLES: dict[str, Any] = {
-    "detection": DetectionSettings,
-    "brands": dict[str, BrandTerms],
-    "holding_statements": dict[str, str],
-    "kafka": KafkaSettings,
-    "metrics": MetricsSettings,
-    "ingest": IngestSettings,
-    "webhooks": dict[str, HookSettings],
-    "desk": DeskSettings,
-    "notify": NotifySettings,
-}
+
+def tables() -> dict[str, Any]:
+    """Each table's model; dict[str, Model] for tables of named tables, dict[str, str] for
+    free keys. (Imported when a file is read: the services' models bring in their clients,
+    which a command run without a file does not need to load.)"""
+    from consumers.desk import DeskSettings
+    from consumers.notifier import NotifySettings
+    from consumers.settings import KafkaSettings, MetricsSettings
+    from pipeline.brands import BrandTerms
+    from producers.hooks import HookSettings
+    from producers.ingest import IngestSettings
+
+    return {
+        "detection": DetectionSettings,
+        "brands": dict[str, BrandTerms],
+        "holding_statements": dict[str, str],
+        "kafka": KafkaSettings,
+        "metrics": MetricsSettings,
+        "ingest": IngestSettings,
+        "webhooks": dict[str, HookSettings],
+        "desk": DeskSettings,
+        "notify": NotifySettings,
+    }
 
 
 class ConfigError(ValueError):
@@ -54,12 +59,13 @@ def load_config(path: str | Path | None) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot be read ({error.strerror})") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    models = tables()
     for table, value in config.items():
-        if table not in TABLES:
-            near = difflib.get_close_matches(table, TABLES, n=1)
-            hint = f"did you mean [{near[0]}]?" if near else f"tables: {', '.join(TABLES)}"
+        if table not in models:
+            near = difflib.get_close_matches(table, models, n=1)
+            hint = f"did you mean [{near[0]}]?" if near else f"tables: {', '.join(models)}"
             raise ConfigError(f"{path}: unknown table [{table}] ({hint})")
-        for where, key, known in _unknown(TABLES[table], value, table):
+        for where, key, known in _unknown(models[table], value, table):
             near = difflib.get_close_matches(key, known, n=1)
             hint = f" (did you mean {near[0]}?)" if near else ""
             raise ConfigError(f"{path}: [{where}] unknown key {key}{hint}")

@@ -58,9 +58,9 @@ def _kafka_command(run: Callable[[argparse.Namespace], int]) -> Callable[[argpar
 
 
 def _topics(args: argparse.Namespace) -> int:
-    from consumers.provisioning import buzzwatch_topics, describe_topics
+    from consumers.provisioning import buzzwatch_topics
     from consumers.settings import kafka_settings
-    from consumers.topics import ensure_topics
+    from consumers.topics import ensure_topics, partition_counts
 
     try:
         config = load_config(args.config)
@@ -72,9 +72,9 @@ def _topics(args: argparse.Namespace) -> int:
         print(f"topics: error: {error}", file=sys.stderr)
         return 2
     client = kafka.client_options()
-    before = describe_topics(client, specs)
+    before = partition_counts(client, specs)
     ensure_topics(client, specs)
-    after = describe_topics(client, specs)
+    after = partition_counts(client, specs)
     for topic, spec in specs.items():
         state = "exists" if topic in before else "created"
         configs = " ".join(f"{k}={v}" for k, v in spec["configs"].items())

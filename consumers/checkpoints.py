@@ -16,10 +16,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from kafka import KafkaConsumer
-
 from consumers.settings import KafkaSettings
-from consumers.topics import TopicError, ensure_topics, read_to_end
+from consumers.topics import TopicError, ensure_topics, partition_counts, read_to_end
 from pipeline.engine import Engine
 from pipeline.migrations import migrated, shape_changes
 from pipeline.settings import DetectionSettings
@@ -75,22 +73,13 @@ def ensure_state_topic(kafka: KafkaSettings, partitions: int) -> None:
     client = kafka.client_options()
     spec = {"num_partitions": partitions, "configs": STATE_TOPIC_CONFIGS}
     ensure_topics(client, {kafka.state_topic: spec})
-    found = state_partitions(kafka)
+    found = partition_counts(client, [kafka.state_topic]).get(kafka.state_topic, 0)
     if found != partitions:
         raise TopicError(
             f"state topic {kafka.state_topic} has {found} partitions, the mentions topic "
             f"{kafka.mentions_topic} {partitions}: they must be equal (recreate the state "
             "topic, or name another with [kafka] state_topic)"
         )
-
-
-def state_partitions(kafka: KafkaSettings) -> int:
-    """How many partitions the state topic has (0 if it does not exist)."""
-    consumer = KafkaConsumer(**kafka.client_options(), group_id=None)
-    try:
-        return len(consumer.partitions_for_topic(kafka.state_topic) or ())
-    finally:
-        consumer.close(autocommit=False)
 
 
 def load(

@@ -85,6 +85,11 @@ def skipped_offsets(metadata: str | None) -> set[int]:
     return {int(part) for part in metadata[len(SKIP_PREFIX) :].split(",") if part.isdecimal()}
 
 
+def _place(record: Any) -> bytes:
+    """Where a record is: `topic/partition/offset`."""
+    return f"{record.topic}/{record.partition}/{record.offset}".encode()
+
+
 class PartitionsLost(KafkaError):  # type: ignore[misc]
     """This detector is no longer a member of the group: its open work must not be committed."""
 
@@ -476,8 +481,7 @@ class Detector:
 
     def _rekey(self, record: Any, brand: str, partition: int) -> None:
         """Produce a mention read off its brand's home partition to that partition."""
-        source = f"{record.topic}/{record.partition}/{record.offset}"
-        headers = [*(record.headers or []), ("buzzwatch.rekeyed_from", source.encode())]
+        headers = [*(record.headers or []), ("buzzwatch.rekeyed_from", _place(record))]
         self._send(
             self.kafka.mentions_topic,
             brand.encode(),
@@ -499,11 +503,11 @@ class Detector:
         headers = [
             ("buzzwatch.reason", reason.encode()),
             ("buzzwatch.reason_kind", kind.encode()),
-            ("buzzwatch.source", f"{record.topic}/{record.partition}/{record.offset}".encode()),
+            ("buzzwatch.source", _place(record)),
         ]
         key, value = record.key, record.value
-        if len(key or b"") + len(value or b"") > DEAD_LETTER_MAX_BYTES:
-            size = len(key or b"") + len(value or b"")
+        size = len(key or b"") + len(value or b"")
+        if size > DEAD_LETTER_MAX_BYTES:
             headers.append(("buzzwatch.truncated_from_bytes", str(size).encode()))
             key = (key or b"")[:MAX_KEY_BYTES] or None
             value = (value or b"")[:DEAD_LETTER_MAX_BYTES]

@@ -3,10 +3,7 @@ the Kafka admin API (hosts without Kafka's own scripts included)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
-
-from kafka import KafkaConsumer
 
 from consumers.checkpoints import STATE_TOPIC_CONFIGS
 from consumers.notifier import notify_settings
@@ -32,13 +29,3 @@ def buzzwatch_topics(
         notify.dead_letter_topic: spec(1),
         notify.deliveries_topic: spec(1, **{"cleanup.policy": "compact"}),
     }
-
-
-def describe_topics(client: dict[str, Any], topics: Iterable[str]) -> dict[str, int]:
-    """How many partitions each existing topic of `topics` has."""
-    consumer = KafkaConsumer(**client, group_id=None)
-    try:
-        found = {topic: len(consumer.partitions_for_topic(topic) or ()) for topic in topics}
-    finally:
-        consumer.close(autocommit=False)
-    return {topic: count for topic, count in found.items() if count}

@@ -135,10 +135,6 @@ class TopicRangeReader:
         try:
             planner = self._consumer()
             self.stats.partitions = self._plan(planner)
-            if self.start_ms is not None or self.end_ms is not None:
-                self.stats.event_stamped = self._event_stamped(planner)
-                if not self.stats.event_stamped:
-                    self.stats.partitions = self._whole(planner)
             self._close(planner)
         except BaseException:
             self.close()
@@ -176,6 +172,10 @@ class TopicRangeReader:
         tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
         low = consumer.beginning_offsets(tps)
         high = consumer.end_offsets(tps)
+        if self.start_ms is not None or self.end_ms is not None:
+            self.stats.event_stamped = self._event_stamped(consumer, tps, low, high)
+        if not self.stats.event_stamped:  # every partition whole, picked by created_at
+            return [PartitionRange(tp.partition, low[tp], high[tp]) for tp in tps]
         firsts = dict(low) if self.start_ms is None else _offsets_at(consumer, tps, self.start_ms)
         lasts = (
             {} if self.end_ms is None else _offsets_at(consumer, tps, self.end_ms + self.grace_ms)
@@ -188,13 +188,11 @@ class TopicRangeReader:
             plan.append(PartitionRange(tp.partition, min(start, end), end))
         return plan
 
-    def _event_stamped(self, consumer: Any) -> bool:
+    def _event_stamped(
+        self, consumer: Any, tps: list[Any], low: dict[Any, int], high: dict[Any, int]
+    ) -> bool:
         """Whether the first and last record of every partition are stamped with their
         mention's `created_at` (records that are not mentions tell nothing)."""
-        tps = [
-            TopicPartition(self.topic, p) for p in sorted(consumer.partitions_for_topic(self.topic))
-        ]
-        low, high = consumer.beginning_offsets(tps), consumer.end_offsets(tps)
         for tp in tps:
             for offset in {low[tp], high[tp] - 1} if high[tp] > low[tp] else ():
                 record = _record_at(consumer, tp, offset)
@@ -206,14 +204,6 @@ class TopicRangeReader:
                     if abs(record.timestamp - created) > STAMP_TOLERANCE_MS:
                         return False
         return True
-
-    def _whole(self, consumer: Any) -> list[PartitionRange]:
-        """Every partition from its beginning to its end."""
-        tps = [
-            TopicPartition(self.topic, p) for p in sorted(consumer.partitions_for_topic(self.topic))
-        ]
-        low, high = consumer.beginning_offsets(tps), consumer.end_offsets(tps)
-        return [PartitionRange(tp.partition, low[tp], high[tp]) for tp in tps]
 
     def __iter__(self) -> Iterator[tuple[str, Mention | Invalid]]:
         """(`partition:offset`, decoded record), merged by (event time, partition, offset)."""

@@ -53,6 +53,16 @@ def ensure_topics(client: dict[str, Any], specs: dict[str, dict[str, Any]]) -> N
         admin.close()
 
 
+def partition_counts(client: dict[str, Any], topics: Iterable[str]) -> dict[str, int]:
+    """How many partitions each existing topic of `topics` has (missing ones are left out)."""
+    consumer = KafkaConsumer(**client, group_id=None)
+    try:
+        found = {topic: len(consumer.partitions_for_topic(topic) or ()) for topic in topics}
+    finally:
+        consumer.close(autocommit=False)
+    return {topic: count for topic, count in found.items() if count}
+
+
 def topic_config(client: dict[str, Any], topic: str, key: str) -> str:
     """The value of one configuration key of a topic, as the broker reports it."""
     admin = KafkaAdminClient(**client)
