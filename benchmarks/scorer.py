@@ -5,7 +5,9 @@
 Texts: the 4,200 tweets of VADER's paper (from PyPI), and the distinct English texts of the
 benchmark mention file. Prints the time per text of each, the ratio, and how many results
 differ (none should). Then the scorer behind the router's cache on the mention file's texts in
-stream order, reposts and all, against vaderSentiment on the same texts.
+stream order, reposts and all, against vaderSentiment on the same texts. Last, the French
+scorer (lexicon and model), its lexicon alone and vadersentiment-fr on the shipped labelled
+French texts.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import json
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from benchmarks.common import best_of, mention_file, vader_tweets
-from pipeline.sentiment import SentimentRouter
+from pipeline.sentiment import Scorer, SentimentRouter, french, french_vader, vadersentiment_fr
+from pipeline.sentiment_eval import SPLITS, TRAINING_SETS, read_set
 from pipeline.vader import FastVader
 
 RUNS = 5
@@ -58,6 +61,34 @@ def main() -> None:
         f"benchmark mentions in stream order ({repeated:.0%} repeat an earlier text): "
         f"vaderSentiment {slow:.2f} s, buzzwatch with its cache {quick:.2f} s: "
         f"{slow / quick:.1f}× faster"
+    )
+    compare_french()
+
+
+def compare_french() -> None:
+    texts = list(
+        dict.fromkeys(i.text for name in (*SPLITS, *TRAINING_SETS) for i in read_set(name))
+    )
+    scorers = {
+        "vadersentiment-fr": vadersentiment_fr(),
+        "buzzwatch lexicon only": french_vader(),
+        "buzzwatch": french(),
+    }
+    best = dict.fromkeys(scorers, float("inf"))
+
+    def run(scorer: Scorer) -> float:
+        return best_of(1, lambda: [scorer.polarity(text) for text in texts])
+
+    for _ in range(RUNS):  # interleaved, as above
+        for name, scorer in scorers.items():
+            best[name] = min(best[name], run(scorer))
+    reference = best["vadersentiment-fr"]
+    print(
+        f"French labelled texts: {len(texts)} distinct, "
+        + ", ".join(
+            f"{name} {seconds / len(texts) * 1e6:.1f} µs/text ({reference / seconds:.2f}×)"
+            for name, seconds in best.items()
+        )
     )
 
 

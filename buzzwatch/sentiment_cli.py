@@ -7,10 +7,18 @@ import sys
 from collections.abc import Callable
 
 from buzzwatch.crisis_cli import evaluate_group
-from pipeline.sentiment import Scorer, french_vader, vadersentiment_fr
-from pipeline.sentiment_eval import LABELS, SPLITS, Judgement, judge, read_labelled
+from pipeline.sentiment import Scorer, french, french_vader, vadersentiment_fr
+from pipeline.sentiment_eval import (
+    HELD_OUT,
+    LABELS,
+    SPLITS,
+    Judgement,
+    judge,
+    read_set,
+    recall_at_precision,
+)
 
-HELP = "macro-F1 of the French scorer and of vadersentiment-fr on labelled mentions"
+HELP = "the French scorer, its lexicon alone and vadersentiment-fr on labelled French posts"
 
 
 def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,26 +32,38 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         action="extend",
         nargs="+",
         metavar="SET",
-        help=f"shipped splits ({', '.join(SPLITS)}) or JSONL files of text, label, kind "
-        "(default: both splits)",
+        help=f"shipped sets ({', '.join(SPLITS)}) or JSONL files of text, label, kind "
+        "(default: every shipped set)",
     )
+    parser.add_argument("--kinds", action="store_true", help="also accuracy per kind of text")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     scorers: dict[str, Scorer] = {
-        "buzzwatch": french_vader(),
+        "buzzwatch": french(),
+        "buzzwatch lexicon only": french_vader(),
         "vadersentiment-fr": vadersentiment_fr(),
     }
     for source in args.data or SPLITS:
         try:
-            items = read_labelled(source)
+            items = read_set(source)
         except (OSError, ValueError) as error:
             print(f"evaluate sentiment: {source}: {error}", file=sys.stderr)
             return 2
         results = {name: judge(_compound(scorer), items) for name, scorer in scorers.items()}
-        print(f"{source}: {len(items)} texts")
+        held_out = " (held out: never used for a choice)" if source in HELD_OUT else ""
+        print(f"{source}: {len(items)} texts{held_out}")
         print(_table(results))
+        bar = results["buzzwatch lexicon only"].precision["negative"]
+        negativity = [scorers["buzzwatch"].polarity(item.text).neg for item in items]
+        recall = recall_at_precision(negativity, [i.label == "negative" for i in items], bar)
+        print(
+            f"buzzwatch at the lexicon's negative precision ({bar:.2f}), by its probability "
+            f"of a negative text: negative recall {recall:.2f}\n"
+        )
+        if args.kinds:
+            print(_kinds_table(results))
     return 0
 
 
@@ -52,13 +72,25 @@ def _compound(scorer: Scorer) -> Callable[[str], float]:
 
 
 def _table(results: dict[str, Judgement]) -> str:
-    kinds = sorted({kind for j in results.values() for kind in j.by_kind})
-    head = ["scorer", "macro-F1", "accuracy", *(f"F1 {label}" for label in LABELS), *kinds]
+    """Recall and precision per class, negatives first, then macro-F1 and accuracy."""
+    labels = [label for label in LABELS if label in next(iter(results.values())).recall]
+    head = ["scorer", *(f"{label} {m}" for label in labels for m in ("recall", "precision"))]
+    head += ["macro-F1", "accuracy"]
     rows = [
-        [name, f"{j.macro_f1:.3f}", f"{j.accuracy:.3f}"]
-        + [f"{j.f1[label]:.2f}" for label in LABELS]
-        + [f"{j.by_kind.get(kind, 0.0):.2f}" for kind in kinds]
+        [name]
+        + [f"{share[label]:.2f}" for label in labels for share in (j.recall, j.precision)]
+        + [f"{j.macro_f1:.3f}", f"{j.accuracy:.3f}"]
         for name, j in results.items()
     ]
+    return _markdown(head, rows)
+
+
+def _kinds_table(results: dict[str, Judgement]) -> str:
+    kinds = sorted({kind for j in results.values() for kind in j.by_kind})
+    rows = [[name, *(f"{j.by_kind.get(k, 0.0):.2f}" for k in kinds)] for name, j in results.items()]
+    return _markdown(["accuracy per kind", *kinds], rows)
+
+
+def _markdown(head: list[str], rows: list[list[str]]) -> str:
     lines = [" | ".join(head), " | ".join("---" for _ in head)]
     return "\n".join([*lines, *(" | ".join(row) for row in rows)]) + "\n"

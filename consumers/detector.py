@@ -133,7 +133,7 @@ class Detector:
         self.kafka = kafka
         self.settings = settings
         self.metrics = metrics
-        self.scorer = scorer or SentimentRouter(settings.negative_threshold)
+        self.scorer = scorer or SentimentRouter.for_settings(settings)
         self.statements = statements
         self.handles = handles
         # Without an instance id, one transactional id per process, as Kafka Streams does:

@@ -283,7 +283,7 @@ class Engine:
         brand's own accounts, whose posts are not counted (`Admission.OWN`)."""
         self.settings = settings or DetectionSettings()
         self.on_bucket = on_bucket
-        self.scorer = scorer or SentimentRouter(self.settings.negative_threshold)
+        self.scorer = scorer or SentimentRouter.for_settings(self.settings)
         self.statements = statements or HoldingStatements(default_templates())
         self.handles = Handles(handles)
         self.brands: dict[str, BrandState] = {}

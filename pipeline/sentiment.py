@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from pipeline.language import LanguageDetector
+
+if TYPE_CHECKING:
+    from pipeline.settings import DetectionSettings
 
 POSITIVE_COMPOUND = 0.05  # VADER's usual bar for a positive text
 
@@ -70,6 +73,14 @@ def french_vader() -> Scorer:
     from pipeline.vader_fr import FrenchVader
 
     return _TupleScorer(FrenchVader())
+
+
+def french() -> Scorer:
+    """The French scorer (`pipeline.french_model`): a linear model over the French VADER's
+    scores and the text's words, emoji and hashtags, trained on labelled French posts."""
+    from pipeline.french_model import FrenchScorer
+
+    return _TupleScorer(FrenchScorer())
 
 
 def vadersentiment_fr() -> Scorer:
@@ -141,13 +152,20 @@ class SentimentRouter:
     cache_size: int = 20_000
     cache_chars: int = 512
     default_lang: str = "en"
+    french_scorer: str = "model"  # or "lexicon": `french_vader` alone
     _cache: dict[tuple[str, str], tuple[Polarity, str]] = field(
         default_factory=dict, init=False, repr=False
     )
 
+    @classmethod
+    def for_settings(cls, settings: DetectionSettings) -> SentimentRouter:
+        """The router of the engine's `settings` (negative bar, French scorer)."""
+        return cls(settings.negative_threshold, french_scorer=settings.french_scorer)
+
     @cached_property
     def _scorers(self) -> dict[str, Scorer]:
-        return {"en": english_vader(), "fr": french_vader()}
+        lexicon = self.french_scorer == "lexicon"
+        return {"en": english_vader(), "fr": french_vader() if lexicon else french()}
 
     @cached_property
     def _detector(self) -> LanguageDetector:

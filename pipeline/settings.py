@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import tomllib
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -129,6 +129,10 @@ class DetectionSettings(BaseModel):
     learn_clip: float = Field(3.0, gt=0, description="Baselines learn at most this many sd away.")
     resolve_after_minutes: int = Field(30, ge=1, description="Calm time that resolves an alert.")
     negative_threshold: float = Field(-0.05, ge=-1, le=1, description="Compound <= is negative.")
+    french_scorer: Literal["model", "lexicon"] = Field(
+        "model",
+        description="French scorer: the model, or its lexicon alone (earlier releases' scorer).",
+    )
     thread_correlation: float = Field(
         0.02, ge=0, lt=1, description="Correlation of mentions in a share test (threads)."
     )

@@ -152,6 +152,7 @@ _TOKEN = re.compile(
     r"|(?P<symbol>[^\s\w])",
 )
 _REPEATS = re.compile(r"(\w)\1{2,}")
+Token = tuple[str, str, str]  # kind (word, emoticon, stop, symbol), as written, folded
 
 
 fold = lru_cache(maxsize=100_000)(brands.fold)
@@ -266,7 +267,10 @@ class FrenchVader:
         return {"neg": neg, "neu": neu, "pos": pos, "compound": compound}
 
     def scores(self, text: str) -> tuple[float, float, float, float]:
-        tokens = _tokens(text)
+        return self.scores_of(tokens_of(text), text)
+
+    def scores_of(self, tokens: list[Token], text: str) -> tuple[float, float, float, float]:
+        """`scores` of a text already cut into `tokens_of`."""
         words = [t for t in tokens if t[0] != "stop"]
         if not words:
             return (0.0, 0.0, 0.0, 0.0)
@@ -276,7 +280,7 @@ class FrenchVader:
         valences = [v for v, t in zip(sentiments, tokens, strict=True) if t[0] != "stop"]
         return _compound(valences, text)
 
-    def _sentiments(self, tokens: list[tuple[str, str, str]], caps_differ: bool) -> list[float]:
+    def _sentiments(self, tokens: list[Token], caps_differ: bool) -> list[float]:
         folded = [t[2] for t in tokens]
         values = [0.0] * len(tokens)
         taken = [False] * len(tokens)
@@ -310,9 +314,7 @@ class FrenchVader:
             values[index] = self._adjusted(valence, tokens, index, index)
         return values
 
-    def _adjusted(
-        self, valence: float, tokens: list[tuple[str, str, str]], index: int, start: int
-    ) -> float:
+    def _adjusted(self, valence: float, tokens: list[Token], index: int, start: int) -> float:
         """Boosters before the word (or phrase starting at `start`), then negation."""
         for distance, back in enumerate(range(start - 1, max(start - 4, -1), -1)):
             if tokens[back][0] == "stop":
@@ -326,7 +328,7 @@ class FrenchVader:
         return valence
 
     @staticmethod
-    def _negated(tokens: list[tuple[str, str, str]], start: int, end: int) -> bool:
+    def _negated(tokens: list[Token], start: int, end: int) -> bool:
         """Whether the word (or phrase) from `start` to `end` is negated, French-style."""
         clause_start = start
         while clause_start > 0 and tokens[clause_start - 1][0] != "stop":
@@ -345,7 +347,7 @@ class FrenchVader:
         return bool(after) and after[0] in NEGATORS | {"plus"}  # "j'aime pas", "marche plus"
 
 
-def _booster(tokens: list[tuple[str, str, str]], index: int) -> float:
+def _booster(tokens: list[Token], index: int) -> float:
     word = tokens[index][2]
     if word == "plus":
         ne_before = any(t[2] in NE for t in tokens[max(0, index - 3) : index])
@@ -353,7 +355,7 @@ def _booster(tokens: list[tuple[str, str, str]], index: int) -> float:
     return BOOSTERS.get(word, 0.0)
 
 
-def _tokens(text: str) -> list[tuple[str, str, str]]:
+def tokens_of(text: str) -> list[Token]:
     """(kind, original, folded) per token: words (split at apostrophes and on `#`),
     emoticons, emoji and other symbols, and runs of clause punctuation (`stop`)."""
     tokens = []
@@ -366,7 +368,7 @@ def _tokens(text: str) -> list[tuple[str, str, str]]:
     return tokens
 
 
-def _contrast(tokens: list[tuple[str, str, str]], sentiments: list[float]) -> list[float]:
+def _contrast(tokens: list[Token], sentiments: list[float]) -> list[float]:
     """Weigh sentiments before the last contrast less, after it more."""
     folded = [t[2] for t in tokens]
     marks = [i for i, w in enumerate(folded) if w in CONTRASTS]

@@ -13,21 +13,35 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from confluent_kafka import Producer
 from kafka import KafkaProducer
 
 from consumers.checkpoints import STATE_TOPIC_CONFIGS
 from consumers.topics import home_partition
+from pipeline.engine import Engine
 from pipeline.models import Mention
 from pipeline.records import open_input, read_jsonl
+from pipeline.replay import replay
+from pipeline.settings import DetectionSettings
 from pipeline.synthetic import SAMPLE_PATH
 from tests.broker.kafka_broker import create_topic
 from tests.helpers import T0, buzzwatch
-from tests.test_detector_recovery import Stream, compare, reaped, sample, stop, uninterrupted
+from tests.test_detector_recovery import (
+    CONFIG,
+    Stream,
+    alert_order,
+    compare,
+    reaped,
+    sample,
+    stop,
+    uninterrupted,
+)
 from tests.test_kafka_operations import detector, metrics, names, wait_committed
 
 __all__ = ["uninterrupted"]  # the fixture, for pytest
 
+PREVIOUS_SCORER = DetectionSettings(french_scorer="lexicon")
 IDLE_SECONDS = 5.0  # [kafka] idle_after_ms's default
 BLOCK = 1000  # records each producer sends in turn
 
@@ -102,12 +116,26 @@ def test_producers_with_another_partitioner_split_no_brand(
 PREVIOUS_RELEASE = Path(__file__).parent / "fixtures" / "previous-release" / "checkpoint.jsonl.gz"
 
 
+@pytest.fixture(scope="module")
+def uninterrupted_by_lexicon() -> list[dict[str, Any]]:
+    """The demo's alert events from the embedded replay, French scored by the lexicon alone
+    (the previous release's French scorer)."""
+    events: list[Any] = []
+    with open_input(SAMPLE_PATH) as lines:
+        replay(read_jsonl(lines), Engine(PREVIOUS_SCORER), events.append)
+    return sorted((json.loads(e.to_json()) for e in events), key=alert_order)
+
+
 def test_a_checkpoint_of_the_previous_release_keeps_every_brand_warm(
-    kafka_bootstrap: str, tmp_path: Path, uninterrupted: list[dict[str, Any]]
+    kafka_bootstrap: str, tmp_path: Path, uninterrupted_by_lexicon: list[dict[str, Any]]
 ) -> None:
     """The state and alerts that the previous release's detector (snapshot version 5) left
-    when stopped two thirds into the demo; this release goes on from them, warm."""
+    when stopped two thirds into the demo; this release goes on from them, warm. Both run
+    with the previous release's French scorer (`french_scorer = "lexicon"`): with another
+    scorer the alerts would differ for that reason alone."""
+    uninterrupted = uninterrupted_by_lexicon
     stream = Stream(kafka_bootstrap, tmp_path)  # the demo: the offsets the fixture names
+    stream.config.write_text(f'{CONFIG}[detection]\nfrench_scorer = "lexicon"\n')
     state = f"{stream.group}.state"
     create_topic(kafka_bootstrap, state, partitions=3, configs=STATE_TOPIC_CONFIGS)
     producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")

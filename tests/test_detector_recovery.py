@@ -48,10 +48,10 @@ def uninterrupted() -> list[dict[str, Any]]:
     with open_input(SAMPLE_PATH) as stream:
         replay(read_jsonl(stream), Engine(), events.append)
     assert len(events) >= 10, "the demo stream must raise alerts"
-    return sorted((json.loads(e.to_json()) for e in events), key=_order)
+    return sorted((json.loads(e.to_json()) for e in events), key=alert_order)
 
 
-def _order(event: dict[str, Any]) -> tuple[str, ...]:
+def alert_order(event: dict[str, Any]) -> tuple[str, ...]:
     return (event["at"], event["brand"], event["kind"], event["state"])
 
 
@@ -174,7 +174,7 @@ class Stream:
     def published(self, want: int) -> list[dict[str, Any]]:
         """The alert events a read_committed consumer sees, in event order."""
         records = read_topic(self.bootstrap, self.alerts, want, patience=5, deadline=240)
-        return sorted((json.loads(r.value) for r in records), key=_order)
+        return sorted((json.loads(r.value) for r in records), key=alert_order)
 
     def metrics(self) -> str:
         """The exposition of the last detector started."""
@@ -234,7 +234,8 @@ def compare(
     lost = [e for e in uninterrupted if e not in published]
     extra = [e for e in published if e not in uninterrupted]
     assert not lost and not extra, (
-        f"lost {[_order(e) for e in lost]}, extra {[_order(e) for e in extra]}\n{stream.logs()}"
+        f"lost {[alert_order(e) for e in lost]}, "
+        f"extra {[alert_order(e) for e in extra]}\n{stream.logs()}"
     )
     assert published == uninterrupted  # and none twice
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from pipeline.sentiment import french_vader
+from pipeline.sentiment import french
 
 FRENCH = "Vol annulé, aucune info, c'est une honte"
 ENGLISH = "Worst customer service ever, never again!"
@@ -31,7 +31,7 @@ def scores(lang: str, text: str) -> dict[str, Any]:
     if lang == "en":
         vader = SentimentIntensityAnalyzer().polarity_scores(text)
         return {"lang": "en", **{key: vader[key] for key in ("compound", "pos", "neu", "neg")}}
-    return {"lang": lang, **french_vader().polarity(text)._asdict()}
+    return {"lang": lang, **french().polarity(text)._asdict()}
 
 
 def test_texts_are_scored_in_the_language_detected() -> None:

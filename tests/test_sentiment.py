@@ -1,6 +1,13 @@
 import pytest
 
-from pipeline.sentiment import SentimentRouter, english_vader, french_vader, language_of
+from pipeline.sentiment import (
+    Scorer,
+    SentimentRouter,
+    english_vader,
+    french,
+    french_vader,
+    language_of,
+)
 
 ROUTER = SentimentRouter()
 
@@ -26,15 +33,16 @@ def test_french_scorer_reads_french(text: str, negative: bool) -> None:
     assert ROUTER.is_negative(polarity) is negative
 
 
-def test_french_compound_has_vaders_meaning() -> None:
+@pytest.mark.parametrize("scorer", [french(), french_vader()], ids=["model", "lexicon"])
+def test_french_compound_has_vaders_meaning(scorer: Scorer) -> None:
     """Same scale as English VADER: in [-1, 1], sign = valence, shares sum to 1."""
-    scorer = french_vader()
     texts = ["Nul, nul, nul !!!", "Merci, parfait, génial !", "Le magasin ouvre à 9h"]
     for text in texts:
         p = scorer.polarity(text)
         assert -1.0 <= p.compound <= 1.0
         assert p.pos + p.neu + p.neg == pytest.approx(1.0, abs=0.01)
     assert scorer.polarity(texts[0]).compound < -0.05 < 0.05 < scorer.polarity(texts[1]).compound
+    assert -0.05 < scorer.polarity(texts[2]).compound < 0.05
 
 
 def test_routing_by_language_tag() -> None:
@@ -42,7 +50,7 @@ def test_routing_by_language_tag() -> None:
     assert language_of("FR") == "fr"
     text = "horrible"  # negative in both lexicons, but weighted differently
     fr, en = ROUTER.polarity(text, "fr"), ROUTER.polarity(text, "en")
-    assert fr == french_vader().polarity(text)
+    assert fr == french().polarity(text)
     assert en == english_vader().polarity(text)
     assert ROUTER.polarity(text, "de") == en  # no German scorer: English fallback
 

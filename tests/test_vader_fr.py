@@ -1,5 +1,6 @@
-"""The French scorer: vadersentiment-fr's known failures fixed, and measured against it on
-the project's labelled brand mentions (the held-out split was not used to build it)."""
+"""The French lexicon scorer, the French model's first input: vadersentiment-fr's known
+failures fixed, and measured against it on the project's labelled brand mentions (the
+held-out split was not used to build it)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.sentiment import french_vader, vadersentiment_fr
-from pipeline.sentiment_eval import judge, label_of, read_labelled
+from pipeline.sentiment_eval import judge, label_of, read_set
 from pipeline.vader_fr import FrenchVader
 
 SCORER = FrenchVader()
@@ -62,7 +63,7 @@ def test_accents_are_not_folded_onto_other_words() -> None:
     assert compound("la salle est sale") < 0
 
 
-def test_the_router_uses_it_and_keeps_vaders_scale() -> None:
+def test_it_keeps_vaders_scale() -> None:
     neg, neu, pos, value = SCORER.scores("Très déçu, service lamentable !!!")
     assert -1.0 <= value < -0.5 and abs(neg + neu + pos - 1.0) < 0.01
     assert french_vader().polarity("Très déçu").compound == compound("Très déçu")
@@ -71,7 +72,7 @@ def test_the_router_uses_it_and_keeps_vaders_scale() -> None:
 
 def test_it_beats_the_published_port_on_both_labelled_splits() -> None:
     for split in ("dev", "test"):
-        items = read_labelled(split)
+        items = read_set(split)
         ours = judge(compound, items)
         theirs = judge(lambda text: REFERENCE.polarity(text).compound, items)
         assert ours.count == theirs.count >= 400

@@ -298,7 +298,11 @@ def evaluate(
 
 def negative_scorer(settings: DetectionSettings) -> SentimentRouter:
     """The engine's scorer for `settings`, with a cache that holds every distinct text."""
-    return SentimentRouter(settings.negative_threshold, cache_size=DISTINCT_TEXTS_CACHED)
+    return SentimentRouter(
+        settings.negative_threshold,
+        cache_size=DISTINCT_TEXTS_CACHED,
+        french_scorer=settings.french_scorer,
+    )
 
 
 def match_alerts(

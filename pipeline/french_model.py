@@ -1,0 +1,159 @@
+"""The French scorer: a small linear model on the French VADER's scores and the text's words.
+
+The lexicon scorer (`pipeline.vader_fr`) knows words it was given; real French posts say
+much without them: SMS spellings, hashtags (`#honte`), emoji, irony markers, complaints
+with no emotional word ("toujours pas reçu ma commande", "3h d'attente"). A multinomial
+logistic regression reads the lexicon's figures beside the text's features (words and word
+pairs without accents, words after a negator, emoji and emoticons, hashtags, punctuation,
+links, replies) and gives the probabilities of negative, neutral and positive.
+
+The weights ship in `lexicons/fr_model.json`; `buzzwatch.evaluation.french_training` trains
+them from the labelled sets in `samples/` (licences and provenance beside them). Scoring is
+a dictionary look-up per feature: a tweet takes tens of microseconds beyond the lexicon.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterator, Mapping
+from functools import lru_cache
+from importlib import resources
+
+from pipeline.brands import hashtag_words
+from pipeline.vader_fr import FrenchVader, Token, fold, tokens_of
+
+Lexical = tuple[float, float, float, float]
+
+WEIGHTS = "fr_model.json"
+CLASSES = ("negative", "neutral", "positive")
+_LINK = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+_HASHTAG = re.compile(r"#(\w+)")
+_ELONGATED = re.compile(r"(\w)\1{2,}")
+
+Features = dict[str, float]
+
+
+def features(text: str, tokens: list[Token], lexicon: Lexical) -> Features:
+    """The model's inputs: `tokens` are `text`'s without its links, `lexicon` the French
+    VADER's (neg, neu, pos, compound) of them."""
+    neg, _, pos, compound = lexicon
+    found: Features = {"bias": 1.0, "lex:compound": compound, "lex:neg": neg, "lex:pos": pos}
+    if "http" in text or "www." in text:
+        found["s:link"] = 1.0
+    if text[:1] == "@" or text.lstrip()[:1] == "@":
+        found["s:reply"] = 1.0
+    if "#" in text:
+        for tag in _HASHTAG.findall(text):
+            found["h:" + _reduced(fold(tag))] = 1.0
+            words = hashtag_words(tag)
+            if len(words) > 1:  # #BoycottNetflix: boycott, netflix
+                found.update(dict.fromkeys(("w:" + _reduced(word) for word in words), 1.0))
+    found.update(dict.fromkeys(_token_features(tokens), 1.0))
+    return found
+
+
+def _token_features(tokens: list[Token]) -> Iterator[str]:
+    previous = ""
+    for kind, original, folded in tokens:
+        if kind == "stop":
+            if "!" in original:
+                yield "p:!!" if original.count("!") > 1 else "p:!"
+            if "?" in original:
+                yield "p:?"
+            if "..." in original or "…" in original:
+                yield "p:..."
+            previous = ""
+            continue
+        if kind != "word":
+            yield "e:" + original.lower()
+            continue
+        word = _reduced(folded)
+        if word != folded:
+            yield "s:elongated"
+        if len(original) > 2 and original.isupper():
+            yield "s:caps"
+        yield "w:" + word
+        if previous:
+            yield f"b:{previous} {word}"
+        previous = word
+
+
+@lru_cache(maxsize=100_000)
+def _reduced(word: str) -> str:
+    """Letters repeated for emphasis kept twice: "trooop" and "troop", "nuuul" and "nuul"."""
+    return _ELONGATED.sub(r"\1\1", word)
+
+
+def without_links(text: str) -> str:
+    """`text` with its links blanked: their pieces are not words."""
+    return _LINK.sub(" ", text) if "http" in text or "www." in text else text
+
+
+class FrenchModel:
+    """Class probabilities (negative, neutral, positive) from `features`.
+
+    Neutral is the reference class: two weight vectors, negative's and positive's."""
+
+    def __init__(self, weights: Mapping[str, tuple[float, float]]) -> None:
+        self.weights = weights
+
+    @classmethod
+    def shipped(cls) -> FrenchModel:
+        raw = resources.files("pipeline").joinpath("lexicons", WEIGHTS).read_text("utf-8")
+        return cls.from_json(raw)
+
+    @classmethod
+    def from_json(cls, raw: str) -> FrenchModel:
+        document = json.loads(raw)
+        return cls({name: (pair[0], pair[1]) for name, pair in document["weights"].items()})
+
+    def probabilities(self, found: Features) -> tuple[float, float, float]:
+        to_negative = to_positive = 0.0
+        weights = self.weights
+        for name, value in found.items():
+            pair = weights.get(name)
+            if pair is not None:
+                to_negative += pair[0] * value
+                to_positive += pair[1] * value
+        top = max(to_negative, 0.0, to_positive)
+        negative = math.exp(to_negative - top)
+        neutral = math.exp(-top)
+        positive = math.exp(to_positive - top)
+        whole = negative + neutral + positive
+        return negative / whole, neutral / whole, positive / whole
+
+
+def compound_of(negative: float, neutral: float, positive: float) -> float:
+    """A compound on VADER's scale whose ±0.05 bars give the most probable class: minus the
+    probability of a negative text, the probability of a positive one, and within the
+    neutral band the balance of the two for a neutral text."""
+    if negative >= neutral and negative >= positive:
+        return -negative
+    if positive > neutral:
+        return positive
+    return 0.05 * (positive - negative)
+
+
+class FrenchScorer:
+    """`scores(text)` → (neg, neu, pos, compound): the class probabilities, and the compound of
+    `compound_of`."""
+
+    def __init__(self, model: FrenchModel | None = None) -> None:
+        self.lexicon = FrenchVader()
+        self.model = model or FrenchModel.shipped()
+
+    def features(self, text: str) -> Features:
+        plain = without_links(text)
+        tokens = tokens_of(plain)
+        return features(text, tokens, self.lexicon.scores_of(tokens, plain))
+
+    def scores(self, text: str) -> tuple[float, float, float, float]:
+        negative, neutral, positive = self.model.probabilities(self.features(text))
+        return (
+            round(negative, 3),
+            round(neutral, 3),
+            round(positive, 3),
+            round(compound_of(negative, neutral, positive), 4),
+        )
