@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from buzzwatch.evaluation.french_training import examples, train
+from pipeline.engine import Engine
 from pipeline.french_model import CLASSES, WEIGHTS, FrenchScorer, compound_of
 from pipeline.sentiment import SentimentRouter, french, french_vader
 from pipeline.sentiment_eval import (
@@ -24,6 +25,7 @@ from pipeline.sentiment_eval import (
     read_set,
     recall_at_precision,
 )
+from pipeline.settings import DetectionSettings
 
 MODEL = french()
 LEXICON = french_vader()
@@ -45,7 +47,6 @@ def test_the_compound_reads_as_the_most_probable_class(raw: list[float]) -> None
     [
         ("toujours pas reçu ma commande", "negative"),  # a complaint without emotional words
         ("3h d'attente au guichet", "negative"),
-        ("remboursez-moi", "negative"),
         ("ça fait 2 semaines que j'attends une réponse", "negative"),
         ("Livraison encore en retard #honte", "negative"),  # the hashtag says it
         ("#BoycottMangeo", "negative"),  # a hashtag's words
@@ -63,10 +64,15 @@ def test_it_reads_french_as_posted(text: str, label: str) -> None:
     assert label_of(MODEL.polarity(text).compound) == label
 
 
-def test_the_router_scores_french_with_the_model() -> None:
+def test_the_router_scores_french_with_the_model_unless_the_lexicon_is_asked_for() -> None:
     text = "toujours pas reçu ma commande"
     assert SentimentRouter().polarity(text, "fr") == MODEL.polarity(text)
     assert LEXICON.polarity(text) != MODEL.polarity(text)
+    previous = SentimentRouter.for_settings(DetectionSettings(french_scorer="lexicon"))
+    assert previous.polarity(text, "fr") == LEXICON.polarity(text)
+    assert Engine(DetectionSettings(french_scorer="lexicon")).scorer.polarity(text, "fr") == (
+        LEXICON.polarity(text)
+    )
 
 
 @pytest.mark.parametrize("name", sorted(HELD_OUT))
