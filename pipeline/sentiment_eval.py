@@ -26,7 +26,13 @@ from pipeline.brands import fold
 
 LABELS = ("negative", "neutral", "positive")
 BAR = 0.05
-TRAINING_SETS = ("train-general", "train-services", "train-registers", "train-local")
+TRAINING_SETS = (
+    "train-general",
+    "train-services",
+    "train-registers",
+    "train-local",
+    "train-brands",
+)
 SPLITS = ("dev", "tweets-dev", "test", "tweets-test", "xed-test")
 HELD_OUT = frozenset({"test", "tweets-test", "xed-test"})
 XED = "xed-fr/fr-projections.tsv"

@@ -37,7 +37,14 @@ from pipeline.french_model import (
     FrenchScorer,
     compound_of,
 )
-from pipeline.sentiment_eval import TRAINING_SETS, Labelled, judge, read_set, text_hash
+from pipeline.sentiment_eval import (
+    TRAINING_SETS,
+    XED_TEST_SHARE,
+    Labelled,
+    judge,
+    read_set,
+    text_hash,
+)
 
 PENALTIES = (0.1, 0.3, 1.0, 3.0, 10.0)  # L2 per training text's worth of weight, see `train`
 XED_WEIGHTS = (0.0, 0.1, 0.3, 1.0)
@@ -159,7 +166,7 @@ def cross_validate(
     parts = {name: [] for name in sets}  # type: dict[str, list[tuple[Labelled, Example]]]
     names = list(sets)
     for item, example in zip(xed, examples(xed), strict=True):
-        parts[names[text_hash(item.text) % len(names)]].append((item, example))
+        parts[names[text_hash(item.text) // XED_TEST_SHARE % len(names)]].append((item, example))
     choices = []
     grid = list(product(PENALTIES, XED_WEIGHTS))
     for penalty, xed_weight in tqdm(grid, desc="cross-validation", disable=not progress):
