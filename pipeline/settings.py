@@ -77,7 +77,7 @@ class SequentialSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     false_alarm_weeks: float = Field(
-        1.0, gt=0, description="Weeks between false alarms the rule may have at most (sets h)."
+        3.0, gt=0, description="Weeks between false alarms the rule may have at most (sets h)."
     )
     negative_changes: tuple[float, ...] = Field(
         (2.0, 4.0, 8.0, 16.0),
