@@ -41,7 +41,9 @@ from tests.test_kafka_operations import detector, metrics, names, wait_committed
 
 __all__ = ["uninterrupted"]  # the fixture, for pytest
 
-PREVIOUS_SCORER = DetectionSettings(french_scorer="lexicon")
+PREVIOUS_DEFAULTS = DetectionSettings(  # its French scorer and its sequential test's level
+    french_scorer="lexicon", sequential={"false_alarm_weeks": 1.0}
+)
 IDLE_SECONDS = 5.0  # [kafka] idle_after_ms's default
 BLOCK = 1000  # records each producer sends in turn
 
@@ -117,25 +119,28 @@ PREVIOUS_RELEASE = Path(__file__).parent / "fixtures" / "previous-release" / "ch
 
 
 @pytest.fixture(scope="module")
-def uninterrupted_by_lexicon() -> list[dict[str, Any]]:
-    """The demo's alert events from the embedded replay, French scored by the lexicon alone
-    (the previous release's French scorer)."""
+def uninterrupted_as_before() -> list[dict[str, Any]]:
+    """The demo's alert events from the embedded replay under the previous release's
+    defaults (French scored by the lexicon alone, `false_alarm_weeks` 1)."""
     events: list[Any] = []
     with open_input(SAMPLE_PATH) as lines:
-        replay(read_jsonl(lines), Engine(PREVIOUS_SCORER), events.append)
+        replay(read_jsonl(lines), Engine(PREVIOUS_DEFAULTS), events.append)
     return sorted((json.loads(e.to_json()) for e in events), key=alert_order)
 
 
 def test_a_checkpoint_of_the_previous_release_keeps_every_brand_warm(
-    kafka_bootstrap: str, tmp_path: Path, uninterrupted_by_lexicon: list[dict[str, Any]]
+    kafka_bootstrap: str, tmp_path: Path, uninterrupted_as_before: list[dict[str, Any]]
 ) -> None:
     """The state and alerts that the previous release's detector (snapshot version 5) left
     when stopped two thirds into the demo; this release goes on from them, warm. Both run
-    with the previous release's French scorer (`french_scorer = "lexicon"`): with another
-    scorer the alerts would differ for that reason alone."""
-    uninterrupted = uninterrupted_by_lexicon
+    with the previous release's defaults where they changed (`french_scorer = "lexicon"`,
+    `false_alarm_weeks = 1`): with others the alerts would differ for that reason alone."""
+    uninterrupted = uninterrupted_as_before
     stream = Stream(kafka_bootstrap, tmp_path)  # the demo: the offsets the fixture names
-    stream.config.write_text(f'{CONFIG}[detection]\nfrench_scorer = "lexicon"\n')
+    stream.config.write_text(
+        f'{CONFIG}[detection]\nfrench_scorer = "lexicon"\n'
+        "[detection.sequential]\nfalse_alarm_weeks = 1.0\n"
+    )
     state = f"{stream.group}.state"
     create_topic(kafka_bootstrap, state, partitions=3, configs=STATE_TOPIC_CONFIGS)
     producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
