@@ -12,6 +12,7 @@ from pipeline.sentiment_eval import (
     HELD_OUT,
     LABELS,
     SPLITS,
+    TRAINING_SETS,
     Judgement,
     judge,
     read_set,
@@ -32,8 +33,9 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         action="extend",
         nargs="+",
         metavar="SET",
-        help=f"shipped sets ({', '.join(SPLITS)}) or JSONL files of text, label, kind "
-        "(default: every shipped set)",
+        help=f"shipped sets ({', '.join(SPLITS)}; the training sets "
+        f"{', '.join(TRAINING_SETS)}, xed-train for in-sample figures) or JSONL files of "
+        "text, label, kind (default: every evaluation set)",
     )
     parser.add_argument("--kinds", action="store_true", help="also accuracy per kind of text")
     parser.set_defaults(run=run)

@@ -9,10 +9,12 @@ the scorer) and XED's French subtitle lines outside its held-out fifth, as negat
 positive (`pipeline.sentiment_eval.read_xed`), weighed by `xed_weight`. Classes are balanced.
 
 The penalty and XED's weight are chosen by leave-one-set-out cross-validation over the
-`train-*` sets: each candidate is trained on all sets but one (with XED) and judged by the
-macro-F1 on the one left out, a set written by another writer on other subjects, which is
-what real posts will be to the model. No evaluation set (`dev`, `test`, `tweets-*`,
-`xed-test`) plays a part.
+`train-*` sets: each candidate is trained on all sets but one and all XED parts but one (a
+hash of the text, independent of the held-out fifth) and judged by the mean of its macro-F1
+on the set left out, written by another writer on other subjects, which is what real posts
+will be to the model, and on the XED part left out, real human French. Each training
+example also counts once without its words (`wordless`). No evaluation set (`dev`, `test`,
+`tweets-*`, `xed-test`) plays a part.
 """
 
 from __future__ import annotations
