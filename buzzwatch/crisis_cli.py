@@ -385,12 +385,14 @@ def _candidates_on(
     stream, count = _draft(scenario, label, args)
     with _mentions_bar(stream, count, label + "build", args) as writing:
         mentions = list(writing)
-    scorers: dict[float, SentimentRouter] = {}
+    scorers: list[SentimentRouter] = []
     reports = []
     for number, candidate in enumerate(candidates, start=1):
         settings = candidate.settings
-        threshold = settings.negative_threshold
-        scorer = scorers.get(threshold) or scorers.setdefault(threshold, negative_scorer(settings))
+        scorer = next((s for s in scorers if s.serves(settings)), None)
+        if scorer is None:
+            scorer = negative_scorer(settings)
+            scorers.append(scorer)
         desc = f"{label}candidate {number}/{len(candidates)}"
         reports.append(
             _replay(scenario, settings, calibration, mentions, len(mentions), desc, args, scorer)

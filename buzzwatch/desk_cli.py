@@ -74,13 +74,7 @@ def run_desk(args: argparse.Namespace) -> int:
         return 2
     from consumers.desk import DeskServer
 
-    service = desk_service(
-        settings,
-        matcher.handles if matcher else {},
-        detection.bucket_seconds,
-        detection.allowed_lateness_seconds,
-        detection.negative_threshold,
-    )
+    service = desk_service(settings, matcher.handles if matcher else {}, detection)
     server = DeskServer(service, settings.address, settings.port)
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
     port = server.server_address[1]

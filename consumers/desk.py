@@ -51,6 +51,7 @@ from pipeline.desk import STATUSES, Desk, LoggedDesk, Seen, item_dict
 from pipeline.models import AlertEvent, Mention
 from pipeline.records import decode_record
 from pipeline.sentiment import SentimentRouter
+from pipeline.settings import DetectionSettings
 
 log = logging.getLogger("buzzwatch.desk")
 
@@ -358,14 +359,12 @@ def _pause_full(consumer: KafkaConsumer, aligned: Aligned) -> None:
 
 
 def desk_service(
-    settings: DeskSettings,
-    handles: Mapping[str, tuple[str, ...]],
-    bucket_seconds: int,
-    lateness_seconds: int,
-    negative_threshold: float,
+    settings: DeskSettings, handles: Mapping[str, tuple[str, ...]], detection: DetectionSettings
 ) -> DeskService:
-    """The service over its log directory, restored from it."""
-    logged = LoggedDesk(CrisisLog(settings.log_dir), Desk(bucket_seconds, lateness_seconds))
+    """The service over its log directory, restored from it; it buckets and scores as the
+    detector's `detection` settings do."""
+    desk = Desk(detection.bucket_seconds, detection.allowed_lateness_seconds)
+    logged = LoggedDesk(CrisisLog(settings.log_dir), desk)
     return DeskService(
-        logged, SentimentRouter(negative_threshold), Handles(handles), settings.tokens
+        logged, SentimentRouter.for_settings(detection), Handles(handles), settings.tokens
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from pipeline.language import LanguageDetector
 
@@ -158,9 +158,17 @@ class SentimentRouter:
     )
 
     @classmethod
-    def for_settings(cls, settings: DetectionSettings) -> SentimentRouter:
-        """The router of the engine's `settings` (negative bar, French scorer)."""
-        return cls(settings.negative_threshold, french_scorer=settings.french_scorer)
+    def for_settings(cls, settings: DetectionSettings, **options: Any) -> SentimentRouter:
+        """The router of the engine's `settings` (negative bar, French scorer); `options` are
+        the router's own (cache sizes, windows)."""
+        return cls(settings.negative_threshold, french_scorer=settings.french_scorer, **options)
+
+    def serves(self, settings: DetectionSettings) -> bool:
+        """Whether this router scores as `settings` ask (negative bar, French scorer)."""
+        return (self.negative_threshold, self.french_scorer) == (
+            settings.negative_threshold,
+            settings.french_scorer,
+        )
 
     @cached_property
     def _scorers(self) -> dict[str, Scorer]:

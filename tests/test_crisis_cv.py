@@ -129,6 +129,9 @@ def test_a_held_stream_replays_with_the_scorer_of_an_earlier_replay() -> None:
     stricter = DetectionSettings(negative_threshold=-0.3)
     with pytest.raises(ValueError, match="negative_threshold"):
         evaluate(scenario, stricter, mentions=mentions, scorer=scorer)
+    lexicon = DetectionSettings(french_scorer="lexicon")
+    with pytest.raises(ValueError, match="French scorer"):
+        evaluate(scenario, lexicon, mentions=mentions, scorer=scorer)
 
 
 # --- the grid and the streams ---------------------------------------------------------------

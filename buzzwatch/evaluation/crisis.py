@@ -274,16 +274,16 @@ def evaluate(
     `mentions` defaults to `generate(scenario)`; pass them to wrap them (progress bars).
     The scorer, `negative_scorer(settings)` unless given, caches every distinct text (the
     synthetic stream repeats them): pass the one of an earlier replay of the same stream, with
-    the same `negative_threshold`, and no text is scored twice. Its scores are the engine's
-    own, so the alerts are those `buzzwatch replay` raises. With a `calibration`
+    the same `negative_threshold` and `french_scorer`, and no text is scored twice. Its scores
+    are the engine's own, so the alerts are those `buzzwatch replay` raises. With a `calibration`
     (`buzzwatch.evaluation.oracle.calibrate` on the scenario's brands), the oracle runs on the
     same mentions, counted per minute as they pass, scored by that scorer.
     """
     settings = settings or DetectionSettings()
     if scorer is None:
         scorer = negative_scorer(settings)
-    elif scorer.negative_threshold != settings.negative_threshold:
-        raise ValueError("the scorer's negative_threshold is not the settings' one")
+    elif not scorer.serves(settings):
+        raise ValueError("the scorer's negative_threshold or French scorer is not the settings'")
     engine = Engine(settings, scorer)
     events: list[AlertEvent] = []
     stream = generate(scenario) if mentions is None else mentions
@@ -298,11 +298,7 @@ def evaluate(
 
 def negative_scorer(settings: DetectionSettings) -> SentimentRouter:
     """The engine's scorer for `settings`, with a cache that holds every distinct text."""
-    return SentimentRouter(
-        settings.negative_threshold,
-        cache_size=DISTINCT_TEXTS_CACHED,
-        french_scorer=settings.french_scorer,
-    )
+    return SentimentRouter.for_settings(settings, cache_size=DISTINCT_TEXTS_CACHED)
 
 
 def match_alerts(
