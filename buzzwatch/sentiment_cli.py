@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 
 from buzzwatch.crisis_cli import evaluate_group
-from pipeline.sentiment import Scorer, french, french_vader, vadersentiment_fr
+from pipeline.sentiment import Polarity, Scorer, french, french_vader, vadersentiment_fr
 from pipeline.sentiment_eval import (
     HELD_OUT,
     LABELS,
@@ -53,12 +53,16 @@ def run(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as error:
             print(f"evaluate sentiment: {source}: {error}", file=sys.stderr)
             return 2
-        results = {name: judge(_compound(scorer), items) for name, scorer in scorers.items()}
+        scored = {
+            name: {item.text: scorer.polarity(item.text) for item in items}
+            for name, scorer in scorers.items()
+        }
+        results = {name: judge(_compound(polarities), items) for name, polarities in scored.items()}
         held_out = " (held out: never used for a choice)" if source in HELD_OUT else ""
         print(f"{source}: {len(items)} texts{held_out}")
         print(_table(results))
         bar = results["buzzwatch lexicon only"].precision["negative"]
-        negativity = [scorers["buzzwatch"].polarity(item.text).neg for item in items]
+        negativity = [scored["buzzwatch"][item.text].neg for item in items]
         recall = recall_at_precision(negativity, [i.label == "negative" for i in items], bar)
         print(
             f"buzzwatch at the lexicon's negative precision ({bar:.2f}), by its probability "
@@ -69,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _compound(scorer: Scorer) -> Callable[[str], float]:
-    return lambda text: scorer.polarity(text).compound
+def _compound(polarities: dict[str, Polarity]) -> Callable[[str], float]:
+    return lambda text: polarities[text].compound
 
 
 def _table(results: dict[str, Judgement]) -> str:

@@ -4,7 +4,7 @@ The lexicon scorer (`pipeline.vader_fr`) knows words it was given; real French p
 much without them: SMS spellings, hashtags (`#honte`), emoji, irony markers, complaints
 with no emotional word ("toujours pas reçu ma commande", "3h d'attente"). A multinomial
 logistic regression reads the lexicon's figures beside the text's features (words and word
-pairs without accents, words after a negator, emoji and emoticons, hashtags, punctuation,
+pairs without accents, emoji and emoticons, hashtags and their words, punctuation, capitals,
 links, replies) and gives the probabilities of negative, neutral and positive.
 
 The weights ship in `lexicons/fr_model.json`; `buzzwatch.evaluation.french_training` trains
@@ -22,7 +22,7 @@ from functools import lru_cache
 from importlib import resources
 
 from pipeline.brands import hashtag_words
-from pipeline.vader_fr import FrenchVader, Token, fold, tokens_of
+from pipeline.vader_fr import REPEATS, FrenchVader, Token, fold, tokens_of
 
 Lexical = tuple[float, float, float, float]
 
@@ -30,7 +30,6 @@ WEIGHTS = "fr_model.json"
 CLASSES = ("negative", "neutral", "positive")
 _LINK = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _HASHTAG = re.compile(r"#(\w+)")
-_ELONGATED = re.compile(r"(\w)\1{2,}")
 
 Features = dict[str, float]
 
@@ -42,7 +41,7 @@ def features(text: str, tokens: list[Token], lexicon: Lexical) -> Features:
     found: Features = {"bias": 1.0, "lex:compound": compound, "lex:neg": neg, "lex:pos": pos}
     if "http" in text or "www." in text:
         found["s:link"] = 1.0
-    if text[:1] == "@" or text.lstrip()[:1] == "@":
+    if text.lstrip()[:1] == "@":
         found["s:reply"] = 1.0
     if "#" in text:
         for tag in _HASHTAG.findall(text):
@@ -83,7 +82,7 @@ def _token_features(tokens: list[Token]) -> Iterator[str]:
 @lru_cache(maxsize=100_000)
 def _reduced(word: str) -> str:
     """Letters repeated for emphasis kept twice: "trooop" and "troop", "nuuul" and "nuul"."""
-    return _ELONGATED.sub(r"\1\1", word)
+    return REPEATS.sub(r"\1\1", word)
 
 
 def without_links(text: str) -> str:

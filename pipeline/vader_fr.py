@@ -151,7 +151,7 @@ _TOKEN = re.compile(
     r"|(?P<stop>[.!?;:,…]+)"
     r"|(?P<symbol>[^\s\w])",
 )
-_REPEATS = re.compile(r"(\w)\1{2,}")
+REPEATS = re.compile(r"(\w)\1{2,}")  # a letter written three times or more
 Token = tuple[str, str, str]  # kind (word, emoticon, stop, symbol), as written, folded
 
 
@@ -232,7 +232,7 @@ class Lexicon:
         if written in self.exact:
             return self.exact[written]
         accented = written != word and bool(written)
-        for form in dict.fromkeys((word, _REPEATS.sub(r"\1", word), _REPEATS.sub(r"\1\1", word))):
+        for form in dict.fromkeys((word, REPEATS.sub(r"\1", word), REPEATS.sub(r"\1\1", word))):
             if form in self.words and not (accented and form in self.plain):
                 return self.words[form]
             stem = _family(form)

@@ -22,7 +22,6 @@ from consumers.topics import home_partition
 from pipeline.engine import Engine
 from pipeline.models import Mention
 from pipeline.records import open_input, read_jsonl
-from pipeline.replay import replay
 from pipeline.settings import DetectionSettings
 from pipeline.synthetic import SAMPLE_PATH
 from tests.broker.kafka_broker import create_topic
@@ -30,8 +29,8 @@ from tests.helpers import T0, buzzwatch
 from tests.test_detector_recovery import (
     CONFIG,
     Stream,
-    alert_order,
     compare,
+    demo_alerts,
     reaped,
     sample,
     stop,
@@ -122,10 +121,7 @@ PREVIOUS_RELEASE = Path(__file__).parent / "fixtures" / "previous-release" / "ch
 def uninterrupted_as_before() -> list[dict[str, Any]]:
     """The demo's alert events from the embedded replay under the previous release's
     defaults (French scored by the lexicon alone, `false_alarm_weeks` 1)."""
-    events: list[Any] = []
-    with open_input(SAMPLE_PATH) as lines:
-        replay(read_jsonl(lines), Engine(PREVIOUS_DEFAULTS), events.append)
-    return sorted((json.loads(e.to_json()) for e in events), key=alert_order)
+    return demo_alerts(Engine(PREVIOUS_DEFAULTS))
 
 
 def test_a_checkpoint_of_the_previous_release_keeps_every_brand_warm(

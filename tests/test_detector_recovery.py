@@ -44,10 +44,16 @@ RESTORED = re.compile(r"partition (\d+): (\d+) brands restored")
 @pytest.fixture(scope="module")
 def uninterrupted() -> list[dict[str, Any]]:
     """The demo's alert events from the embedded replay (the same engine, no broker)."""
+    events = demo_alerts(Engine())
+    assert len(events) >= 10, "the demo stream must raise alerts"
+    return events
+
+
+def demo_alerts(engine: Engine) -> list[dict[str, Any]]:
+    """The demo's alert events replayed through `engine`, as JSON, in `alert_order`."""
     events: list[Any] = []
     with open_input(SAMPLE_PATH) as stream:
-        replay(read_jsonl(stream), Engine(), events.append)
-    assert len(events) >= 10, "the demo stream must raise alerts"
+        replay(read_jsonl(stream), engine, events.append)
     return sorted((json.loads(e.to_json()) for e in events), key=alert_order)
 
 

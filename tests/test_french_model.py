@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from buzzwatch.evaluation.french_training import examples, train
+from buzzwatch.evaluation.french_training import examples, pooled, train
 from pipeline.engine import Engine
 from pipeline.french_model import CLASSES, WEIGHTS, FrenchScorer, compound_of
 from pipeline.sentiment import SentimentRouter, french, french_vader
@@ -101,8 +101,8 @@ def test_recall_at_precision_takes_the_best_bar_that_keeps_the_precision() -> No
 
 def test_the_shipped_weights_are_what_training_makes_of_the_shipped_sets() -> None:
     shipped = json.loads(resources.files("pipeline").joinpath("lexicons", WEIGHTS).read_text())
-    pool = [e for name in TRAINING_SETS for e in examples(read_set(name))]
-    pool += examples(read_set("xed-train"), shipped["xed_weight"])
+    posts = [examples(read_set(name)) for name in TRAINING_SETS]
+    pool = pooled(posts, examples(read_set("xed-train")), shipped["xed_weight"])
     weights = train(pool, shipped["penalty"]).weights
     assert set(weights) == set(shipped["weights"])
     drift = max(

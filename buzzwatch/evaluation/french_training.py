@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from itertools import product
@@ -53,9 +53,9 @@ XED_WEIGHTS = (0.0, 0.1, 0.3, 1.0)
 STEPS = 400
 LEARNING_RATE = 0.05
 MIN_COUNT = 2  # features seen in fewer training texts are left out
-PRUNE = 1e-3
+PRUNE = 1e-3  # weights this small are not shipped
 WORDLESS_WEIGHT = 1.0  # of each example's `wordless` copy
-WORDS = ("w:", "b:", "h:")  # weights this small are not shipped
+WORDS = ("w:", "b:", "h:")  # the features `wordless` leaves out
 
 Floats = npt.NDArray[np.float64]
 
@@ -67,9 +67,19 @@ class Example:
     weight: float
 
 
-def examples(items: Sequence[Labelled], weight: float = 1.0) -> list[Example]:
+def examples(items: Sequence[Labelled]) -> list[Example]:
     scorer = FrenchScorer(FrenchModel({}))
-    return [Example(scorer.features(i.text), CLASSES.index(i.label), weight) for i in items]
+    return [Example(scorer.features(i.text), CLASSES.index(i.label), 1.0) for i in items]
+
+
+def pooled(
+    posts: Iterable[list[Example]], xed: Iterable[Example], xed_weight: float
+) -> list[Example]:
+    """The training pool: the posts' examples, and XED's weighed by `xed_weight` (none at 0)."""
+    pool = [example for examples_of_set in posts for example in examples_of_set]
+    if xed_weight:
+        pool += [Example(e.found, e.label, xed_weight) for e in xed]
+    return pool
 
 
 def wordless(example: Example) -> Example:
@@ -117,7 +127,10 @@ def train(pool: Sequence[Example], penalty: float) -> FrenchModel:
         p /= p.sum(axis=1, keepdims=True)
         error = (p - target) * weights[:, None]
         grad: Floats = np.stack(
-            [np.bincount(c, weights=v * error[r, k], minlength=len(names)) for k in range(3)],
+            [
+                np.bincount(c, weights=v * error[r, k], minlength=len(names))
+                for k in range(len(CLASSES))
+            ],
             axis=1,
         )
         grad += scale * penalised[:, None] * w
@@ -160,28 +173,29 @@ def _mean(values: dict[str, float]) -> float:
 
 
 def cross_validate(
-    sets: dict[str, list[Labelled]], xed: list[Labelled], progress: bool = True
+    sets: dict[str, list[Labelled]],
+    built: dict[str, list[Example]],
+    xed: list[Labelled],
+    xed_built: list[Example],
+    progress: bool = True,
 ) -> list[Choice]:
-    """Every (penalty, XED weight) judged leave-one-set-out over `sets`: the fold that leaves
-    out a set also leaves out one part of XED (by a hash of the text), and is judged on both."""
-    built = {name: examples(items) for name, items in sets.items()}
-    parts = {name: [] for name in sets}  # type: dict[str, list[tuple[Labelled, Example]]]
+    """Every (penalty, XED weight) judged leave-one-set-out over `sets` (`built`: their
+    `examples`): the fold that leaves out a set also leaves out one part of XED (by a hash of
+    the text), and is judged on both."""
+    parts: dict[str, list[tuple[Labelled, Example]]] = {name: [] for name in sets}
     names = list(sets)
-    for item, example in zip(xed, examples(xed), strict=True):
+    for item, example in zip(xed, xed_built, strict=True):
         parts[names[text_hash(item.text) // XED_TEST_SHARE % len(names)]].append((item, example))
     choices = []
     grid = list(product(PENALTIES, XED_WEIGHTS))
     for penalty, xed_weight in tqdm(grid, desc="cross-validation", disable=not progress):
         posts, subtitles = {}, {}
         for left_out, items in sets.items():
-            pool = [e for name, built_set in built.items() if name != left_out for e in built_set]
-            if xed_weight:
-                pool += [
-                    Example(e.found, e.label, xed_weight)
-                    for name, part in parts.items()
-                    if name != left_out
-                    for _, e in part
-                ]
+            pool = pooled(
+                (built_set for name, built_set in built.items() if name != left_out),
+                (e for name, part in parts.items() if name != left_out for _, e in part),
+                xed_weight,
+            )
             model = train(pool, penalty)
             posts[left_out] = macro_f1(model, items, [e.found for e in built[left_out]])
             held = parts[left_out]
@@ -211,7 +225,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sets = {name: read_set(name) for name in TRAINING_SETS}
     xed = read_set("xed-train")
-    choices = cross_validate(sets, xed)
+    built = {name: examples(items) for name, items in sets.items()}
+    xed_built = examples(xed)
+    choices = cross_validate(sets, built, xed, xed_built)
     print("penalty | XED weight | mean | posts | subtitles | " + " | ".join(sets))
     for c in choices:
         cells = [f"{c.posts[name]:.3f} / {c.subtitles[name]:.3f}" for name in sets]
@@ -219,10 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{c.penalty} | {c.xed_weight} | {figures} | " + " | ".join(cells))
     best = max(choices, key=lambda choice: choice.mean)
     print(f"chosen: penalty {best.penalty}, XED weight {best.xed_weight}")
-    pool = [e for items in sets.values() for e in examples(items)]
-    if best.xed_weight:
-        pool += examples(xed, best.xed_weight)
-    model = train(pool, best.penalty)
+    model = train(pooled(built.values(), xed_built, best.xed_weight), best.penalty)
     sizes = {name: len(items) for name, items in sets.items()} | {"xed-train": len(xed)}
     if args.write:
         target = resources.files("pipeline").joinpath("lexicons", WEIGHTS)
