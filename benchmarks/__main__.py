@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import time
 
-from benchmarks import hostile_record, kafka_throughput, memory, replay, scorer
+from benchmarks import hostile_record, kafka_throughput, memory, quiet_brands, replay, scorer
 
 SUITE = (
     ("scorer vs vaderSentiment", scorer.main),
     ("replay vs a naive loop", replay.main),
+    ("quiet brands: cost per mention and per bucket close", quiet_brands.main),
     ("memory per 1,000 brands", memory.main),
     ("hostile records", hostile_record.main),
     ("Kafka detector vs a bare consume loop; two detectors vs one", kafka_throughput.main),

@@ -38,6 +38,20 @@ def mention_file() -> Path:
     return path
 
 
+def french_heavy_file() -> Path:
+    """The generator's 50-brand, 7-day file of the first releases (about 100,000 mentions,
+    53 % French): `buzzwatch generate --mentions 100000 --brands 50 --days 7 --seed 1`."""
+    path = CACHE / f"mentions-fr-{MENTIONS}.jsonl"
+    if not path.exists():
+        scenario = synthetic.load_scenario(MENTIONS, brands=50, days=7, seed=1)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        with partial.open("w", encoding="utf-8") as sink:
+            synthetic.write_jsonl(synthetic.generate(scenario), sink)
+        partial.rename(path)
+    return path
+
+
 def vader_tweets() -> list[str] | None:
     """The 4,200 tweets of VADER's paper (Hutto & Gilbert 2014, MIT), from the vaderSentiment
     source package on PyPI; None when PyPI cannot be reached."""

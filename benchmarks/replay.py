@@ -1,7 +1,8 @@
 """`buzzwatch replay` against a naive loop (json.loads + vaderSentiment per line), end to end
-(each a fresh process, as a user runs it), on the same 100,000-mention file, in the same run.
-Then where the replay's time goes, in this process: decoding and validating the records, plus
-scoring them, plus the engine (bookkeeping and detection).
+(each a fresh process, as a user runs it), on the same file, in the same run: the English
+file of 100,000 mentions, then the French-heavy one, each also with `--workers 2`. Then where
+the replay's time goes, in this process: decoding and validating the records, plus scoring
+them, plus the engine (bookkeeping and detection).
 
     python -m benchmarks.replay
 """
@@ -10,9 +11,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from benchmarks.common import best_of, mention_file
+from benchmarks.common import best_of, french_heavy_file, mention_file
 from pipeline.engine import Engine
 from pipeline.models import Mention
 from pipeline.records import read_jsonl
@@ -34,23 +36,36 @@ def run(command: list[str]) -> None:
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def main() -> None:
-    path = mention_file()
+def compare(path: Path, runs: int) -> None:
+    """The naive loop, `replay` and `replay --workers 2` on `path`, interleaved `runs` times
+    so that all see the machine in the same moods; best of each."""
     count = sum(1 for _ in path.open("rb"))
     buzzwatch = [str(Path(sys.executable).with_name("buzzwatch")), "replay", str(path)]
-    naive = [sys.executable, "-c", NAIVE, str(path)]
-    naive_times, replay_times = [], []
-    for _ in range(RUNS):  # interleaved, so that both see the machine in the same moods
-        naive_times.append(best_of(1, lambda: run(naive)))
-        replay_times.append(best_of(1, lambda: run(buzzwatch)))
-    slow, quick = min(naive_times), min(replay_times)
+    commands = {
+        "naive": [sys.executable, "-c", NAIVE, str(path)],
+        "replay": [*buzzwatch, "--no-progress"],
+        "workers": [*buzzwatch, "--no-progress", "--workers", "2"],
+    }
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, command in commands.items():
+            started = time.perf_counter()
+            run(command)
+            times[name].append(time.perf_counter() - started)
+    naive, one, two = (min(times[name]) for name in commands)
     print(
-        f"{count} mentions ({path.name}): naive loop {slow:.2f} s ({count / slow:,.0f}/s), "
-        f"buzzwatch replay {quick:.2f} s ({count / quick:,.0f}/s): {slow / quick:.2f}× the "
-        "naive loop's speed (both whole processes, best of 3)"
+        f"{count} mentions ({path.name}): naive loop {naive:.2f} s ({count / naive:,.0f}/s), "
+        f"buzzwatch replay {one:.2f} s ({count / one:,.0f}/s): {naive / one:.2f}× the naive "
+        f"loop's speed; --workers 2 {two:.2f} s: {one / two:.2f}× one process "
+        f"(whole processes, best of {runs})"
     )
 
-    stages(path)
+
+def main() -> None:
+    english = mention_file()
+    compare(english, RUNS)
+    compare(french_heavy_file(), 2)
+    stages(english)
 
 
 def stages(path: Path) -> None:

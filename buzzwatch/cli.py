@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -25,7 +26,7 @@ from buzzwatch.desk_cli import add_commands as add_desk_commands
 from buzzwatch.kafka_cli import add_commands as add_kafka_commands
 from buzzwatch.report_cli import add_command as add_report_command
 from buzzwatch.sentiment_cli import add_command as add_sentiment_command
-from pipeline.brands import brand_matcher
+from pipeline.brands import BrandMatcher, brand_matcher
 from pipeline.crisis_log import CrisisLog
 from pipeline.desk import Desk, LoggedDesk, seen_of
 from pipeline.engine import Engine, Scored
@@ -37,12 +38,14 @@ from pipeline.records import (
     open_input,
     read_records,
 )
-from pipeline.replay import replay
+from pipeline.replay import ReplaySummary, replay
 from pipeline.settings import DetectionSettings, detection_settings
 from pipeline.statements import HoldingStatements
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from buzzwatch.series import SeriesCollector
 
 MASTODON_TOKEN_ENV = "BUZZWATCH_MASTODON_TOKEN"
 LOG_LEVEL_ENV = "BUZZWATCH_LOG_LEVEL"
@@ -300,6 +303,14 @@ def _replay_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="chart panels for the N busiest brands (default 8)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="a file replayed by N processes, the brands split among them as the Kafka "
+        "partitions split them; the outputs are those of one process (default 1)",
+    )
 
 
 def _utc_time(text: str) -> datetime:
@@ -345,18 +356,33 @@ def _check_replay_arguments(args: argparse.Namespace) -> None:
         parser.error("--to must be after --from")
     if args.chart_brands < 1:
         parser.error("--chart-brands must be at least 1")
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    if args.workers > 1 and args.kafka_topic is not None:
+        parser.error("--workers applies to an INPUT file, not to --kafka-topic")
+    if args.workers > 1 and args.crisis_log is not None:
+        parser.error("--crisis-log needs one process: leave --workers out")
+
+
+def replay_configuration(
+    path: Path | None,
+) -> tuple[DetectionSettings, BrandMatcher | None, HoldingStatements]:
+    """What a replay takes from the configuration file: detection settings, the configured
+    brands' matcher (if any), holding statements. OSError or ValueError if it is wrong."""
+    config = load_config(path)
+    return detection_settings(config), brand_matcher(config), HoldingStatements.from_config(config)
 
 
 def _replay(args: argparse.Namespace) -> int:
     _check_replay_arguments(args)
     config = load_config(args.config)
     try:
-        settings = detection_settings(config)
-        matcher = brand_matcher(config)
-        statements = HoldingStatements.from_config(config)
+        settings, matcher, statements = replay_configuration(args.config)
     except (OSError, ValueError) as error:  # pydantic's ValidationError included
         print(f"replay: error: {args.config}: {error}", file=sys.stderr)
         return 2
+    if args.workers > 1:
+        return _parallel_replay(args)
     collector = None
     if args.series_out or args.chart_out:
         from buzzwatch.series import SeriesCollector
@@ -395,6 +421,38 @@ def _replay(args: argparse.Namespace) -> int:
     except _ReplayError as error:
         print(f"replay: error: {error}", file=sys.stderr)
         return 1
+    _replay_outputs(args, source, summary, alerts, collector)
+    return 0
+
+
+def _parallel_replay(args: argparse.Namespace) -> int:
+    """`replay --workers N`: the file replayed by N processes, with one process's outputs."""
+    from buzzwatch.replay_workers import Job, parallel_replay
+    from buzzwatch.series import SeriesCollector
+
+    series = bool(args.series_out or args.chart_out)
+    job = Job(args.input, args.format, args.start, args.end, args.config, series)
+    job = dataclasses.replace(job, progress=not args.no_progress)
+    summary, outside, alerts, reports = parallel_replay(job, args.workers)
+    if args.alerts_out:
+        with args.alerts_out.open("w", encoding="utf-8") as out:
+            out.writelines(event.to_json() + "\n" for event in alerts)
+    collector = SeriesCollector() if series else None
+    if collector is not None:
+        collector.reports = reports
+    source = _ReplaySource((), str(args.input), lambda line: f"line {line}", outside)
+    _replay_outputs(args, source, summary, alerts, collector)
+    return 0
+
+
+def _replay_outputs(
+    args: argparse.Namespace,
+    source: _ReplaySource,
+    summary: ReplaySummary,
+    alerts: list[AlertEvent],
+    collector: SeriesCollector | None,
+) -> None:
+    """The summary and rejections on the terminal, then the series and charts."""
     for line, reason in summary.rejected.first:
         print(f"replay: {source.where(line)}: {reason}", file=sys.stderr)
     if summary.rejected.count > len(summary.rejected.first):
@@ -414,7 +472,6 @@ def _replay(args: argparse.Namespace) -> int:
         print(f"replay: {source.outside} records outside {_range_text(args)} skipped")
     if collector is not None:
         _write_analyst_outputs(args, collector.frame(), alerts, source, summary.records)
-    return 0
 
 
 def _logged_desk(directory: Path, settings: DetectionSettings) -> LoggedDesk:

@@ -106,23 +106,30 @@ class Dispersion:
     E[(x − m)² − x] = k·m², so k is the ratio of two running means.
     """
 
-    __slots__ = ("excess", "scale")
+    __slots__ = ("_known", "excess", "scale")
     FLOOR = 0.002
     CEILING = 4.0
 
     def __init__(self, excess: Ewma | None = None, scale: Ewma | None = None) -> None:
         self.excess = excess or Ewma()
         self.scale = scale or Ewma()
+        self._known: tuple[float, float] | None = None  # (rate, k) until the next `learn`
 
     def k(self, rate: float) -> float:
         """The dispersion, shrunk towards PRIOR_K while the evidence is thin (small counts)."""
+        known = self._known
+        if known is not None and known[0] == rate:
+            return known[1]
         prior = PRIOR_BUCKETS * rate  # worth PRIOR_BUCKETS buckets of one expected mention
         k = (self.excess.total + PRIOR_K * prior) / (self.scale.total + prior)
-        return min(self.CEILING, max(self.FLOOR, k))
+        k = min(self.CEILING, max(self.FLOOR, k))
+        self._known = (rate, k)
+        return k
 
     def learn(self, observed: float, expected: float, rate: float) -> None:
         self.excess.update((observed - expected) ** 2 - observed, rate)
         self.scale.update(expected * expected, rate)
+        self._known = None
 
     def state(self) -> list[list[float]]:
         return [self.excess.state(), self.scale.state()]
@@ -187,21 +194,30 @@ class RecentSums:
         kept = self.windows[-1] - 1
         self._observed: deque[float] = deque(maxlen=kept)
         self._expected: deque[float] = deque(maxlen=kept)
+        # sums asked for since the last push, by bucket values: a bucket is judged, then
+        # learnt from, with the same values
+        self._asked: dict[tuple[float, float], list[tuple[int, float, float]]] = {}
         for observed, expected in rows or []:
             self.push(observed, expected)
 
     def sums(self, observed: float, expected: float) -> list[tuple[int, float, float]]:
         """(window, observed sum, expected sum) for each window, the current bucket included."""
+        known = self._asked.get((observed, expected))
+        if known is not None:
+            return known
         latest_o = [observed, *reversed(self._observed)]
         latest_e = [expected, *reversed(self._expected)]
-        return [
+        sums = [
             (window, math.fsum(latest_o[:window]), math.fsum(latest_e[:window]))
             for window in self.windows
         ]
+        self._asked[observed, expected] = sums
+        return sums
 
     def push(self, observed: float, expected: float) -> None:
         self._observed.append(observed)
         self._expected.append(expected)
+        self._asked.clear()
 
     def state(self) -> list[list[float]]:
         return [[o, e] for o, e in zip(self._observed, self._expected, strict=True)]

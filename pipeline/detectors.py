@@ -39,7 +39,6 @@ class Verdict:
 
     observed: float
     expected: float
-    tail: float
     effect: float  # log-ratio of observed to expected, in units of its usual spread
     window_seconds: int
     fires: bool
@@ -53,7 +52,7 @@ class Verdict:
         return all(self.calm_windows) and self.normal
 
 
-QUIET = Verdict(0.0, 0.0, 1.0, 0.0, 0, False, False, 0.0)
+QUIET = Verdict(0.0, 0.0, 0.0, 0, False, False, 0.0)
 
 
 class WindowNoise:
@@ -118,31 +117,37 @@ def judge(
     from chance; the effect bar (in units of the brand's own spread) protects big brands from
     the bursts they have every week, and a window's floor (a share of its largest count of
     recent days) from peaks that are small beside the brand's recent news.
+
+    The tail, the costly part, is computed only where it decides something: for a window
+    with enough mentions to fire, or one whose effect alone is not calm.
     """
-    best: tuple[float, Window, float, bool] | None = None
+    best: tuple[float, Window, float | None] | None = None
     calm = []
     bar = rule.effect
     for w, floor in zip(windows, floors or [0.0] * len(windows), strict=True):
-        tail = _tail(w, settings)
         ratio = log_ratio(w.observed, w.expected, w.buckets, settings.pseudo_count)
         effect = ratio / w.noise.spread.value
-        calm.append(tail > rule.resolve_alpha or effect < rule.resolve_effect)
-        significant = w.observed >= max(rule.min_count, floor) and tail <= rule.alpha
+        enough = w.observed >= max(rule.min_count, floor)
+        tail = window_tail(w, settings) if enough or effect >= rule.resolve_effect else None
+        calm.append(tail is None or tail > rule.resolve_alpha or effect < rule.resolve_effect)
+        significant = enough and tail is not None and tail <= rule.alpha
         strength = effect if significant else min(effect, bar * 0.999)
         if best is None or strength > best[0]:
-            best = (strength, w, tail, significant)
+            best = (strength, w, tail)
     assert best is not None, "a rule has at least one window"
-    strength, w, tail, significant = best
+    strength, w, tail = best
     critical_bar = rule.critical_effect
     fires = warm and strength >= bar
     return Verdict(
         observed=w.observed,
         expected=w.expected,
-        tail=tail,
         effect=strength,
         window_seconds=w.buckets * settings.bucket_seconds,
         fires=fires,
-        critical=fires and tail <= rule.critical_alpha and strength >= critical_bar,
+        critical=fires
+        and tail is not None
+        and tail <= rule.critical_alpha
+        and strength >= critical_bar,
         score=spike_score(strength, bar, critical_bar),
         calm_windows=tuple(calm),
     )
@@ -173,7 +178,7 @@ def with_evidence(
     return dataclasses.replace(verdict, score=score, normal=normal)
 
 
-def _tail(w: Window, settings: DetectionSettings) -> float:
+def window_tail(w: Window, settings: DetectionSettings) -> float:
     """How improbable the window's count is: a count test, or a share test of its volume.
 
     A share test alone lacks power on a few mentions (8 negatives of 10 is not rare enough),
@@ -308,10 +313,20 @@ class VolumeRule:
         self._day_rate = 1 - 0.5 ** (1 / (24 * per_slot * s.weekly_half_life_weeks))
         self._warmup = s.buckets(s.warmup_hours * 3600)
         self._floor = s.bucket_seconds / 86_400 / 7  # one mention a week
+        self._known: tuple[int, float, float] | None = None  # (t, factor, expected) until learnt
 
     def expected(self, t: int) -> float:
         """Mentions expected in the bucket starting at `t`."""
-        return max(self.level.value(0.0) * self.profile.factor(t), self._floor)
+        return self._expectation(t)[1]
+
+    def _expectation(self, t: int) -> tuple[float, float]:
+        """The seasonal factor and the expected mentions at `t` (asked for several times per
+        bucket: by the silence check, early checks, judging and learning)."""
+        known = self._known
+        if known is None or known[0] != t:
+            factor = self.profile.factor(t)
+            known = self._known = (t, factor, max(self.level.value(0.0) * factor, self._floor))
+        return known[1], known[2]
 
     def zero_chance(self, t: int) -> float:
         """P(no mention at all) in the bucket starting at `t`."""
@@ -324,8 +339,7 @@ class VolumeRule:
 
     def learn_one(self, t: int, volume: int, pace: float = 1.0) -> None:
         """Learn from the closed bucket at `t`; `pace` < 1 slows learning during incidents."""
-        expected = self.expected(t)
-        factor = self.profile.factor(t)
+        factor, expected = self._expectation(t)
         clipped = _clip(volume, expected, self.windows.sd(expected), self._settings.learn_clip)
         self.windows.learn(t, volume, clipped, expected, pace, self.seen >= self._warmup)
         level = self.level.value(0.0)
@@ -334,6 +348,7 @@ class VolumeRule:
         rate = adaptive_rate(self._level_buckets, level, self._settings)
         self.level.update(clipped / factor, rate * pace)
         self.seen += 1
+        self._known = None
 
     def state(self) -> dict[str, Any]:
         return {
@@ -371,6 +386,8 @@ class NegativeRule:
         self._share_level = -math.log(s.share_alpha)
         self._share_buckets = s.share_half_life_hours * 3600 / s.bucket_seconds
         self._warmup = s.buckets(s.warmup_hours * 3600)
+        # evidence asked for since the last bucket learnt (judged, then learnt from, alike)
+        self._asked: dict[tuple[int, int, float], list[tuple[float, float]]] = {}
 
     @property
     def baseline_share(self) -> float:
@@ -448,6 +465,15 @@ class NegativeRule:
         """Per change ρ, the bucket's evidence that the negatives' share odds rose ρ-fold, and
         that the negatives rose ρ-fold beyond what the usual volume brings: a crisis adds
         negatives to the usual talk, which multiplies both."""
+        key = (volume, negatives, usual_negatives)
+        known = self._asked.get(key)
+        if known is None:
+            known = self._asked[key] = self._weighed(volume, negatives, usual_negatives)
+        return known
+
+    def _weighed(
+        self, volume: int, negatives: int, usual_negatives: float
+    ) -> list[tuple[float, float]]:
         s = self._settings
         share = self.baseline_share
         noise = self.windows.noise[0]
@@ -495,6 +521,7 @@ class NegativeRule:
         self.negatives = self.negatives * keep + clipped * pace
         self.volumes = self.volumes * keep + volume * pace
         self.seen += 1
+        self._asked.clear()
 
     def state(self) -> dict[str, Any]:
         return {

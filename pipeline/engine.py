@@ -11,6 +11,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -23,6 +24,11 @@ from pipeline.models import AlertEvent, AlertKind, Mention, Severity
 from pipeline.sentiment import Polarity, SentimentRouter
 from pipeline.settings import DetectionSettings
 from pipeline.statements import HoldingStatements, default_templates
+
+
+def event_order(event: AlertEvent) -> tuple[datetime, str, str, str]:
+    """The order of the events of one `Engine.advance`: event time, then brand, kind, state."""
+    return (event.at, event.brand, event.kind, event.state)
 
 
 class Admission(StrEnum):
@@ -77,6 +83,34 @@ KINDS: tuple[AlertKind, ...] = ("volume", "negative")
 SILENCE_CHANCE = 1e-3  # a run of empty buckets less likely than this is a source outage
 
 
+class OpenIds:
+    """The ids of a brand's mentions counted in its open buckets, by early-check step."""
+
+    def __init__(self, rows: list[list[Any]] | None = None) -> None:
+        self.by_step: dict[int, set[str]] = {step: set(ids) for step, ids in rows or []}
+        self.all: set[str] = set().union(*self.by_step.values())
+
+    def first_sighting(self, step: int, mention_id: str) -> bool:
+        """Remember `mention_id` until its step is forgotten; False if it is already here."""
+        if mention_id in self.all:
+            return False
+        self.all.add(mention_id)
+        self.by_step.setdefault(step, set()).add(mention_id)
+        return True
+
+    def forget(self, step: int) -> None:
+        self.all.difference_update(self.by_step.pop(step, ()))
+
+    def forget_before(self, step: int) -> None:
+        if not self.by_step:
+            return
+        for old in [s for s in self.by_step if s < step]:
+            self.forget(old)
+
+    def state(self) -> list[list[Any]]:
+        return [[step, sorted(ids)] for step, ids in sorted(self.by_step.items())]
+
+
 class BrandState:
     """One brand's open counts, rules and alert lifecycles.
 
@@ -90,8 +124,7 @@ class BrandState:
         self.settings = settings
         self.position = position  # the next step boundary to evaluate
         self.open: dict[int, list[int]] = {}  # step start -> [volume, negatives]
-        self.ids: dict[int, set[str]] = {}  # step start -> ids of the mentions counted there
-        self.open_ids: set[str] = set()  # the union of `ids`
+        self.ids = OpenIds()
         self.volume = VolumeRule(settings)
         self.negative = NegativeRule(settings)
         self.evidence = Evidence(brand, settings.explain)
@@ -100,14 +133,6 @@ class BrandState:
         resolve_after = settings.buckets(settings.resolve_after_minutes * 60)
         self.alerts = {kind: AlertLifecycle(brand, kind, resolve_after) for kind in KINDS}
 
-    def first_sighting(self, step: int, mention_id: str) -> bool:
-        """Remember `mention_id` until its bucket closes; False if it is already counted."""
-        if mention_id in self.open_ids:
-            return False
-        self.open_ids.add(mention_id)
-        self.ids.setdefault(step, set()).add(mention_id)
-        return True
-
     def count(self, step: int, negative: bool) -> None:
         counts = self.open.setdefault(step, [0, 0])
         counts[0] += 1
@@ -115,7 +140,12 @@ class BrandState:
         self.changed = True
 
     def step_to(self, boundary: int, on_bucket: BucketListener | None) -> list[AlertEvent]:
-        """Evaluate every step boundary up to `boundary`, in order."""
+        """Evaluate every step boundary up to `boundary`, in order.
+
+        Only the boundaries where something can happen are visited: each bucket's end, and
+        the end of each step that counted mentions (an early check). The others would judge
+        the same counts again, so `position` moves straight past them.
+        """
         size = self.settings.bucket_seconds
         step = self.settings.early_seconds
         events: list[AlertEvent] = []
@@ -127,8 +157,16 @@ class BrandState:
                 events.extend(map(self._explained, self.close(start, end, on_bucket)))
             elif end - step in self.open:
                 events.extend(map(self._explained, self.check_early(start, end)))
-            self.position += step
+            self.position = self._next_boundary(end, start + size)
         return events
+
+    def _next_boundary(self, end: int, bucket_end: int) -> int:
+        """The first boundary after `end` that closes a bucket or follows a counted step."""
+        step = self.settings.early_seconds
+        if end == bucket_end:
+            bucket_end += self.settings.bucket_seconds
+        counted = (s + step for s in self.open if end < s + step < bucket_end)
+        return min(counted, default=bucket_end)
 
     def _explained(self, event: AlertEvent) -> AlertEvent:
         """A firing event with the explanation of the mentions dated before it."""
@@ -138,13 +176,22 @@ class BrandState:
         return event.model_copy(update={"explanation": explanation})
 
     def check_early(self, start: int, until: int) -> list[AlertEvent]:
-        """Fire on the partial counts of the bucket [start, until) if they already make a spike."""
+        """Fire on the partial counts of the bucket [start, until) if they already make a spike.
+
+        Only the rules whose alert is inactive are judged: an active alert cannot fire again.
+        """
         volume, negatives = self._counts(start, until, pop=False)
         fraction = (until - start) / self.settings.bucket_seconds
-        verdicts = self._judge(start, volume, negatives, self.volume.expected(start), fraction)
+        usual = self.volume.expected(start)
         events = []
-        for kind, verdict in verdicts.items():
-            event = self.alerts[kind].early(verdict, start, until)
+        for kind, life in self.alerts.items():
+            if life.active:
+                continue
+            if kind == "volume":
+                verdict = self.volume.score_one(start, volume)
+            else:
+                verdict = self.negative.score_one(start, volume, negatives, usual, fraction)
+            event = life.early(verdict, start, until)
             if event is not None:
                 events.append(event)
                 self.changed = True
@@ -166,7 +213,10 @@ class BrandState:
         expected_volume = expected_negatives = 0.0
         if not silent:
             usual = self.volume.expected(start)
-            verdicts = self._judge(start, volume, negatives, usual)
+            verdicts = {
+                "volume": self.volume.score_one(start, volume),
+                "negative": self.negative.score_one(start, volume, negatives, usual),
+            }
             expected_volume, expected_negatives = usual, volume * self.negative.baseline_share
             volume_pace, negative_pace = self._paces(verdicts)
             self.volume.learn_one(start, volume, volume_pace)
@@ -194,17 +244,6 @@ class BrandState:
         self._restart_on(events)
         return events
 
-    def _judge(
-        self, start: int, volume: int, negatives: int, usual: float, fraction: float = 1.0
-    ) -> dict[AlertKind, Verdict]:
-        """Both rules' verdicts on the first `fraction` of the bucket (the negatives' evidence
-        is weighed against that fraction of the usual); `usual` is the volume the baseline
-        expects for the whole bucket."""
-        return {
-            "volume": self.volume.score_one(start, volume),
-            "negative": self.negative.score_one(start, volume, negatives, usual, fraction),
-        }
-
     def _paces(self, verdicts: dict[AlertKind, Verdict]) -> tuple[float, float]:
         """How fast the volume and the negative baselines learn from this bucket.
 
@@ -231,7 +270,7 @@ class BrandState:
         volume = negatives = 0
         for step in range(start, end, self.settings.early_seconds):
             if pop:
-                self.open_ids.difference_update(self.ids.pop(step, ()))
+                self.ids.forget(step)
             counts = self.open.pop(step, None) if pop else self.open.get(step)
             if counts is not None:
                 volume += counts[0]
@@ -242,7 +281,7 @@ class BrandState:
         return {
             "position": self.position,
             "open": [[step, *counts] for step, counts in sorted(self.open.items())],
-            "ids": [[step, sorted(ids)] for step, ids in sorted(self.ids.items())],
+            "ids": self.ids.state(),
             "silence": self.silence,
             "volume": self.volume.state(),
             "negative": self.negative.state(),
@@ -256,8 +295,7 @@ class BrandState:
     ) -> BrandState:
         brand_state = cls(brand, settings, state["position"])
         brand_state.open = {row[0]: [row[1], row[2]] for row in state["open"]}
-        brand_state.ids = {step: set(ids) for step, ids in state["ids"]}
-        brand_state.open_ids = set().union(*brand_state.ids.values())
+        brand_state.ids = OpenIds(state["ids"])
         brand_state.silence = state["silence"]
         brand_state.volume = VolumeRule(settings, state["volume"])
         brand_state.negative = NegativeRule(settings, state["negative"])
@@ -277,16 +315,27 @@ class Engine:
         on_bucket: BucketListener | None = None,
         statements: HoldingStatements | None = None,
         handles: Mapping[str, Collection[str]] | None = None,
+        owns: Callable[[str], bool] | None = None,
     ) -> None:
         """`on_bucket`, if given, receives every closed bucket's report (the series).
         `statements` suggest the holding statement of each firing alert; `handles` are each
-        brand's own accounts, whose posts are not counted (`Admission.OWN`)."""
+        brand's own accounts, whose posts are not counted (`Admission.OWN`).
+
+        `owns`, if given, splits the work: only the brands it accepts are scored, counted and
+        judged. The others are admitted as one engine would (late, ahead, brand limit,
+        duplicate), neither scored nor judged, so that engines given complementary `owns` and
+        the same input take every mention alike, and together emit what one engine does.
+        A snapshot holds the owned brands only.
+        """
         self.settings = settings or DetectionSettings()
         self.on_bucket = on_bucket
         self.scorer = scorer or SentimentRouter.for_settings(self.settings)
         self.statements = statements or HoldingStatements(default_templates())
         self.handles = Handles(handles)
         self.brands: dict[str, BrandState] = {}
+        self.owns = owns
+        # the brands `owns` leaves to other engines: their bucket length and open ids
+        self.foreign: dict[str, tuple[int, OpenIds]] = {}
         self.closed_until: int | None = None
         self.latest: int | None = None  # the step of the latest mention counted
         self.suspect: int | None = None  # the step of the last mention dropped as ahead
@@ -308,17 +357,20 @@ class Engine:
         brand = mention.brand
         if brand is None:
             return self._count(Scored(mention, Admission.UNBRANDED))
+        foreign = self.owns is not None and not self.owns(brand)
         if self.handles.owns(mention):
-            polarity = self.scorer.polarity(mention.text, mention.lang)
+            polarity = None if foreign else self.scorer.polarity(mention.text, mention.lang)
             return self._count(Scored(mention, Admission.OWN, polarity))
         step = self.step_of(int(mention.created_at.timestamp()))
         if self.closed_until is not None and step < self.closed_until:
             return self._count(Scored(mention, Admission.LATE))
         if self._ahead(step):
             return self._count(Scored(mention, Admission.AHEAD))
+        if foreign:
+            return self._count(self._admit_foreign(mention, step))
         state = self.brands.get(brand)
         if state is None:
-            if len(self.brands) >= self.settings.max_brands:
+            if len(self.brands) + len(self.foreign) >= self.settings.max_brands:
                 return self._count(Scored(mention, Admission.BRAND_LIMIT))
             settings = self.settings.for_brand(brand)
             state = self.brands[brand] = BrandState(brand, settings, step + settings.early_seconds)
@@ -326,7 +378,7 @@ class Engine:
             # older than the brand's first mention yet not late: time has not reached these
             # steps, so they are evaluated as if this one had come first (merged partitions)
             state.position = step + self.settings.early_seconds
-        if not state.first_sighting(step, mention.id):
+        if not state.ids.first_sighting(step, mention.id):
             return self._count(Scored(mention, Admission.DUPLICATE))
         polarity, lang = self.scorer.judged(mention.text, mention.lang)
         negative = self.scorer.is_negative(polarity)
@@ -335,6 +387,22 @@ class Engine:
         self.latest = step if self.latest is None else max(self.latest, step)
         self.suspect = None
         return self._count(Scored(mention, Admission.ACCEPTED, polarity, negative))
+
+    def _admit_foreign(self, mention: Mention, step: int) -> Scored:
+        """A mention of a brand another engine owns: admitted (ids and time kept), no more."""
+        assert mention.brand is not None
+        known = self.foreign.get(mention.brand)
+        if known is None:
+            if len(self.brands) + len(self.foreign) >= self.settings.max_brands:
+                return Scored(mention, Admission.BRAND_LIMIT)
+            size = self.settings.for_brand(mention.brand).bucket_seconds
+            known = self.foreign[mention.brand] = (size, OpenIds())
+        size, ids = known
+        if not ids.first_sighting(step, mention.id):
+            return Scored(mention, Admission.DUPLICATE)
+        self.latest = step if self.latest is None else max(self.latest, step)
+        self.suspect = None
+        return Scored(mention, Admission.ACCEPTED)
 
     def _ahead(self, step: int) -> bool:
         """Whether a mention at `step` is dropped as ahead (see `add`)."""
@@ -361,10 +429,12 @@ class Engine:
         if self.closed_until is not None and boundary <= self.closed_until:
             return []
         self.closed_until = boundary
+        for size, ids in self.foreign.values():  # as the owner's closes do, bucket by bucket
+            ids.forget_before(boundary - boundary % size)
         events: list[AlertEvent] = []
         for state in self.brands.values():
             events.extend(map(self._with_statement, state.step_to(boundary, self.on_bucket)))
-        events.sort(key=lambda e: (e.at, e.brand, e.kind, e.state))
+        events.sort(key=event_order)
         self.counts.update(f"alert_{e.state}" for e in events)
         return events
 

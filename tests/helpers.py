@@ -56,7 +56,9 @@ def jsonl(mentions: list[Mention]) -> str:
     return "".join(json.dumps(m.model_dump(mode="json")) + "\n" for m in mentions)
 
 
-def buzzwatch(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def buzzwatch(
+    *args: str, timeout: float = 300, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the `buzzwatch` command in this interpreter; fail with its stderr unless it exits 0."""
     result = subprocess.run(
         [sys.executable, "-m", "buzzwatch", *args],
@@ -64,6 +66,7 @@ def buzzwatch(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[s
         text=True,
         check=False,
         timeout=timeout,
+        cwd=cwd,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result

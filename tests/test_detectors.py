@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from pipeline.backtest import backtest
 from pipeline.baseline import DailyPeaks
-from pipeline.detectors import Window, WindowNoise, judge
+from pipeline.detectors import Window, WindowNoise, judge, window_tail
 from pipeline.engine import BucketReport, Engine
 from pipeline.settings import DetectionSettings
 from tests.helpers import ANGRY_TEXT, T0, mention, stream
@@ -100,7 +100,7 @@ def test_negatives_are_also_judged_against_the_usual_volume_when_the_share_is_up
     rule = settings.negative
 
     def tail(window: Window) -> float:
-        return judge(rule, settings, [window], warm=True).tail
+        return window_tail(window, settings)
 
     # 8 negatives of 10 at a 15 % share: rare, but not rare enough on so few mentions...
     assert tail(_share_window(8, 10, usual=None)) > rule.alpha

@@ -1,0 +1,134 @@
+"""Quiet local businesses: the replay's cost per mention when brands have 5 mentions a day.
+
+    python -m benchmarks.quiet_brands [--brands 100] [--days 30]
+
+Every brand closes a 5-minute bucket whether or not anything happened: 288 a day, about 58
+per mention at 5 mentions a day, whatever the number of brands. The goal compares the cost
+per mention of such a file (`buzzwatch replay`, a whole process) with the cost per mention
+of the English benchmark file, replayed in the same run; then the cost of one bucket close,
+timed close by close in this process on a tenth of the brands (median and 90th percentile).
+The goal's 10,000 brands over 30 days is `--brands 10000` (86 million closes: hours today).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks.common import CACHE, best_of, mention_file
+from pipeline import engine as engine_module
+from pipeline.engine import Engine
+from pipeline.models import AlertEvent
+from pipeline.records import read_jsonl
+from pipeline.replay import replay
+
+PER_DAY = 5
+START = datetime(2026, 3, 2, tzinfo=UTC)
+TEXTS = (
+    "Lovely coffee at {b} this morning",
+    "Waited 40 minutes at {b}, never again",
+    "Is {b} open on Sunday?",
+    "Super accueil chez {b}, merci !",
+    "Service lamentable chez {b}, je suis déçu",
+    "{b} a changé ses horaires ?",
+)
+
+
+def quiet_file(brands: int, days: int) -> Path:
+    """`brands` businesses with 5 mentions a day each at random times, over `days` days."""
+    path = CACHE / f"quiet-{brands}-{days}.jsonl"
+    if path.exists():
+        return path
+    rng = random.Random(1)
+    start = int(START.timestamp())
+    times = sorted(
+        (start + rng.randrange(days * 86_400), b)
+        for b in range(brands)
+        for _ in range(PER_DAY * days)
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    with partial.open("w", encoding="utf-8") as sink:
+        for number, (at, b) in enumerate(times):
+            brand = f"business-{b:05d}"
+            record = {
+                "id": f"q{number}",
+                "brand": brand,
+                "text": rng.choice(TEXTS).format(b=brand),
+                "created_at": datetime.fromtimestamp(at, UTC).isoformat(),
+                "source": "twitter",
+            }
+            sink.write(json.dumps(record) + "\n")
+    partial.rename(path)
+    return path
+
+
+def replay_seconds(path: Path) -> float:
+    command = [str(Path(sys.executable).with_name("buzzwatch")), "replay", str(path)]
+    return best_of(
+        1, lambda: subprocess.run([*command, "--no-progress"], check=True, capture_output=True)
+    )
+
+
+def close_times(path: Path) -> list[float]:
+    """Each bucket close's duration, in seconds, over a replay of `path` in this process."""
+    durations: list[float] = []
+    close = engine_module.BrandState.close
+
+    def timed(
+        self: engine_module.BrandState,
+        start: int,
+        end: int,
+        on_bucket: engine_module.BucketListener | None,
+    ) -> list[AlertEvent]:
+        started = time.perf_counter()
+        result = close(self, start, end, on_bucket)
+        durations.append(time.perf_counter() - started)
+        return result
+
+    engine_module.BrandState.close = timed  # type: ignore[method-assign]
+    try:
+        with path.open("rb") as source:
+            replay(read_jsonl(source), Engine(), lambda event: None)
+    finally:
+        engine_module.BrandState.close = close  # type: ignore[method-assign]
+    return durations
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--brands", type=int, default=100)
+    parser.add_argument("--days", type=int, default=30)
+    args = parser.parse_args(argv)
+    quiet, english = quiet_file(args.brands, args.days), mention_file()
+    sizes = {path: sum(1 for _ in path.open("rb")) for path in (quiet, english)}
+    per_mention: dict[Path, list[float]] = {quiet: [], english: []}
+    for _ in range(2):  # interleaved
+        for path in (english, quiet):
+            per_mention[path].append(replay_seconds(path) / sizes[path])
+    q, e = min(per_mention[quiet]), min(per_mention[english])
+    print(
+        f"{args.brands} quiet brands over {args.days} days ({sizes[quiet]} mentions, "
+        f"{args.brands * args.days * 288:,} bucket closes): {q * 1e6:.0f} µs a mention; the "
+        f"English file {e * 1e6:.0f} µs a mention: {q / e:.1f}× its cost (goal: at most 2×; "
+        "whole processes, best of 2)"
+    )
+    sample = quiet_file(max(1, args.brands // 10), args.days)
+    durations = sorted(close_times(sample))
+    median = statistics.median(durations)
+    p90 = durations[int(0.9 * (len(durations) - 1))]
+    print(
+        f"bucket close ({len(durations):,} closes of {max(1, args.brands // 10)} brands): median "
+        f"{median * 1e6:.1f} µs, 90th percentile {p90 * 1e6:.1f} µs (goal: median at most 10 µs)"
+    )
+
+
+if __name__ == "__main__":
+    main()

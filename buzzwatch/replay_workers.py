@@ -1,0 +1,128 @@
+"""`buzzwatch replay --workers N`: one file replayed by N processes, its brands split among them.
+
+Each worker reads the whole file and admits every mention as one engine would (the watermark
+and the admission rules need them all), but scores, counts and judges only its share of the
+brands: those whose home partition among N is its index, by the murmur2 hash the Kafka path
+keys mentions with. The parent merges the workers' alerts and series rows in the order one
+engine emits them, so the outputs are byte-identical to one process's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from pipeline.engine import Admission, BucketReport, Engine, Scored, event_order
+from pipeline.models import AlertEvent
+from pipeline.replay import ReplaySummary, replay
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a worker replays: the file, its selection and configuration, and its share."""
+
+    input: Path
+    format: str | None
+    start: datetime | None
+    end: datetime | None
+    config: Path | None
+    series: bool
+    index: int = 0
+    count: int = 1
+    progress: bool = False
+
+    def owns(self, brand: str) -> bool:
+        from consumers.topics import home_partition
+
+        return home_partition(brand, self.count) == self.index
+
+
+@dataclass
+class ShareResult:
+    """A worker's summary and outputs, each tagged with the boundary of the engine's advance
+    that emitted it (all workers advance alike), and the order brands were first counted."""
+
+    summary: ReplaySummary
+    outside: int
+    alerts: list[tuple[int, AlertEvent]]
+    reports: list[tuple[int, BucketReport]]
+    brand_order: dict[str, int]
+
+
+def replay_share(job: Job) -> ShareResult:
+    """Replay the whole file, owning the brands of `job`'s share."""
+    from buzzwatch.cli import _file_source, replay_configuration
+
+    settings, matcher, statements = replay_configuration(job.config)
+    reports: list[tuple[int, BucketReport]] = []
+    alerts: list[tuple[int, AlertEvent]] = []
+    order: dict[str, int] = {}
+    engine = Engine(
+        settings,
+        on_bucket=(lambda r: reports.append((_boundary(engine), r))) if job.series else None,
+        statements=statements,
+        handles=matcher.handles if matcher else None,
+        owns=job.owns,
+    )
+
+    def on_scored(scored: Scored) -> None:
+        brand = scored.mention.brand
+        if scored.admission is Admission.ACCEPTED and brand not in order:
+            order[str(brand)] = len(order)
+
+    args = argparse.Namespace(
+        input=job.input,
+        format=job.format,
+        start=job.start,
+        end=job.end,
+        no_progress=not job.progress,
+    )
+    with _file_source(args) as source:
+        summary = replay(
+            source.records,
+            engine,
+            lambda event: alerts.append((_boundary(engine), event)),
+            matcher,
+            on_scored,
+        )
+    return ShareResult(summary, source.outside, alerts, reports, order)
+
+
+def _boundary(engine: Engine) -> int:
+    assert engine.closed_until is not None, "events come from an advance"
+    return engine.closed_until
+
+
+def parallel_replay(
+    job: Job, workers: int
+) -> tuple[ReplaySummary, int, list[AlertEvent], list[BucketReport]]:
+    """The summary, records outside the range, alerts and series of `job` replayed by
+    `workers` processes, as one process would give them."""
+    jobs = [
+        dataclasses.replace(job, index=index, count=workers, progress=job.progress and not index)
+        for index in range(workers)
+    ]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        results = list(pool.map(replay_share, jobs))
+    first = results[0]
+    for result in results[1:]:
+        ours, theirs = first.summary, result.summary
+        if dataclasses.replace(theirs, alerts=ours.alerts) != ours:
+            raise RuntimeError("replay workers took the records differently")
+    alerts = sorted(
+        (tagged for result in results for tagged in result.alerts),
+        key=lambda tagged: (tagged[0], *event_order(tagged[1])),
+    )
+    order = first.brand_order
+    reports = sorted(
+        (tagged for result in results for tagged in result.reports),
+        key=lambda tagged: (tagged[0], order[tagged[1].brand], tagged[1].start),
+    )
+    summary = dataclasses.replace(first.summary, alerts=len(alerts))
+    return summary, first.outside, [event for _, event in alerts], [r for _, r in reports]
