@@ -107,7 +107,9 @@ def parallel_replay(
         dataclasses.replace(job, index=index, count=workers, progress=job.progress and not index)
         for index in range(workers)
     ]
-    context = multiprocessing.get_context("spawn")
+    # forked workers start with the parent's imports done; spawned ones where there is no fork
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         results = list(pool.map(replay_share, jobs))
     first = results[0]
