@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import subprocess
 import sys
 import tarfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from pipeline import synthetic
+from pipeline.engine import BrandState
+from pipeline.models import AlertEvent
 
 CACHE = Path.home() / ".cache" / "buzzwatch" / "benchmarks"
 MENTIONS = 100_000
@@ -72,6 +76,32 @@ def vader_tweets() -> list[str] | None:
                 lines = member.read().decode("utf-8").splitlines()
         path.write_text("\n".join(line.split("\t")[2] for line in lines) + "\n", encoding="utf-8")
     return path.read_text(encoding="utf-8").splitlines()
+
+
+@contextlib.contextmanager
+def engine_calls() -> Iterator[dict[str, list[float]]]:
+    """The duration of each bucket close and each early check of any engine, while inside."""
+    durations: dict[str, list[float]] = {"close": [], "check_early": []}
+    originals = {name: getattr(BrandState, name) for name in durations}
+
+    def timed(name: str) -> Callable[..., list[AlertEvent]]:
+        original, kept = originals[name], durations[name]
+
+        def call(self: BrandState, *args: Any) -> list[AlertEvent]:
+            started = time.perf_counter()
+            events: list[AlertEvent] = original(self, *args)
+            kept.append(time.perf_counter() - started)
+            return events
+
+        return call
+
+    for name in durations:
+        setattr(BrandState, name, timed(name))
+    try:
+        yield durations
+    finally:
+        for name, original in originals.items():
+            setattr(BrandState, name, original)
 
 
 def best_of(runs: int, action: Callable[[], object]) -> float:

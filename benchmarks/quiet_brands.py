@@ -18,14 +18,11 @@ import random
 import statistics
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.common import CACHE, best_of, mention_file
-from pipeline import engine as engine_module
+from benchmarks.common import CACHE, best_of, engine_calls, mention_file
 from pipeline.engine import Engine
-from pipeline.models import AlertEvent
 from pipeline.records import read_jsonl
 from pipeline.replay import replay
 
@@ -79,27 +76,9 @@ def replay_seconds(path: Path) -> float:
 
 def close_times(path: Path) -> list[float]:
     """Each bucket close's duration, in seconds, over a replay of `path` in this process."""
-    durations: list[float] = []
-    close = engine_module.BrandState.close
-
-    def timed(
-        self: engine_module.BrandState,
-        start: int,
-        end: int,
-        on_bucket: engine_module.BucketListener | None,
-    ) -> list[AlertEvent]:
-        started = time.perf_counter()
-        result = close(self, start, end, on_bucket)
-        durations.append(time.perf_counter() - started)
-        return result
-
-    engine_module.BrandState.close = timed  # type: ignore[method-assign]
-    try:
-        with path.open("rb") as source:
-            replay(read_jsonl(source), Engine(), lambda event: None)
-    finally:
-        engine_module.BrandState.close = close  # type: ignore[method-assign]
-    return durations
+    with engine_calls() as durations, path.open("rb") as source:
+        replay(read_jsonl(source), Engine(), lambda event: None)
+    return durations["close"]
 
 
 def main(argv: list[str] | None = None) -> None:
