@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import importlib
 import json
 import logging
 import os
@@ -19,13 +20,8 @@ from typing import IO, TYPE_CHECKING, Any, cast
 
 from tqdm import tqdm
 
-from buzzwatch.backtest_cli import add_commands as add_backtest_commands
 from buzzwatch.configuration import ConfigError, load_config
-from buzzwatch.crisis_cli import add_command as add_crisis_command
-from buzzwatch.desk_cli import add_commands as add_desk_commands
 from buzzwatch.kafka_cli import add_commands as add_kafka_commands
-from buzzwatch.report_cli import add_command as add_report_command
-from buzzwatch.sentiment_cli import add_command as add_sentiment_command
 from pipeline.brands import BrandMatcher, brand_matcher
 from pipeline.crisis_log import CrisisLog
 from pipeline.desk import Desk, LoggedDesk, seen_of
@@ -52,10 +48,24 @@ LOG_LEVEL_ENV = "BUZZWATCH_LOG_LEVEL"
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
+# Modules registering the last commands, with the commands each adds (`evaluate` is a group
+# the first creates and the others add to). A module is imported only when one of its commands
+# is asked for, or for the full help: their imports (the evaluations, numpy, the report
+# renderers) are heavy, and `replay` or `detect` do not need them.
+LATER_COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("buzzwatch.backtest_cli", ("backtest", "evaluate")),
+    ("buzzwatch.crisis_cli", ("evaluate",)),
+    ("buzzwatch.desk_cli", ("desk", "queue")),
+    ("buzzwatch.report_cli", ("report",)),
+    ("buzzwatch.sentiment_cli", ("evaluate",)),
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `buzzwatch` console script."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    parser = _parser(_command_of(arguments))
+    args = parser.parse_args(arguments)
     if args.log_level not in LOG_LEVELS:
         parser.error(f"${LOG_LEVEL_ENV} is {args.log_level!r}: give one of {', '.join(LOG_LEVELS)}")
     _set_up_logging(args.log_level)
@@ -76,7 +86,19 @@ def _set_up_logging(level: str) -> None:
         logging.getLogger("kafka").setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
-def _parser() -> argparse.ArgumentParser:
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The command `argv` asks for (its first word that is no option), if any."""
+    words = iter(argv)
+    for word in words:
+        if word == "--log-level":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; given the `command` asked for, only the modules it needs."""
     parser = argparse.ArgumentParser(prog="buzzwatch", description=__doc__)
     parser.add_argument(
         "--log-level",
@@ -192,11 +214,10 @@ def _parser() -> argparse.ArgumentParser:
     sc.add_argument("--write", type=Path, metavar="DIR", help="write every schema file into DIR")
     sc.set_defaults(run=_schema, schema_parser=sc)
 
-    add_backtest_commands(commands)
-    add_crisis_command(commands)
-    add_desk_commands(commands)
-    add_report_command(commands)
-    add_sentiment_command(commands)
+    later = {name for _, names in LATER_COMMANDS for name in names}
+    for module, names in LATER_COMMANDS:
+        if command in names or (command not in commands.choices and command not in later):
+            importlib.import_module(module).add_commands(commands)
     return parser
 
 

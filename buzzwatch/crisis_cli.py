@@ -53,7 +53,7 @@ REPORT_ON: Final = "ramped:3-5,step:1-3"
 Streams: TypeAlias = list[tuple[str, list[int]]]  # --choose-on, --report-on: (scenario, seeds)
 
 
-def add_command(commands: SubParsers) -> None:
+def add_commands(commands: SubParsers) -> None:
     """Register `evaluate crisis`, or `evaluate-crisis` when there is no `evaluate` group."""
     group = evaluate_group(commands)
     if group is None:

@@ -28,7 +28,7 @@ is in [FROM, TO) when it started before TO and had not ended by FROM.
 """
 
 
-def add_command(commands: SubParsers) -> None:
+def add_commands(commands: SubParsers) -> None:
     """Register `report`."""
     from buzzwatch.cli import _utc_time  # buzzwatch.cli imports this module
 

@@ -22,7 +22,7 @@ from pipeline.sentiment_eval import (
 HELP = "the French scorer, its lexicon alone and vadersentiment-fr on labelled French posts"
 
 
-def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `evaluate sentiment` (the `evaluate` group must exist)."""
     group = evaluate_group(commands)
     if group is None:

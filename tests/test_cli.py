@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from buzzwatch.cli import _parser as cli_parser
 from pipeline.models import AlertEvent
 from tests.helpers import buzzwatch
 
@@ -142,3 +144,32 @@ def test_log_lines_have_levels_and_the_kafka_client_speaks_only_when_asked(tmp_p
     assert " INFO kafka." not in quiet.stderr and " DEBUG " not in quiet.stderr
     loud = run("--log-level", "debug", *args)
     assert " DEBUG kafka." in loud.stderr and " INFO kafka." in loud.stderr
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    (action,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def test_each_command_is_there_when_asked_for() -> None:
+    everything = _subcommands(cli_parser())
+    for command, full in everything.items():
+        asked = _subcommands(cli_parser(command))
+        assert command in asked
+        assert asked[command].format_help() == full.format_help()
+
+
+def test_replay_does_not_import_the_evaluations_or_the_reports(tmp_path: Path) -> None:
+    source = tmp_path / "one.jsonl"
+    source.write_text(
+        '{"id": "1", "created_at": "2026-03-02T00:00:00Z", "text": "hello", "brand": "acme"}\n'
+    )
+    script = (
+        "import sys; from buzzwatch.cli import main; "
+        f"main(['replay', {str(source)!r}, '--no-progress']); "
+        "print(sorted(m for m in sys.modules if m.startswith(('buzzwatch.evaluation', "
+        "'buzzwatch.report', 'buzzwatch.crisis_cli', 'buzzwatch.backtest_cli'))))"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]"
