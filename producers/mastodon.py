@@ -7,8 +7,10 @@ REST (so nothing posted in between is missed), then takes each `update` event as
 when the stream drops or falls silent it reconnects, catching up again. Ids already sent are
 skipped (the position keeps the recent ones), so the overlap of the two is harmless.
 
-A status is a mention with the id `mastodon:HOST:ID`, its text the content warning and the
-content with the HTML taken out, the author `@user@host`. A boost carries the boosted text.
+A status is a mention with the id `mastodon:HOST:ID`, the author `@user@host`, its text the
+content warning, the content with the HTML taken out (a mentioned account as its full handle,
+`@user@server`), its poll's options and its media's descriptions (alt text). A boost carries
+the boosted text.
 Deletions and edits are not taken back: the crisis log keeps what was said.
 """
 
@@ -73,11 +75,7 @@ def parse_status(status: object, host: str, brand: str | None = None) -> Mention
         return Invalid(f"expected a status object, got {type(status).__name__}")
     reblog = status.get("reblog")
     shown: dict[str, Any] = reblog if isinstance(reblog, dict) else status
-    text = " — ".join(
-        plain_text(part)
-        for part in (shown.get("spoiler_text"), shown.get("content"))
-        if isinstance(part, str) and part.strip()
-    )
+    text = " — ".join(_texts(shown, host))
     account = status.get("account")
     account = account if isinstance(account, dict) else {}
     acct = str(account.get("acct") or "")
@@ -94,13 +92,46 @@ def parse_status(status: object, host: str, brand: str | None = None) -> Mention
         "engagement": _engagement(status),
     }
     if acct:
-        handle = f"@{acct}" if "@" in acct else f"@{acct}@{host}"
+        handle = _handle(acct, host)
         followers = account.get("followers_count")
         record["author"] = {"id": handle, "name": handle, "followers": followers}
     try:
         return Mention.model_validate({k: v for k, v in record.items() if v is not None})
     except ValidationError as error:
         return Invalid(f"status {status.get('id')!r}: {describe_validation_error(error)}")
+
+
+def _texts(status: dict[str, Any], host: str) -> Iterator[str]:
+    """What a status says: its content warning, its content (mentioned accounts by their full
+    handle, `@user@server`, as brands configure them), its poll's options and its media's
+    descriptions (alt text)."""
+    handles = {
+        str(m["url"]): _handle(str(m["acct"]), host)
+        for m in _dicts(status.get("mentions"))
+        if m.get("url") and m.get("acct")
+    }
+    for part in (status.get("spoiler_text"), status.get("content")):
+        if isinstance(part, str) and part.strip():
+            yield plain_text(part, handles)
+    poll = status.get("poll")
+    options = [
+        o.get("title") for o in _dicts(poll.get("options") if isinstance(poll, dict) else [])
+    ]
+    if any(isinstance(title, str) and title.strip() for title in options):
+        yield " / ".join(t.strip() for t in options if isinstance(t, str) and t.strip())
+    for media in _dicts(status.get("media_attachments")):
+        description = media.get("description")
+        if isinstance(description, str) and description.strip():
+            yield description.strip()
+
+
+def _dicts(items: object) -> list[dict[str, Any]]:
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+
+def _handle(acct: str, host: str) -> str:
+    """`@user@server` of an account: `acct` names the server unless it is `host` itself."""
+    return f"@{acct}" if "@" in acct else f"@{acct}@{host}"
 
 
 def _engagement(status: dict[str, Any]) -> int | None:

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from pipeline.brands import brand_matcher
 from pipeline.models import Invalid, Mention
 from producers import mastodon
 from producers.follow import PollResult, Position
@@ -67,6 +68,44 @@ def test_a_status_becomes_a_mention_with_plain_text() -> None:
         "fr",
     )
     assert parse_status(["no"], "x") == Invalid("expected a status object, got list")
+
+
+def _status(**fields: Any) -> dict[str, Any]:
+    """A status entity as Mastodon's API documents it, with these fields."""
+    account = {"id": "9", "acct": "lea", "followers_count": 12}
+    return {"id": "1", "created_at": "2026-03-05T08:00:00.000Z", "account": account} | fields
+
+
+def test_mentioned_accounts_read_as_the_handles_brands_configure() -> None:
+    content = (
+        '<p><span class="h-card" translate="no"><a href="https://piaille.fr/@ferrand" '
+        'class="u-url mention">@<span>ferrand</span></a></span> et <span class="h-card">'
+        '<a href="https://social.example/@claire" class="u-url mention">@<span>claire</span>'
+        "</a></span> : toujours pas de pain ?</p>"
+    )
+    mentions = [
+        {"id": "7", "username": "ferrand", "url": "https://piaille.fr/@ferrand"},
+        {"id": "8", "username": "claire", "url": "https://social.example/@claire"},
+    ]
+    mentions[0]["acct"], mentions[1]["acct"] = "ferrand@piaille.fr", "claire"  # claire is local
+    status = _status(content=content, mentions=mentions, language="fr")
+    mention = parse_status(status, "social.example")
+    assert isinstance(mention, Mention)
+    assert mention.text == "@ferrand@piaille.fr et @claire@social.example : toujours pas de pain ?"
+    config = {"brands": {"Boulangerie Ferrand": {"handles": ["@ferrand@piaille.fr"]}}}
+    matcher = brand_matcher(config)  # the README's example
+    assert matcher is not None
+    assert [m.brand for m in matcher.assign(mention)] == ["Boulangerie Ferrand"]
+
+
+def test_alt_text_and_poll_options_are_part_of_the_text() -> None:
+    photo = {"id": "3", "type": "image", "description": "Vitrine vide, rideau baissé"}
+    media_only = parse_status(_status(content="", media_attachments=[photo]), "social.example")
+    assert isinstance(media_only, Mention) and media_only.text == "Vitrine vide, rideau baissé"
+    poll = {"id": "4", "options": [{"title": "Ferrand", "votes_count": 3}, {"title": "Leclerc"}]}
+    asked = parse_status(_status(content="<p>Votre pain du dimanche ?</p>", poll=poll), "x")
+    assert isinstance(asked, Mention)
+    assert asked.text == "Votre pain du dimanche ? — Ferrand / Leclerc"
 
 
 class FakeMastodon:
