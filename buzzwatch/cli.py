@@ -87,13 +87,16 @@ def _set_up_logging(level: str) -> None:
 
 
 def _command_of(argv: Sequence[str]) -> str | None:
-    """The command `argv` asks for (its first word that is no option), if any."""
+    """The command `argv` asks for: its first word, after `--log-level` if given; None when
+    another option comes first (`-h`: the full help)."""
     words = iter(argv)
     for word in words:
         if word == "--log-level":
             next(words, None)
-        elif not word.startswith("-"):
-            return word
+        elif word.startswith("--log-level="):
+            continue
+        else:
+            return None if word.startswith("-") else word
     return None
 
 
@@ -383,14 +386,15 @@ def _check_replay_arguments(args: argparse.Namespace) -> None:
         parser.error("--workers applies to an INPUT file, not to --kafka-topic")
     if args.workers > 1 and args.crisis_log is not None:
         parser.error("--crisis-log needs one process: leave --workers out")
+    if args.workers > 1 and args.input is not None and not args.input.is_file():
+        parser.error(f"--workers needs a regular file, each worker reads it whole: {args.input}")
 
 
 def replay_configuration(
-    path: Path | None,
+    config: dict[str, Any],
 ) -> tuple[DetectionSettings, BrandMatcher | None, HoldingStatements]:
-    """What a replay takes from the configuration file: detection settings, the configured
+    """What a replay takes from the configuration: detection settings, the configured
     brands' matcher (if any), holding statements. OSError or ValueError if it is wrong."""
-    config = load_config(path)
     return detection_settings(config), brand_matcher(config), HoldingStatements.from_config(config)
 
 
@@ -398,7 +402,7 @@ def _replay(args: argparse.Namespace) -> int:
     _check_replay_arguments(args)
     config = load_config(args.config)
     try:
-        settings, matcher, statements = replay_configuration(args.config)
+        settings, matcher, statements = replay_configuration(config)
     except (OSError, ValueError) as error:  # pydantic's ValidationError included
         print(f"replay: error: {args.config}: {error}", file=sys.stderr)
         return 2

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import multiprocessing
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,8 +58,9 @@ class ShareResult:
 def replay_share(job: Job) -> ShareResult:
     """Replay the whole file, owning the brands of `job`'s share."""
     from buzzwatch.cli import _file_source, replay_configuration
+    from buzzwatch.configuration import load_config
 
-    settings, matcher, statements = replay_configuration(job.config)
+    settings, matcher, statements = replay_configuration(load_config(job.config))
     reports: list[tuple[int, BucketReport]] = []
     alerts: list[tuple[int, AlertEvent]] = []
     order: dict[str, int] = {}
@@ -107,9 +109,9 @@ def parallel_replay(
         dataclasses.replace(job, index=index, count=workers, progress=job.progress and not index)
         for index in range(workers)
     ]
-    # forked workers start with the parent's imports done; spawned ones where there is no fork
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    # forked workers start with the parent's imports done; spawned ones off Linux, where
+    # forking a process is not safe (macOS) or not possible (Windows)
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         results = list(pool.map(replay_share, jobs))
     first = results[0]

@@ -165,8 +165,10 @@ class BrandState:
         step = self.settings.early_seconds
         if end == bucket_end:
             bucket_end += self.settings.bucket_seconds
-        counted = (s + step for s in self.open if end < s + step < bucket_end)
-        return min(counted, default=bucket_end)
+        for boundary in range(end + step, bucket_end, step):  # at most a bucket's steps
+            if boundary - step in self.open:
+                return boundary
+        return bucket_end
 
     def _explained(self, event: AlertEvent) -> AlertEvent:
         """A firing event with the explanation of the mentions dated before it."""
@@ -325,7 +327,7 @@ class Engine:
         judged. The others are admitted as one engine would (late, ahead, brand limit,
         duplicate), neither scored nor judged, so that engines given complementary `owns` and
         the same input take every mention alike, and together emit what one engine does.
-        A snapshot holds the owned brands only.
+        Such an engine is not checkpointed (`snapshot` refuses): it splits a replay.
         """
         self.settings = settings or DetectionSettings()
         self.on_bucket = on_bucket
@@ -472,6 +474,8 @@ class Engine:
         A checkpoint writes the engine part and the changed brands' parts separately;
         `restore` rebuilds the engine from the union of the latest of each.
         """
+        if self.owns is not None:
+            raise ValueError("an engine that shares its brands with others is not checkpointed")
         chosen = self.brands if brands is None else {b: self.brands[b] for b in brands}
         return {
             "version": SNAPSHOT_VERSION,

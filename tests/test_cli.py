@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from buzzwatch.cli import _command_of
 from buzzwatch.cli import _parser as cli_parser
 from pipeline.models import AlertEvent
 from tests.helpers import buzzwatch
@@ -173,3 +174,10 @@ def test_replay_does_not_import_the_evaluations_or_the_reports(tmp_path: Path) -
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "[]"
+
+
+def test_the_command_asked_for_is_the_first_word_after_the_log_level() -> None:
+    assert _command_of(["--log-level", "debug", "replay", "x.jsonl"]) == "replay"
+    assert _command_of(["--log-level=debug", "report", "-h"]) == "report"
+    assert _command_of(["-h", "replay"]) is None  # the full help, every command in it
+    assert _command_of([]) is None

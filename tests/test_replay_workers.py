@@ -6,6 +6,8 @@ invalid line."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -85,7 +87,8 @@ def test_engines_splitting_the_brands_emit_what_one_engine_does(shares: int) -> 
     one_admissions, one_alerts, one_buckets = run(mentions)
     assert {"duplicate", "late", "ahead", "brand_limit", "unbranded"} <= set(one_admissions)
     assert any(event.state == "firing" for _, event in one_alerts)
-    order = {m.brand: 0 for m in mentions if m.brand}  # brands as first seen
+    taken = zip(mentions, one_admissions, strict=True)
+    order = {m.brand: 0 for m, admission in taken if admission == "accepted"}  # first counted
     alerts: list[tuple[int, AlertEvent]] = []
     buckets: list[tuple[int, BucketReport]] = []
     busy = 0
@@ -125,3 +128,11 @@ def test_replay_with_workers_writes_what_one_process_writes(tmp_path: Path) -> N
     stdout, stderr, alerts_written, _ = outputs[1]
     assert "1 invalid" in stdout and "late" in stdout and alerts_written
     assert "line 11" in stderr
+
+
+def test_workers_need_a_file_they_can_each_read_whole(tmp_path: Path) -> None:
+    line = json.dumps(hostile_demo()[0].model_dump(mode="json")) + "\n"
+    command = [sys.executable, "-m", "buzzwatch", "replay", "/dev/stdin", "--workers", "2"]
+    result = subprocess.run(command, input=line, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "--workers needs a regular file" in result.stderr
