@@ -49,6 +49,11 @@ MENTIONS_PATH = "/v1/mentions"
 MAX_DETAILS = 100  # field errors listed in one 422 answer at most
 RETRY_BUSY_SECONDS = 1
 RETRY_KAFKA_SECONDS = 5
+# After answering a request whose body it did not read, the server reads (and drops) what the
+# client still sends, this long and this much at most, before closing: closing with unread
+# input resets the connection, and a client still sending would get the reset, not the answer.
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 1 << 20
 
 
 class IngestSettings(BaseModel):
@@ -463,6 +468,12 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 30  # seconds a client may take to send its request
     server: IngestServer
+    unread = False  # the request's body was not read: linger before closing
+
+    def finish(self) -> None:
+        super().finish()
+        if self.unread:
+            _linger(self.connection)
 
     @property
     def _route(self) -> str:
@@ -476,7 +487,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         route = self.server.routes.get(self._route)
         if "Content-Length" in self.headers or "Transfer-Encoding" in self.headers:
-            self.close_connection = True  # a body we do not read
+            self.close_connection = self.unread = True  # a body we do not read
         if route is not None:
             self._answer(route())
         elif self._route in self.server.posts:
@@ -487,7 +498,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         post = self.server.posts.get(self._route)
         if post is None:
-            self.close_connection = True  # its body is not read
+            self.close_connection = self.unread = True  # its body is not read
             self._answer(_error(404, f"no {self.path} here"))
             return
         started = time.perf_counter()
@@ -495,7 +506,7 @@ class _Handler(BaseHTTPRequestHandler):
         seconds = self.server.service.metrics.seconds.labels(self._route)
         seconds.observe(time.perf_counter() - started)
         if reply.status in (411, 413, 401, 415):
-            self.close_connection = True  # the body was not read
+            self.close_connection = self.unread = True  # the body was not read
         self._answer(reply)
 
     def _answer(self, reply: Reply) -> None:
@@ -515,6 +526,20 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         log.info("%s %s", self.address_string(), format % args)
+
+
+def _linger(connection: socket.socket) -> None:
+    """End the answer, then drop what the client still sends (bounded) before the close."""
+    deadline = time.monotonic() + LINGER_SECONDS
+    dropped = 0
+    with contextlib.suppress(OSError):
+        connection.shutdown(socket.SHUT_WR)
+        while dropped < LINGER_BYTES and (left := deadline - time.monotonic()) > 0:
+            connection.settimeout(left)
+            chunk = connection.recv(65_536)
+            if not chunk:
+                return
+            dropped += len(chunk)
 
 
 def serve(service: IngestService, stop: threading.Event) -> None:

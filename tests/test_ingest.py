@@ -98,6 +98,31 @@ def test_posted_mentions_reach_the_topic_keyed_by_brand(
     assert got[1][0] == Mention.model_validate(mention("one", brand="Initech"))
 
 
+def test_a_client_still_sending_a_refused_body_gets_the_answer(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    """The server answers 411 on a chunked request's headers; the client sends its body after
+    that, as a slow client or a large upload does, and still reads the answer."""
+    topic = new_topic(kafka_bootstrap)
+    with ingest(tmp_path, kafka_bootstrap, topic) as (where, _):
+        host, port = where.split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as client:
+            client.sendall(
+                b"POST /v1/mentions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Authorization: Bearer " + TOKEN.encode() + b"\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n"
+            )
+            time.sleep(0.5)  # the answer is sent, the connection would be closed by now
+            client.sendall(b"2\r\n{}\r\n" * 1000)  # a closed server answers with a reset...
+            time.sleep(0.5)
+            client.sendall(b"0\r\n\r\n")  # ...and this send would fail on it
+            answer = b""
+            while chunk := client.recv(65_536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 411 ")
+        assert answer.endswith(b'{"error": "a Content-Length is required"}')
+
+
 def test_refusals_say_why_and_write_nothing(tmp_path: Path, kafka_bootstrap: str) -> None:
     topic = new_topic(kafka_bootstrap)
     with ingest(tmp_path, kafka_bootstrap, topic) as (where, _):
