@@ -189,16 +189,29 @@ class BrandState:
         for kind, life in self.alerts.items():
             if life.active:
                 continue
-            if kind == "volume":
-                verdict = self.volume.score_one(start, volume)
-            else:
-                verdict = self.negative.score_one(start, volume, negatives, usual, fraction)
+            verdict = self._verdict(kind, start, volume, negatives, usual, fraction)
             event = life.early(verdict, start, until)
             if event is not None:
                 events.append(event)
                 self.changed = True
         self._restart_on(events)
         return events
+
+    def _verdict(
+        self,
+        kind: AlertKind,
+        start: int,
+        volume: int,
+        negatives: int,
+        usual: float,
+        fraction: float = 1.0,
+    ) -> Verdict:
+        """The `kind` rule's verdict on the first `fraction` of the bucket (the negatives'
+        evidence is weighed against that fraction of the usual); `usual` is the volume the
+        baseline expects for the whole bucket."""
+        if kind == "volume":
+            return self.volume.score_one(start, volume)
+        return self.negative.score_one(start, volume, negatives, usual, fraction)
 
     def _restart_on(self, events: list[AlertEvent]) -> None:
         """A negative alert that fires takes the evidence behind it: its runs start afresh."""
@@ -216,8 +229,7 @@ class BrandState:
         if not silent:
             usual = self.volume.expected(start)
             verdicts = {
-                "volume": self.volume.score_one(start, volume),
-                "negative": self.negative.score_one(start, volume, negatives, usual),
+                kind: self._verdict(kind, start, volume, negatives, usual) for kind in KINDS
             }
             expected_volume, expected_negatives = usual, volume * self.negative.baseline_share
             volume_pace, negative_pace = self._paces(verdicts)
@@ -372,7 +384,7 @@ class Engine:
             return self._count(self._admit_foreign(mention, step))
         state = self.brands.get(brand)
         if state is None:
-            if len(self.brands) + len(self.foreign) >= self.settings.max_brands:
+            if self._full():
                 return self._count(Scored(mention, Admission.BRAND_LIMIT))
             settings = self.settings.for_brand(brand)
             state = self.brands[brand] = BrandState(brand, settings, step + settings.early_seconds)
@@ -386,8 +398,7 @@ class Engine:
         negative = self.scorer.is_negative(polarity)
         state.count(step, negative)
         state.evidence.add(step, mention, lang, polarity.compound, negative)
-        self.latest = step if self.latest is None else max(self.latest, step)
-        self.suspect = None
+        self._took(step)
         return self._count(Scored(mention, Admission.ACCEPTED, polarity, negative))
 
     def _admit_foreign(self, mention: Mention, step: int) -> Scored:
@@ -395,16 +406,23 @@ class Engine:
         assert mention.brand is not None
         known = self.foreign.get(mention.brand)
         if known is None:
-            if len(self.brands) + len(self.foreign) >= self.settings.max_brands:
+            if self._full():
                 return Scored(mention, Admission.BRAND_LIMIT)
             size = self.settings.for_brand(mention.brand).bucket_seconds
             known = self.foreign[mention.brand] = (size, OpenIds())
-        size, ids = known
-        if not ids.first_sighting(step, mention.id):
+        if not known[1].first_sighting(step, mention.id):
             return Scored(mention, Admission.DUPLICATE)
+        self._took(step)
+        return Scored(mention, Admission.ACCEPTED)
+
+    def _full(self) -> bool:
+        """Whether `max_brands` brands are tracked, owned or not: a new one is refused."""
+        return len(self.brands) + len(self.foreign) >= self.settings.max_brands
+
+    def _took(self, step: int) -> None:
+        """A mention at `step` is counted: event time has reached it (see `_ahead`)."""
         self.latest = step if self.latest is None else max(self.latest, step)
         self.suspect = None
-        return Scored(mention, Admission.ACCEPTED)
 
     def _ahead(self, step: int) -> bool:
         """Whether a mention at `step` is dropped as ahead (see `add`)."""
