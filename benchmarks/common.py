@@ -11,7 +11,7 @@ import tarfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from pipeline import synthetic
 from pipeline.engine import BrandState
@@ -29,29 +29,37 @@ def mention_file() -> Path:
     Brand volumes spread over 1:1000 (the busiest has about half the mentions); English only,
     so that the naive loop (English VADER on every line) does the same scoring work.
     """
-    path = CACHE / f"mentions-en-{MENTIONS}.jsonl"
-    if not path.exists():
+
+    def write(sink: IO[str]) -> None:
         scenario = synthetic.load_scenario(MENTIONS, brands=10, days=2, seed=1)
         english = tuple(dataclasses.replace(b, french_share=0.0) for b in scenario.brands)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial")
-        mentions = synthetic.generate(dataclasses.replace(scenario, brands=english))
-        with partial.open("w", encoding="utf-8") as sink:
-            synthetic.write_jsonl(mentions, sink)
-        partial.rename(path)
-    return path
+        synthetic.write_jsonl(
+            synthetic.generate(dataclasses.replace(scenario, brands=english)), sink
+        )
+
+    return cached_file(f"mentions-en-{MENTIONS}.jsonl", write)
 
 
 def french_heavy_file() -> Path:
     """The generator's 50-brand, 7-day file of the first releases (about 100,000 mentions,
     53 % French): `buzzwatch generate --mentions 100000 --brands 50 --days 7 --seed 1`."""
-    path = CACHE / f"mentions-fr-{MENTIONS}.jsonl"
-    if not path.exists():
+
+    def write(sink: IO[str]) -> None:
         scenario = synthetic.load_scenario(MENTIONS, brands=50, days=7, seed=1)
+        synthetic.write_jsonl(synthetic.generate(scenario), sink)
+
+    return cached_file(f"mentions-fr-{MENTIONS}.jsonl", write)
+
+
+def cached_file(name: str, write: Callable[[IO[str]], object]) -> Path:
+    """The cache's file `name`, written by `write(sink)` the first time: to a `.partial` file
+    first, so an interrupted run leaves no truncated input behind."""
+    path = CACHE / name
+    if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".partial")
         with partial.open("w", encoding="utf-8") as sink:
-            synthetic.write_jsonl(synthetic.generate(scenario), sink)
+            write(sink)
         partial.rename(path)
     return path
 

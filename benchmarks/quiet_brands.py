@@ -20,8 +20,9 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
-from benchmarks.common import CACHE, best_of, engine_calls, mention_file
+from benchmarks.common import best_of, cached_file, engine_calls, mention_file
 from pipeline.engine import Engine
 from pipeline.records import read_jsonl
 from pipeline.replay import replay
@@ -40,9 +41,14 @@ TEXTS = (
 
 def quiet_file(brands: int, days: int) -> Path:
     """`brands` businesses with 5 mentions a day each at random times, over `days` days."""
-    path = CACHE / f"quiet-{brands}-{days}.jsonl"
-    if path.exists():
-        return path
+
+    def write(sink: IO[str]) -> None:
+        _write_quiet(brands, days, sink)
+
+    return cached_file(f"quiet-{brands}-{days}.jsonl", write)
+
+
+def _write_quiet(brands: int, days: int, sink: IO[str]) -> None:
     rng = random.Random(1)
     start = int(START.timestamp())
     times = sorted(
@@ -50,21 +56,16 @@ def quiet_file(brands: int, days: int) -> Path:
         for b in range(brands)
         for _ in range(PER_DAY * days)
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    with partial.open("w", encoding="utf-8") as sink:
-        for number, (at, b) in enumerate(times):
-            brand = f"business-{b:05d}"
-            record = {
-                "id": f"q{number}",
-                "brand": brand,
-                "text": rng.choice(TEXTS).format(b=brand),
-                "created_at": datetime.fromtimestamp(at, UTC).isoformat(),
-                "source": "twitter",
-            }
-            sink.write(json.dumps(record) + "\n")
-    partial.rename(path)
-    return path
+    for number, (at, b) in enumerate(times):
+        brand = f"business-{b:05d}"
+        record = {
+            "id": f"q{number}",
+            "brand": brand,
+            "text": rng.choice(TEXTS).format(b=brand),
+            "created_at": datetime.fromtimestamp(at, UTC).isoformat(),
+            "source": "twitter",
+        }
+        sink.write(json.dumps(record) + "\n")
 
 
 def replay_seconds(path: Path) -> float:

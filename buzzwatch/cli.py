@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import importlib
 import json
 import logging
@@ -456,8 +455,10 @@ def _parallel_replay(args: argparse.Namespace) -> int:
     from buzzwatch.series import SeriesCollector
 
     series = bool(args.series_out or args.chart_out)
-    job = Job(args.input, args.format, args.start, args.end, args.config, series)
-    job = dataclasses.replace(job, progress=not args.no_progress)
+    job = Job(
+        args.input, args.format, args.start, args.end, args.config, series,
+        progress=not args.no_progress,
+    )  # fmt: skip
     summary, outside, alerts, reports = parallel_replay(job, args.workers)
     if args.alerts_out:
         with args.alerts_out.open("w", encoding="utf-8") as out:
