@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from buzzwatch.series import SeriesCollector
+    from producers.follow import Position, Sink
 
 MASTODON_TOKEN_ENV = "BUZZWATCH_MASTODON_TOKEN"
 LOG_LEVEL_ENV = "BUZZWATCH_LOG_LEVEL"
@@ -145,11 +146,26 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     fo.add_argument(
         "kind",
         choices=["rss", "mastodon"],
-        help="rss: an RSS 2.0 or Atom feed; mastodon: a Mastodon server's timeline "
+        help="rss: a feed (RSS, RDF, Atom); mastodon: a Mastodon server's timeline "
         f"(token, if the server asks for one, in ${MASTODON_TOKEN_ENV})",
     )
-    fo.add_argument("url", help="the feed's URL, or the Mastodon server's (https://host)")
-    fo.add_argument("--state", type=Path, required=True, help="position file (JSON)")
+    fo.add_argument(
+        "url",
+        help="the feed's URL or file; the Mastodon server's URL (https://host), or a timeline "
+        "page saved as HOST.json",
+    )
+    fo.add_argument("--state", type=Path, help="position file (JSON); needed unless --dry-run")
+    fo.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the mentions it would send as JSON lines; no Kafka, the position unchanged",
+    )
+    fo.add_argument(
+        "--date-undated",
+        action="store_true",
+        help="rss: date an entry without a readable date when first seen (default: reported "
+        "invalid)",
+    )
     fo.add_argument("--brand", help="brand of every entry (default: brand matching)")
     fo.add_argument("--every", type=float, default=300.0, help="seconds between polls")
     fo.add_argument("--once", action="store_true", help="poll once and exit")
@@ -708,39 +724,58 @@ STOP_GRACE_SECONDS = 60.0
 
 def _follow(args: argparse.Namespace) -> int:
     from consumers.settings import kafka_settings
-    from producers.follow import FeedFollower, Position, follow
+    from producers.follow import Position, PrintedSink
     from producers.kafka_sink import MentionSink
-    from producers.mastodon import MastodonClient, MastodonFollower, Timeline, stream_follow
 
+    if args.state is None and not args.dry_run:
+        print("follow: error: --state is required (or --dry-run)", file=sys.stderr)
+        return 2
     try:
         config = load_config(args.config)
         kafka = kafka_settings(
             config, bootstrap_servers=args.bootstrap_servers, mentions_topic=args.mentions_topic
         )
         matcher = brand_matcher(config)
-        position = Position(args.state)
+        position = Position(args.state, keep=not args.dry_run)
     except (OSError, ValueError) as error:  # pydantic's ValidationError included
         print(f"follow: error: {error}", file=sys.stderr)
         return 2
-    sink = MentionSink(kafka.client_options(), kafka.mentions_topic, send_timeout=30.0)
-    sink.start()
     stop = threading.Event()
-    how = (args.every, stop, args.once)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    if args.dry_run:
+        return _poll_source(args, PrintedSink(), position, matcher, stop)
+    sink = MentionSink(kafka.client_options(), kafka.mentions_topic, send_timeout=30.0)
+    sink.start()
     try:
         if not sink.wait_connected(stop, timeout=60.0):
             print(f"follow: error: {sink.problem}", file=sys.stderr)
             return 1
-        if args.kind == "rss":
-            return follow(FeedFollower(args.url, sink, position, args.brand, matcher), *how)
-        token = os.environ.get(MASTODON_TOKEN_ENV) or None
-        timeline = Timeline(args.tag.lstrip("#") if args.tag else None, args.local)
-        client = MastodonClient(args.url, timeline, token, args.streaming_url)
-        toots = MastodonFollower(client, sink, position, args.brand, matcher)
-        return stream_follow(toots, stop) if args.stream and not args.once else follow(toots, *how)
+        return _poll_source(args, sink, position, matcher, stop)
     finally:
         sink.close()
+
+
+def _poll_source(
+    args: argparse.Namespace,
+    sink: Sink,
+    position: Position,
+    matcher: BrandMatcher | None,
+    stop: threading.Event,
+) -> int:
+    """`follow`'s polls (or stream) of the source into `sink` until `stop`."""
+    from producers.follow import FeedFollower, follow
+    from producers.mastodon import MastodonClient, MastodonFollower, Timeline, stream_follow
+
+    how = (args.every, stop, args.once)
+    if args.kind == "rss":
+        feed = FeedFollower(args.url, sink, position, args.brand, matcher, args.date_undated)
+        return follow(feed, *how)
+    token = os.environ.get(MASTODON_TOKEN_ENV) or None
+    timeline = Timeline(args.tag.lstrip("#") if args.tag else None, args.local)
+    client = MastodonClient(args.url, timeline, token, args.streaming_url)
+    toots = MastodonFollower(client, sink, position, args.brand, matcher)
+    return stream_follow(toots, stop) if args.stream and not args.once else follow(toots, *how)
 
 
 def _ingest(args: argparse.Namespace) -> int:

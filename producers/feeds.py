@@ -1,106 +1,187 @@
-"""RSS 2.0 and Atom feeds as mentions: one per item or entry.
+"""Feeds as mentions, one per entry: every format feedparser reads (RSS 0.9x, 1.0 and 2.0,
+Atom 0.3 and 1.0, CDF), in any encoding it detects, well-formed or not.
 
-Feeds are parsed with defusedxml (no entity expansion, no external entities). An entry's
-text is its title and its summary with the HTML taken out; its id is the feed's id for it
-(`guid`, Atom `id`, else the link), prefixed with `rss:`.
+Safety. feedparser parses the bytes it is given (never a URL or a path: the bytes are
+wrapped in a stream), turns off external entities in its XML parser and keeps only
+declarations of plain-text entities; this module refuses outright a document that declares
+entities at all (an expansion attack does not need to be nested to cost memory). Fetching,
+its size and its time limits stay with the follower.
+
+An entry's text is its title, then its content (RSS `content:encoded`, Atom `content`) or
+else its summary (`description`, Atom `summary`, `media:description`); HTML and XHTML parts
+are turned into text, plain-text parts are kept as they are. Its date is the first of
+`published`, `created` and `updated` (RSS `pubDate`, `dc:date`, `dcterms:*`, Atom), in UTC
+with its offset or zone name applied. Its id is the feed's id for it (`guid`, Atom `id`,
+else the link) prefixed with `rss:` or `atom:`; an id that is not an absolute URI ("1",
+"post-17") is only unique within its feed, so the feed's address is put before it.
 """
 
 from __future__ import annotations
 
+import calendar
+import codecs
+import io
+import re
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from email.utils import parsedate
 from typing import Any
-from xml.etree.ElementTree import Element
 
-from defusedxml import ElementTree
+import feedparser
 from pydantic import ValidationError
 
 from pipeline.models import Invalid, Mention, describe_validation_error
 from producers.markup import plain_text
 
-ATOM = "{http://www.w3.org/2005/Atom}"
-DC = "{http://purl.org/dc/elements/1.1/}"
-XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 MAX_TEXT = 5000  # characters of an entry kept as the mention's text
+DATE_FIELDS = ("published", "created", "updated")  # the first present is the date
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]")
+_ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
+_ROOT = re.compile(rb"<[A-Za-z_]")  # the first element: declarations come before it
+_DECLARED_ENCODING = re.compile(rb"""^(\s*<\?xml[^>]*?encoding=["'])x-([A-Za-z0-9._-]+)""")
+
+# Zone names in RFC 822 dates that feedparser reads as UTC. Only names with one meaning
+# are here (IST is India, Ireland and Israel; it stays unread rather than read wrong).
+ZONE_HOURS = {
+    "CET": 1, "CEST": 2, "MEZ": 1, "MESZ": 2, "BST": 1, "WET": 0, "WEST": 1, "EET": 2,
+    "EEST": 3, "MSK": 3, "JST": 9, "KST": 9, "HKT": 8, "SGT": 8, "AEST": 10, "AEDT": 11,
+    "ACST": 9.5, "ACDT": 10.5, "AWST": 8, "NZST": 12, "NZDT": 13, "UTC": 0,
+}  # fmt: skip
+_ZONED = re.compile(r"^(?P<stamp>.*\d)\s+(?P<zone>[A-Za-z]{3,4})\s*$")
 
 
-def parse_feed(raw: bytes, brand: str | None = None) -> list[Mention | Invalid]:
-    """The feed's entries, oldest first; an entry that cannot be a mention is an `Invalid`.
+def zoned_rfc822(text: str) -> datetime | None:
+    """An RFC 822 date whose zone is a name in `ZONE_HOURS`, in UTC; None for any other."""
+    match = _ZONED.match(text.strip())
+    if match is None or match["zone"].upper() not in ZONE_HOURS:
+        return None
+    fields = parsedate(match["stamp"])
+    if fields is None:
+        return None
+    seconds = calendar.timegm(fields) - ZONE_HOURS[match["zone"].upper()] * 3600
+    return datetime.fromtimestamp(seconds, UTC)
 
-    Raises ValueError when the document is not an RSS or Atom feed.
+
+def parse_feed(
+    raw: bytes,
+    feed: str,
+    brand: str | None = None,
+    content_type: str | None = None,
+    undated: datetime | None = None,
+) -> list[Mention | Invalid]:
+    """The entries of the document `raw` fetched from `feed`, oldest first; an entry that
+    cannot be a mention is an `Invalid` saying why. `content_type` is the HTTP header (its
+    charset counts); an entry without a readable date is dated `undated` when given.
+
+    Raises ValueError when the document is not a feed.
     """
-    try:
-        root = ElementTree.fromstring(raw)
-    except (ElementTree.ParseError, ValueError) as error:  # defusedxml's refusals included
-        raise ValueError(f"not a feed: {error}") from error
-    if root.tag == "rss":
-        channel = root.find("channel")
-        if channel is None:
-            raise ValueError("not a feed: an <rss> without a <channel>")
-        entries = [_rss_item(item, channel.findtext("language")) for item in channel.iter("item")]
-    elif root.tag == f"{ATOM}feed":
-        entries = [_atom_entry(entry, root.get(XML_LANG)) for entry in root.iter(f"{ATOM}entry")]
-    else:
-        raise ValueError(f"not a feed: the document is a <{root.tag}>")
-    mentions = [_mention(fields, brand) for fields in entries]
+    if _declares_entities(raw):
+        raise ValueError("not a feed: the document declares XML entities (refused)")
+    headers = {"content-type": content_type} if content_type else {}
+    parsed = feedparser.parse(
+        io.BytesIO(_known_encoding(raw)),
+        response_headers=headers,
+        sanitize_html=False,
+        resolve_relative_uris=False,
+    )
+    if not parsed.version and not parsed.entries:
+        problem = parsed.get("bozo_exception") or "no RSS, RDF or Atom element"
+        raise ValueError(f"not a feed: {problem}")
+    source = "atom" if parsed.version.startswith("atom") else "rss"
+    language = parsed.feed.get("language")
+    mentions = [_mention(entry, feed, source, language, brand, undated) for entry in parsed.entries]
     return sorted(mentions, key=_oldest_first)
 
 
-def _rss_item(item: Element, language: str | None) -> dict[str, Any]:
-    guid, link = item.findtext("guid"), item.findtext("link")
-    published = item.findtext("pubDate") or item.findtext(f"{DC}date")
-    return {
-        "id": guid or link,
-        "created_at": _rss_time(published) if published else None,
-        "text": _text(item.findtext("title"), item.findtext("description")),
-        "lang": language,
-        "source": "rss",
-        "url": link,
-        "author": item.findtext(f"{DC}creator") or item.findtext("author"),
+def _declares_entities(raw: bytes) -> bool:
+    """Whether the prolog declares an entity, in any encoding feedparser reads (null bytes
+    removed: UTF-16 and UTF-32 spell ASCII with them)."""
+    text = raw.replace(b"\x00", b"")
+    root = _ROOT.search(text)
+    return _ENTITY_DECLARATION.search(text, 0, root.start() if root else len(text)) is not None
+
+
+def _known_encoding(raw: bytes) -> bytes:
+    """`raw` with an `x-` encoding name Python knows without the prefix (`x-mac-roman`)
+    declared by that name, so that feedparser decodes it instead of guessing."""
+    match = _DECLARED_ENCODING.match(raw)
+    if match is None:
+        return raw
+    try:
+        codecs.lookup(match[2].decode("ascii"))
+    except LookupError:
+        return raw
+    return match[1] + raw[match.end(1) + 2 :]
+
+
+def _mention(
+    entry: Any,
+    feed: str,
+    source: str,
+    language: str | None,
+    brand: str | None,
+    undated: datetime | None,
+) -> Mention | Invalid:
+    link = entry.get("link")
+    url = link if isinstance(link, str) and link.startswith(("http://", "https://")) else None
+    entry_id = (entry.get("id") or url or "").strip()
+    record: dict[str, Any] = {
+        "text": _text(entry),
+        "source": source,
+        "lang": _language(entry) or language,
+        "url": url,
     }
-
-
-def _atom_entry(entry: Element, language: str | None) -> dict[str, Any]:
-    links = entry.findall(f"{ATOM}link")
-    alternate = [link.get("href") for link in links if link.get("rel", "alternate") == "alternate"]
-    summary = entry.findtext(f"{ATOM}summary") or entry.findtext(f"{ATOM}content")
-    return {
-        "id": entry.findtext(f"{ATOM}id") or (alternate[0] if alternate else None),
-        "created_at": entry.findtext(f"{ATOM}published") or entry.findtext(f"{ATOM}updated"),
-        "text": _text(entry.findtext(f"{ATOM}title"), summary),
-        "lang": entry.get(XML_LANG) or language,
-        "source": "atom",
-        "url": alternate[0] if alternate else None,
-        "author": entry.findtext(f"{ATOM}author/{ATOM}name"),
-    }
-
-
-def _mention(fields: dict[str, Any], brand: str | None) -> Mention | Invalid:
-    author = fields.pop("author")
-    record = {k: v for k, v in fields.items() if v is not None}
-    if "id" in record:
-        record["id"] = f"{record['source']}:{record['id'].strip()}"
-    if author:
+    if entry_id:
+        local = _ABSOLUTE_URI.match(entry_id) is None
+        record["id"] = f"{source}:{feed}#{entry_id}" if local else f"{source}:{entry_id}"
+    created, reason = _created_at(entry)
+    if created is not None or undated is not None:
+        record["created_at"] = created or undated
+    author = (entry.get("author_detail") or {}).get("name") or entry.get("author")
+    if isinstance(author, str) and author.strip():
         record["author"] = {"id": author.strip(), "name": author.strip()}
     if brand is not None:
         record["brand"] = brand
+    record = {key: value for key, value in record.items() if value is not None}
     try:
         return Mention.model_validate(record)
     except ValidationError as error:
-        return Invalid(f"entry {fields.get('id')!r}: {describe_validation_error(error)}")
+        return Invalid(f"entry {entry_id!r}: {describe_validation_error(error)}{reason}")
 
 
-def _rss_time(text: str) -> str | datetime:
-    """RFC 822 dates (`Tue, 03 Mar 2026 10:02:13 +0100`); others are left to the validator."""
-    try:
-        return parsedate_to_datetime(text.strip())
-    except (TypeError, ValueError):
-        return text
+def _created_at(entry: Any) -> tuple[datetime | None, str]:
+    """The entry's date in UTC, or None and why (appended to the validation error). Read
+    with `dict.get`: feedparser's own lookup maps a missing `updated` to `published`."""
+    for name in DATE_FIELDS:
+        parsed = dict.get(entry, f"{name}_parsed")
+        if parsed is not None:
+            zoned = zoned_rfc822(dict.get(entry, name) or "")
+            return zoned or datetime.fromtimestamp(calendar.timegm(parsed), UTC), ""
+    written = [dict.get(entry, name) for name in DATE_FIELDS if dict.get(entry, name)]
+    if written:
+        return None, f" (unreadable date {written[0]!r})"
+    return None, " (no published, created or updated date)"
 
 
-def _text(title: str | None, summary: str | None) -> str:
-    parts = [plain_text(part) for part in (title, summary) if part]
+def _text(entry: Any) -> str:
+    title = entry.get("title_detail")
+    body = entry.get("content") or [entry.get("summary_detail")]
+    parts = [_plain(detail) for detail in (title, *body) if detail]
     return " — ".join(part for part in parts if part)[:MAX_TEXT]
+
+
+def _plain(detail: Any) -> str:
+    value = detail.get("value") or ""
+    if detail.get("type") in _HTML_TYPES:
+        return plain_text(value)
+    return re.sub(r"\s+", " ", value).strip()
+
+
+def _language(entry: Any) -> str | None:
+    for detail in (entry.get("title_detail"), *(entry.get("content") or [])):
+        if detail and detail.get("language"):
+            return str(detail["language"])
+    return None
 
 
 def _oldest_first(record: Mention | Invalid) -> tuple[int, datetime]:

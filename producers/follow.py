@@ -1,10 +1,11 @@
 """`buzzwatch follow rss URL`: a feed polled onto the mentions topic, without duplicates
 across restarts.
 
-Each poll fetches the feed (conditionally: ETag, Last-Modified), keeps the entries whose id
-is not in the saved position, sends them and waits for Kafka's acknowledgement, and only
-then adds their ids to the position file (written atomically). A crash between the two
-sends them again at the next start (the engine counts a repeated id once); nothing is lost.
+Each poll fetches the feed (conditionally: ETag, Last-Modified; at most `MAX_FEED_BYTES` in
+at most `FETCH_SECONDS`), keeps the entries whose id is not in the saved position, sends
+them and waits for Kafka's acknowledgement, and only then adds their ids to the position
+file (written atomically). A crash between the two sends them again at the next start (the
+engine counts a repeated id once); nothing is lost. The feed's address may be a local file.
 """
 
 from __future__ import annotations
@@ -12,32 +13,37 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from pipeline.brands import BrandMatcher
 from pipeline.models import Invalid, Mention
 from producers.feeds import parse_feed
-from producers.kafka_sink import KafkaUnavailable, MentionSink, in_time
+from producers.kafka_sink import KafkaUnavailable, in_time
 
 log = logging.getLogger(__name__)
 MAX_FEED_BYTES = 10 * 1024 * 1024
-FETCH_TIMEOUT_SECONDS = 30.0
+FETCH_SECONDS = 60.0  # the whole fetch, however slowly the server sends
+READ_BYTES = 64 * 1024
 KEEP_IDS = 10_000  # ids remembered per feed: far more than a feed ever lists
 
 
 class Position:
     """What a source has delivered: its recent entry ids, the validators of its last answer
     (feeds) or the source's own id of the newest post taken (`cursor`: Mastodon), in a JSON
-    file replaced atomically; with no path, in memory only."""
+    file replaced atomically; with no path, or `keep` false (a dry run reads the file but
+    does not change it), in memory only."""
 
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
+    def __init__(self, path: Path | None, keep: bool = True) -> None:
+        self.path = path if keep else None
         state: dict[str, Any] = {}
         if path is not None and path.exists():
             state = json.loads(path.read_text(encoding="utf-8"))
@@ -76,6 +82,21 @@ class PollResult:
     unchanged: bool = False  # 304 Not Modified
 
 
+class Sink(Protocol):
+    """Where a source's mentions go: Kafka (`MentionSink`) or, for a dry run, stdout."""
+
+    def send(self, mentions: Sequence[Mention]) -> None: ...
+
+
+class PrintedSink:
+    """A dry run's sink: each mention it would send, as one JSON line on stdout."""
+
+    def send(self, mentions: Sequence[Mention]) -> None:
+        for mention in mentions:
+            sys.stdout.write(mention.model_dump_json(exclude_none=True) + "\n")
+        sys.stdout.flush()
+
+
 class Delivery:
     """Sends a source's mentions onto Kafka once each: skips ids already in the position,
     assigns brands, waits for Kafka's acknowledgement, and only then records the ids. A
@@ -83,7 +104,7 @@ class Delivery:
     feed's entry is taken at a later poll, once its time has come)."""
 
     def __init__(
-        self, source: str, sink: MentionSink, position: Position, matcher: BrandMatcher | None
+        self, source: str, sink: Sink, position: Position, matcher: BrandMatcher | None
     ) -> None:
         self.source = source
         self.sink = sink
@@ -122,50 +143,79 @@ class Delivery:
 
 
 class FeedFollower:
-    """Polls one feed into a `MentionSink`, remembering its position."""
+    """Polls one feed (a URL or a local file) into a sink, remembering its position. With
+    `date_undated`, an entry without a readable date is dated when first seen; otherwise it
+    is reported invalid with the reason."""
 
     def __init__(
         self,
         url: str,
-        sink: MentionSink,
+        sink: Sink,
         position: Position,
         brand: str | None = None,
         matcher: BrandMatcher | None = None,
+        date_undated: bool = False,
     ) -> None:
         self.url = url
         self.position = position
         self.brand = brand
+        self.date_undated = date_undated
         self._delivery = Delivery(url, sink, position, matcher)
 
     def poll(self) -> PollResult:
         """One fetch; raises OSError (fetch), ValueError (not a feed) or KafkaUnavailable."""
         result = PollResult()
-        raw = self._fetch()
-        if raw is None:
+        fetched = self._fetch()
+        if fetched is None:
             result.unchanged = True
             return result
-        self._delivery.send(parse_feed(raw, self.brand), result)
+        raw, content_type = fetched
+        undated = datetime.now(UTC) if self.date_undated else None
+        self._delivery.send(parse_feed(raw, self.url, self.brand, content_type, undated), result)
         return result
 
-    def _fetch(self) -> bytes | None:
-        """The feed's bytes, or None when it has not changed since the last poll."""
-        request = urllib.request.Request(self.url, headers={"User-Agent": "buzzwatch"})
+    def _fetch(self) -> tuple[bytes, str | None] | None:
+        """The feed's bytes and content type, or None when it has not changed since the last
+        poll."""
+        request = urllib.request.Request(_address(self.url), headers={"User-Agent": "buzzwatch"})
         if self.position.etag:
             request.add_header("If-None-Match", self.position.etag)
         if self.position.modified:
             request.add_header("If-Modified-Since", self.position.modified)
+        deadline = time.monotonic() + FETCH_SECONDS
         try:
-            with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS) as response:
-                raw: bytes = response.read(MAX_FEED_BYTES + 1)
+            with urllib.request.urlopen(request, timeout=FETCH_SECONDS) as response:
+                raw = _read_by(response, deadline)
                 etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
+                content_type = response.headers.get("Content-Type")
         except urllib.error.HTTPError as error:
             if error.code == 304:
                 return None
             raise
-        if len(raw) > MAX_FEED_BYTES:
-            raise ValueError(f"feed over {MAX_FEED_BYTES} bytes")
         self.position.etag, self.position.modified = etag, modified
-        return raw
+        return raw, content_type
+
+
+def _address(url: str) -> str:
+    """A URL as given; a local path as a file: URL."""
+    if "://" in url:
+        return url
+    return Path(url).resolve().as_uri()
+
+
+def _read_by(response: Any, deadline: float) -> bytes:
+    """The body, chunk by chunk; ValueError past `MAX_FEED_BYTES`, TimeoutError past the
+    deadline (a server dripping bytes cannot hold the follower)."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := response.read1(READ_BYTES):
+        size += len(chunk)
+        if size > MAX_FEED_BYTES:
+            raise ValueError(f"feed over {MAX_FEED_BYTES} bytes")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"feed not fetched in {FETCH_SECONDS:.0f} s")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class Follower(Protocol):

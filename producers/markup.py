@@ -7,13 +7,24 @@ import re
 from collections.abc import Mapping
 from html.parser import HTMLParser
 
-_BREAKS = frozenset({"br", "p", "div", "li", "blockquote", "h1", "h2", "h3", "h4", "tr"})
+# Elements that end a run of text: their content never runs into the next one's
+# ("Café Colette" in a table cell, "intoxication" in the next, stay two words).
+_BLOCKS = frozenset(
+    {
+        *("address", "article", "aside", "blockquote", "br", "caption", "dd", "details", "div"),
+        *("dl", "dt", "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6"),
+        *("header", "hr", "img", "li", "main", "nav", "ol", "p", "pre", "section", "summary"),
+        *("table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul"),
+    }
+)
+_HIDDEN = frozenset({"script", "style", "template", "noscript"})  # content never shown as text
 
 
 def plain_text(markup: str, links: Mapping[str, str] | None = None) -> str:
-    """Text of an HTML fragment, entities decoded, blocks and line breaks as spaces,
-    whitespace collapsed. A link whose target is in `links` reads as the text given there
-    (a Mastodon mention's full handle, where the markup shows the bare user name)."""
+    """Text of an HTML fragment: entities decoded, block elements and line breaks as spaces,
+    scripts and styles dropped, whitespace collapsed. A link whose target is in `links`
+    reads as the text given there (a Mastodon mention's full handle, where the markup shows
+    the bare user name)."""
     stripper = _TextOnly(links or {})
     stripper.feed(markup)
     stripper.close()
@@ -26,9 +37,12 @@ class _TextOnly(HTMLParser):
         self.parts: list[str] = []
         self._links = links
         self._replaced = False  # inside a link whose text `links` replaces
+        self._hidden = 0  # depth inside script, style...
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _BREAKS:
+        if tag in _HIDDEN:
+            self._hidden += 1
+        elif tag in _BLOCKS:
             self.parts.append(" ")
         elif tag == "a":
             href = dict(attrs).get("href")
@@ -37,11 +51,13 @@ class _TextOnly(HTMLParser):
                 self._replaced = True
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in _BREAKS:
+        if tag in _HIDDEN:
+            self._hidden = max(0, self._hidden - 1)
+        elif tag in _BLOCKS:
             self.parts.append(" ")
         elif tag == "a":
             self._replaced = False
 
     def handle_data(self, data: str) -> None:
-        if not self._replaced:
+        if not self._replaced and not self._hidden:
             self.parts.append(data)

@@ -12,6 +12,9 @@ content warning, the content with the HTML taken out (a mentioned account as its
 `@user@server`), its poll's options and its media's descriptions (alt text). A boost carries
 the boosted text.
 Deletions and edits are not taken back: the crisis log keeps what was said.
+
+The server's address may also be a timeline page saved as a file named after its server
+(`piaille.fr.json`), for a dry run.
 """
 
 from __future__ import annotations
@@ -26,14 +29,15 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from http.client import HTTPResponse
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from pipeline.brands import BrandMatcher
 from pipeline.models import Invalid, Mention, describe_validation_error
-from producers.follow import Delivery, PollResult, Position
-from producers.kafka_sink import KafkaUnavailable, MentionSink
+from producers.follow import Delivery, PollResult, Position, Sink
+from producers.kafka_sink import KafkaUnavailable
 from producers.markup import plain_text
 
 log = logging.getLogger(__name__)
@@ -157,26 +161,41 @@ class MastodonClient:
         self.stream_url = (stream_url or base_url).rstrip("/")
         self.timeline = timeline
         self.token = token
-        self.host = urllib.parse.urlsplit(self.base_url).hostname or self.base_url
+        self.file = None if "://" in base_url else Path(base_url)
+        if self.file is None:
+            self.host = urllib.parse.urlsplit(self.base_url).hostname or self.base_url
+            self.url = f"{self.base_url}{timeline.rest_path()}"
+        else:  # a timeline page saved as HOST.json
+            self.host = self.file.name.removesuffix(".json")
+            self.url = str(self.file)
 
     def page(self, after: str | None) -> list[dict[str, Any]]:
         """The statuses right after the id `after` (the newest page when None), oldest first."""
-        query = self.timeline.query() | {"limit": str(PAGE_SIZE)}
-        if after is not None:
-            query["min_id"] = after
-        url = f"{self.base_url}{self.timeline.rest_path()}?{urllib.parse.urlencode(query)}"
-        with urllib.request.urlopen(self._request(url), timeout=REQUEST_TIMEOUT_SECONDS) as answer:
-            raw = answer.read(MAX_PAGE_BYTES + 1)
+        if self.file is not None:
+            with self.file.open("rb") as saved:
+                raw = saved.read(MAX_PAGE_BYTES + 1)
+        else:
+            query = self.timeline.query() | {"limit": str(PAGE_SIZE)}
+            if after is not None:
+                query["min_id"] = after
+            url = f"{self.url}?{urllib.parse.urlencode(query)}"
+            request = self._request(url)
+            with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_SECONDS) as answer:
+                raw = answer.read(MAX_PAGE_BYTES + 1)
         if len(raw) > MAX_PAGE_BYTES:
             raise ValueError(f"timeline page over {MAX_PAGE_BYTES} bytes")
         statuses = json.loads(raw)
         if not isinstance(statuses, list):
             raise ValueError(f"a timeline page is a JSON array, got {type(statuses).__name__}")
         listed = [s for s in statuses if isinstance(s, dict) and isinstance(s.get("id"), str)]
+        if self.file is not None and after is not None:  # a server answers after `min_id`
+            listed = [s for s in listed if id_order(s["id"]) > id_order(after)]
         return sorted(listed, key=lambda status: id_order(status["id"]))
 
     def open_stream(self) -> HTTPResponse:
         """Subscribe to the timeline's stream: the answer's body is server-sent events."""
+        if self.file is not None:
+            raise ValueError(f"{self.file} is a saved page, not a server: it has no stream")
         query = urllib.parse.urlencode(self.timeline.query())
         url = f"{self.stream_url}{self.timeline.stream_path()}" + (f"?{query}" if query else "")
         request = self._request(url)
@@ -217,18 +236,18 @@ def events(response: HTTPResponse) -> Iterator[tuple[str, str]]:
 
 
 class MastodonFollower:
-    """One timeline of one server into a `MentionSink`, remembering its position."""
+    """One timeline of one server into a sink, remembering its position."""
 
     def __init__(
         self,
         client: MastodonClient,
-        sink: MentionSink,
+        sink: Sink,
         position: Position,
         brand: str | None = None,
         matcher: BrandMatcher | None = None,
     ) -> None:
         self.client = client
-        self.url = f"{client.base_url}{client.timeline.rest_path()}"
+        self.url = client.url
         self.position = position
         self.brand = brand
         self._delivery = Delivery(self.url, sink, position, matcher)

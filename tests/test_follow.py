@@ -1,11 +1,13 @@
-"""Feeds (RSS 2.0, Atom) as mentions, and `buzzwatch follow rss` from a local feed server onto
-the real broker: entries once each, across restarts, with conditional requests."""
+"""Feeds as mentions, and `buzzwatch follow rss` from a local feed server onto the real broker:
+entries once each, across restarts, with conditional requests; the dry run; the corpus of
+real-world feeds and edge cases checked against feedparser."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,8 +19,9 @@ from typing import Any
 import pytest
 
 from pipeline.models import Invalid, Mention
+from producers import follow as follow_module
 from producers.feeds import parse_feed
-from producers.follow import Delivery, PollResult, Position
+from producers.follow import Delivery, FeedFollower, PollResult, Position, PrintedSink
 from producers.kafka_sink import KafkaUnavailable, MentionSink, in_time
 from tests.broker.kafka_broker import create_topic
 from tests.helpers import buzzwatch, read_topic
@@ -35,13 +38,19 @@ NEW_ITEM = b"""<item>
     <item>"""
 
 
+BLOG = "https://blog.example/feed"
+
+
 def test_rss_items_become_mentions_oldest_first() -> None:
-    records = parse_feed(RSS)
+    records = parse_feed(RSS, BLOG)
     invalid, *mentions = records
     assert isinstance(invalid, Invalid) and "created_at: missing" in invalid.reason
-    assert "blog-draft" in invalid.reason
+    assert (
+        "blog-draft" in invalid.reason and "no published, created or updated date" in invalid.reason
+    )
     cafes, ferrand = (m for m in mentions if isinstance(m, Mention))
-    assert ferrand.id == "rss:blog-1021" and ferrand.source == "rss" and ferrand.lang == "fr-FR"
+    assert ferrand.id == f"rss:{BLOG}#blog-1021"  # a feed's own id, not a URI: namespaced
+    assert ferrand.source == "rss" and ferrand.lang == "fr-FR"
     assert ferrand.created_at == datetime(2026, 3, 3, 8, 15, tzinfo=UTC)
     assert ferrand.text == (
         "La boulangerie Ferrand ferme trois semaines — Travaux chez Ferrand : les habitués "
@@ -52,11 +61,14 @@ def test_rss_items_become_mentions_oldest_first() -> None:
     assert cafes.id == "rss:https://blog.example/2026/03/cafes"
     assert cafes.text.endswith("notre adresse du dimanche & du lundi.")
     assert cafes.brand is None
-    assert {m.brand for m in parse_feed(RSS, brand="Acme") if isinstance(m, Mention)} == {"Acme"}
+    assert {m.brand for m in parse_feed(RSS, BLOG, "Acme") if isinstance(m, Mention)} == {"Acme"}
+    undated = datetime(2026, 3, 6, 12, tzinfo=UTC)
+    *_, draft = parse_feed(RSS, BLOG, undated=undated)  # dated when first seen
+    assert isinstance(draft, Mention) and draft.created_at == undated
 
 
 def test_atom_entries_become_mentions() -> None:
-    first, second = parse_feed((FEEDS / "news.atom").read_bytes())
+    first, second = parse_feed((FEEDS / "news.atom").read_bytes(), "https://news.example/atom")
     assert isinstance(first, Mention) and isinstance(second, Mention)
     assert (first.id, first.source, first.lang) == ("atom:urn:news:8841", "atom", "en")
     assert first.created_at == datetime(2026, 3, 4, 14, 20, tzinfo=UTC)  # published, not updated
@@ -70,18 +82,24 @@ def test_atom_entries_become_mentions() -> None:
 @pytest.mark.parametrize(
     ("document", "reason"),
     [
-        (b"<html><body>hi</body></html>", "not a feed: the document is a <html>"),
+        (b"<html><body>hi</body></html>", "not a feed: no RSS, RDF or Atom element"),
         (b"<rss", "not a feed"),
+        (b"/etc/passwd", "not a feed"),  # bytes, never read as a path
         (
             b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>'
             b"<rss><channel><item><title>&b;</title></item></channel></rss>",
-            "not a feed",  # entity expansion refused (defusedxml)
+            "declares XML entities",  # no expansion
+        ),
+        (
+            '<?xml version="1.0" encoding="UTF-16"?><!-- padding --><!DOCTYPE r [<!ENTITY a "a">]>'
+            "<rss><channel><item><title>&a;</title></item></channel></rss>".encode("utf-16"),
+            "declares XML entities",  # in any encoding
         ),
     ],
 )
 def test_what_is_not_a_feed_is_refused_with_its_reason(document: bytes, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
-        parse_feed(document)
+        parse_feed(document, "https://x.example/feed")
 
 
 class FeedServer:
@@ -144,8 +162,8 @@ def test_follow_sends_each_entry_once_across_restarts(tmp_path: Path, kafka_boot
         saved = json.loads(state.read_text())
         assert saved["ids"] == [
             "rss:https://blog.example/2026/03/cafes",
-            "rss:blog-1021",
-            "rss:blog-1030",
+            f"rss:{feed.url}#blog-1021",
+            f"rss:{feed.url}#blog-1030",
         ]
 
         state.write_text(json.dumps({**saved, "etag": None}))  # no validator: ids alone
@@ -153,8 +171,8 @@ def test_follow_sends_each_entry_once_across_restarts(tmp_path: Path, kafka_boot
     records = read_topic(kafka_bootstrap, topic, want=3, patience=1.0)
     sent = sorted((r.key, Mention.model_validate_json(r.value).id) for r in records)
     assert sent == [
-        (b"Boulangerie Ferrand", "rss:blog-1021"),
-        (b"Boulangerie Ferrand", "rss:blog-1030"),
+        (b"Boulangerie Ferrand", f"rss:{feed.url}#blog-1021"),
+        (b"Boulangerie Ferrand", f"rss:{feed.url}#blog-1030"),
         (b"Caf\xc3\xa9 Colette", "rss:https://blog.example/2026/03/cafes"),
     ]
 
@@ -191,3 +209,77 @@ def test_an_entry_dated_ahead_of_the_clock_waits_for_its_time(tmp_path: Path) ->
     assert position.ids == []  # "later" is taken at a poll once its time has come
     refused = in_time(records[1])
     assert isinstance(refused, Invalid) and "more than an hour ahead" in refused.reason
+
+
+def test_a_dry_run_prints_what_it_would_send_and_changes_nothing(tmp_path: Path) -> None:
+    config = tmp_path / "brands.toml"
+    config.write_text('[brands."Boulangerie Ferrand"]\naliases = ["Ferrand"]\n', "utf-8")
+    feed = tmp_path / "blog.rss"
+    feed.write_bytes(RSS)
+    state = tmp_path / "blog.position.json"
+    state.write_text(json.dumps({"ids": [f"rss:{feed}#blog-1021"]}), "utf-8")
+    before = state.read_bytes()
+    command = ["follow", "rss", str(feed), "--once", "--dry-run", "--config", str(config)]
+    first = buzzwatch(*command)  # no --state: nothing known, no Kafka anywhere
+    printed = [Mention.model_validate_json(line) for line in first.stdout.splitlines()]
+    assert [(m.id, m.brand) for m in printed] == [
+        ("rss:https://blog.example/2026/03/cafes", None),  # names no configured brand
+        (f"rss:{feed}#blog-1021", "Boulangerie Ferrand"),
+    ]
+    assert "created_at: missing" in first.stderr and "1 invalid" in first.stderr
+
+    known = buzzwatch(*command, "--state", str(state))
+    assert [Mention.model_validate_json(line).id for line in known.stdout.splitlines()] == [
+        "rss:https://blog.example/2026/03/cafes"
+    ]
+    assert "1 already sent" in known.stderr
+    assert state.read_bytes() == before
+
+    undated = buzzwatch(*command, "--brand", "Acme", "--date-undated")  # dated when first seen
+    drafts = [Mention.model_validate_json(line) for line in undated.stdout.splitlines()]
+    assert [m.id for m in drafts] == [
+        "rss:https://blog.example/2026/03/cafes",
+        f"rss:{feed}#blog-1021",
+        f"rss:{feed}#blog-draft",
+    ]
+    assert abs(drafts[-1].created_at - datetime.now(UTC)) < timedelta(minutes=5)
+
+
+def test_a_follow_without_a_position_or_a_dry_run_is_refused() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "buzzwatch", "follow", "rss", "feed.xml", "--once"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2 and "--state is required (or --dry-run)" in result.stderr
+
+
+def test_a_server_dripping_its_feed_cannot_hold_the_follower(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Dripping(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "1000000")
+            self.end_headers()
+            for _ in range(200):  # 20 s at most, far past the deadline
+                try:
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                except OSError:
+                    return
+                time.sleep(0.1)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    monkeypatch.setattr(follow_module, "FETCH_SECONDS", 1.0)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Dripping)
+    url = f"http://127.0.0.1:{server.server_address[1]}/feed"
+    follower = FeedFollower(url, PrintedSink(), Position(None))
+    started = time.monotonic()
+    with http_serving(server), pytest.raises(TimeoutError, match="not fetched in 1 s"):
+        follower.poll()
+    assert time.monotonic() - started < 5.0

@@ -284,3 +284,46 @@ def test_follow_streams_each_status_once_across_drops_and_restarts(
         ("105", ferrand),
         ("106", ferrand),
     ]
+
+
+def test_a_dry_run_reads_a_saved_page_as_its_server_would_be_read(tmp_path: Path) -> None:
+    reply = dict(FIRST_PAGE[0], id="110000000000000104", mentions=[])
+    reply["content"] = (
+        '<p><span class="h-card"><a href="https://piaille.fr/@ferrand" class="u-url mention">'
+        "@<span>ferrand</span></a></span> toujours fermé ?</p>"
+    )
+    reply["mentions"] = [
+        {
+            "id": "7",
+            "username": "ferrand",
+            "acct": "ferrand@piaille.fr",
+            "url": "https://piaille.fr/@ferrand",
+        }
+    ]
+    page = tmp_path / "social.example.json"  # a timeline page saved as HOST.json
+    page.write_text(json.dumps([reply, *FIRST_PAGE]), "utf-8")
+    config = tmp_path / "brands.toml"  # the README's example
+    config.write_text(
+        '[brands."Boulangerie Ferrand"]\nhandles = ["@ferrand@piaille.fr"]\n', "utf-8"
+    )
+    command = ["follow", "mastodon", str(page), "--once", "--dry-run", "--config", str(config)]
+    run = buzzwatch(*command)
+    printed = [Mention.model_validate_json(line) for line in run.stdout.splitlines()]
+    assert [m.id.rsplit(":", 1)[1] for m in printed] == [
+        "110000000000000101",
+        "110000000000000102",
+        "110000000000000103",
+        "110000000000000104",
+    ]
+    assert "status '110000000000000100': text: missing" in run.stderr  # an empty status
+    assert all(m.id.startswith("mastodon:social.example:") for m in printed)
+    (answered,) = [m for m in printed if m.brand == "Boulangerie Ferrand"]
+    assert answered.text == "@ferrand@piaille.fr toujours fermé ?"
+
+    state = tmp_path / "social.position.json"
+    state.write_text(json.dumps({"ids": [], "cursor": "110000000000000103"}), "utf-8")
+    after = buzzwatch(*command, "--state", str(state)).stdout.splitlines()
+    assert [Mention.model_validate_json(line).id for line in after] == [
+        "mastodon:social.example:110000000000000104"  # only what is after the saved cursor
+    ]
+    assert json.loads(state.read_text("utf-8"))["cursor"] == "110000000000000103"
