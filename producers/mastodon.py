@@ -9,8 +9,8 @@ skipped (the position keeps the recent ones), so the overlap of the two is harml
 
 A status is a mention with the id `mastodon:HOST:ID`, the author `@user@host`, its text the
 content warning, the content with the HTML taken out (a mentioned account as its full handle,
-`@user@server`), its poll's options and its media's descriptions (alt text). A boost carries
-the boosted text.
+`@user@server`), its poll's options, its media's descriptions (alt text) and the text of the
+post it quotes. A boost carries the boosted text.
 Deletions and edits are not taken back: the crisis log keeps what was said.
 
 The server's address may also be a timeline page saved as a file named after its server
@@ -105,10 +105,11 @@ def parse_status(status: object, host: str, brand: str | None = None) -> Mention
         return Invalid(f"status {status.get('id')!r}: {describe_validation_error(error)}")
 
 
-def _texts(status: dict[str, Any], host: str) -> Iterator[str]:
+def _texts(status: dict[str, Any], host: str, quoting: bool = True) -> Iterator[str]:
     """What a status says: its content warning, its content (mentioned accounts by their full
-    handle, `@user@server`, as brands configure them), its poll's options and its media's
-    descriptions (alt text)."""
+    handle, `@user@server`, as brands configure them), its poll's options, its media's
+    descriptions (alt text) and, `quoting`, what the post it quotes says (Mastodon 4.4's
+    `quote.quoted_status`; a quote within the quote is not followed)."""
     handles = {
         str(m["url"]): _handle(str(m["acct"]), host)
         for m in _dicts(status.get("mentions"))
@@ -127,6 +128,10 @@ def _texts(status: dict[str, Any], host: str) -> Iterator[str]:
         description = media.get("description")
         if isinstance(description, str) and description.strip():
             yield description.strip()
+    quote = status.get("quote")
+    quoted = quote.get("quoted_status") if isinstance(quote, dict) else None
+    if quoting and isinstance(quoted, dict):
+        yield from _texts(quoted, host, quoting=False)
 
 
 def _dicts(items: object) -> list[dict[str, Any]]:

@@ -108,6 +108,20 @@ def test_alt_text_and_poll_options_are_part_of_the_text() -> None:
     assert asked.text == "Votre pain du dimanche ? — Ferrand / Leclerc"
 
 
+def test_a_quote_carries_the_quoted_text_one_level_deep() -> None:
+    inner = _status(id="5", content="<p>Ferrand ferme tout l'été</p>")
+    quoted = _status(id="6", content="<p>Du pain rassis chez Ferrand</p>")
+    quoted["quote"] = {"state": "accepted", "quoted_status": inner}
+    quoting = _status(content="<p>Pas étonnant</p>")
+    quoting["quote"] = {"state": "accepted", "quoted_status": quoted}
+    mention = parse_status(quoting, "social.example")
+    assert isinstance(mention, Mention)
+    assert mention.text == "Pas étonnant — Du pain rassis chez Ferrand"
+    shallow = _status(content="<p>Pas étonnant</p>")
+    shallow["quote"] = {"state": "pending", "quoted_status_id": "6"}  # nothing to read yet
+    assert getattr(parse_status(shallow, "social.example"), "text", None) == "Pas étonnant"
+
+
 class FakeMastodon:
     """A hashtag timeline over REST (`min_id`, `limit`, newest first) and its stream: each
     connection plays the next script of events; the first adds a status when it drops."""
