@@ -7,7 +7,15 @@ from __future__ import annotations
 
 import time
 
-from benchmarks import hostile_record, kafka_throughput, memory, quiet_brands, replay, scorer
+from benchmarks import (
+    feeds,
+    hostile_record,
+    kafka_throughput,
+    memory,
+    quiet_brands,
+    replay,
+    scorer,
+)
 
 SUITE = (
     ("scorer vs vaderSentiment", scorer.main),
@@ -15,6 +23,7 @@ SUITE = (
     ("quiet brands: cost per mention and per bucket close", quiet_brands.main),
     ("memory per 1,000 brands", memory.main),
     ("hostile records", hostile_record.main),
+    ("a 10 MiB feed: parse_feed vs feedparser alone", feeds.main),
     ("Kafka detector vs a bare consume loop; two detectors vs one", kafka_throughput.main),
 )
 
