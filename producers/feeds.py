@@ -2,9 +2,11 @@
 Atom 0.3 and 1.0, CDF), in any encoding it detects, well-formed or not.
 
 Safety. feedparser parses the bytes it is given (never a URL or a path: the bytes are
-wrapped in a stream), turns off external entities in its XML parser and keeps only
-declarations of plain-text entities; this module refuses outright a document that declares
-entities at all (an expansion attack does not need to be nested to cost memory). Fetching,
+wrapped in a stream) and its XML parser loads no external entity. A document declaring
+entities is refused outright: an expansion does not need to be nested to cost memory. The
+check decodes the document as feedparser does and runs the same XML parser (expat) over its
+prolog, so whatever feedparser's strict parser would see declared, this sees first. An
+exception feedparser raises on a document it cannot read makes it "not a feed". Fetching,
 its size and its time limits stay with the follower.
 
 An entry's text is its title, then its content (RSS `content:encoded`, Atom `content`) or
@@ -22,11 +24,14 @@ import calendar
 import codecs
 import io
 import re
+import xml.parsers.expat
 from datetime import UTC, datetime
-from email.utils import parsedate
 from typing import Any
+from urllib.parse import urljoin
 
 import feedparser
+from feedparser.datetimes import _parse_date as feedparser_date  # what feedparser applies
+from feedparser.encodings import convert_to_utf8
 from pydantic import ValidationError
 
 from pipeline.models import Invalid, Mention, describe_validation_error
@@ -36,30 +41,44 @@ MAX_TEXT = 5000  # characters of an entry kept as the mention's text
 DATE_FIELDS = ("published", "created", "updated")  # the first present is the date
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]")
-_ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
-_ROOT = re.compile(rb"<[A-Za-z_]")  # the first element: declarations come before it
 _DECLARED_ENCODING = re.compile(rb"""^(\s*<\?xml[^>]*?encoding=["'])x-([A-Za-z0-9._-]+)""")
 
-# Zone names in RFC 822 dates that feedparser reads as UTC. Only names with one meaning
-# are here (IST is India, Ireland and Israel; it stays unread rather than read wrong).
+# Zone names feedparser reads as UTC, as written in feeds: CET and CEST in French and German
+# ones, BST (British Summer Time) in British ones. Names with several common meanings (IST:
+# India, Ireland, Israel) stay as feedparser reads them.
 ZONE_HOURS = {
     "CET": 1, "CEST": 2, "MEZ": 1, "MESZ": 2, "BST": 1, "WET": 0, "WEST": 1, "EET": 2,
     "EEST": 3, "MSK": 3, "JST": 9, "KST": 9, "HKT": 8, "SGT": 8, "AEST": 10, "AEDT": 11,
-    "ACST": 9.5, "ACDT": 10.5, "AWST": 8, "NZST": 12, "NZDT": 13, "UTC": 0,
+    "ACST": 9.5, "ACDT": 10.5, "AWST": 8, "NZST": 12, "NZDT": 13,
 }  # fmt: skip
-_ZONED = re.compile(r"^(?P<stamp>.*\d)\s+(?P<zone>[A-Za-z]{3,4})\s*$")
+_ZONE = re.compile(r"\b(" + "|".join(ZONE_HOURS) + r")\b", re.IGNORECASE)
+_OFFSET = re.compile(r"(?:[+-]\d\d:?\d\d|\b(?:GMT|UTC|UT|Z)\b)(?![\d:])", re.IGNORECASE)
 
 
-def zoned_rfc822(text: str) -> datetime | None:
-    """An RFC 822 date whose zone is a name in `ZONE_HOURS`, in UTC; None for any other."""
-    match = _ZONED.match(text.strip())
-    if match is None or match["zone"].upper() not in ZONE_HOURS:
+def zone_hours(written: str) -> float | None:
+    """The hours of the zone name in a written date, when it is one of `ZONE_HOURS` and no
+    numeric offset is written beside it."""
+    match = _ZONE.search(written)
+    if match is None or _OFFSET.search(written):
         return None
-    fields = parsedate(match["stamp"])
-    if fields is None:
+    return ZONE_HOURS[match[1].upper()]
+
+
+def read_date(written: str) -> datetime | None:
+    """A date as feedparser reads it, with a zone name of `ZONE_HOURS` read as its offset
+    (where feedparser reads the date that way); None when unreadable or out of range."""
+    parsed, written = None, written.strip()
+    hours = zone_hours(written)
+    if hours is not None:
+        sign, minutes = "+" if hours >= 0 else "-", round(abs(hours) * 60)
+        parsed = feedparser_date(_ZONE.sub(f"{sign}{minutes // 60:02d}{minutes % 60:02d}", written))
+    parsed = parsed or feedparser_date(written)
+    if parsed is None:
         return None
-    seconds = calendar.timegm(fields) - ZONE_HOURS[match["zone"].upper()] * 3600
-    return datetime.fromtimestamp(seconds, UTC)
+    try:
+        return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+    except (ValueError, OverflowError):  # year 0, year 10000 in UTC
+        return None
 
 
 def parse_feed(
@@ -71,34 +90,62 @@ def parse_feed(
 ) -> list[Mention | Invalid]:
     """The entries of the document `raw` fetched from `feed`, oldest first; an entry that
     cannot be a mention is an `Invalid` saying why. `content_type` is the HTTP header (its
-    charset counts); an entry without a readable date is dated `undated` when given.
+    charset counts); relative links are resolved against `feed`; an entry without a readable
+    date is dated `undated` when given.
 
     Raises ValueError when the document is not a feed.
     """
-    if _declares_entities(raw):
-        raise ValueError("not a feed: the document declares XML entities (refused)")
+    raw = _known_encoding(raw)
     headers = {"content-type": content_type} if content_type else {}
-    parsed = feedparser.parse(
-        io.BytesIO(_known_encoding(raw)),
-        response_headers=headers,
-        sanitize_html=False,
-        resolve_relative_uris=False,
-    )
-    if not parsed.version and not parsed.entries:
+    if _declares_entities(raw, headers):
+        raise ValueError("not a feed: the document declares XML entities (refused)")
+    try:
+        parsed = feedparser.parse(io.BytesIO(raw), response_headers=headers, sanitize_html=False)
+    except Exception as error:  # feedparser's own failures on documents it cannot read
+        raise ValueError(f"not a feed: feedparser failed: {error!r}") from error
+    if not parsed.get("version") and not parsed.get("entries"):
         problem = parsed.get("bozo_exception") or "no RSS, RDF or Atom element"
         raise ValueError(f"not a feed: {problem}")
-    source = "atom" if parsed.version.startswith("atom") else "rss"
+    source = "atom" if parsed.get("version", "").startswith("atom") else "rss"
     language = parsed.feed.get("language")
     mentions = [_mention(entry, feed, source, language, brand, undated) for entry in parsed.entries]
     return sorted(mentions, key=_oldest_first)
 
 
-def _declares_entities(raw: bytes) -> bool:
-    """Whether the prolog declares an entity, in any encoding feedparser reads (null bytes
-    removed: UTF-16 and UTF-32 spell ASCII with them)."""
-    text = raw.replace(b"\x00", b"")
-    root = _ROOT.search(text)
-    return _ENTITY_DECLARATION.search(text, 0, root.start() if root else len(text)) is not None
+class _Found(Exception):
+    """The prolog's check is over: `declared` says whether it met an entity declaration."""
+
+    def __init__(self, declared: bool) -> None:
+        self.declared = declared
+
+
+def _declares_entities(raw: bytes, headers: dict[str, str]) -> bool:
+    """Whether the document, decoded as feedparser decodes it, declares an entity before its
+    first element, as expat reads it. A document expat cannot read that far goes to
+    feedparser's forgiving parser, which expands only the character entities of HTML."""
+    decoding: dict[str, Any] = {}
+    data = convert_to_utf8(headers, raw, decoding)
+    if not decoding.get("encoding"):  # feedparser's strict parser will not run
+        return False
+    parser = xml.parsers.expat.ParserCreate()
+    parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
+
+    def declared(*_: object) -> None:
+        raise _Found(True)
+
+    def first_element(*_: object) -> None:
+        raise _Found(False)
+
+    parser.EntityDeclHandler = declared
+    parser.UnparsedEntityDeclHandler = declared
+    parser.StartElementHandler = first_element
+    try:
+        parser.Parse(data, True)
+    except _Found as found:
+        return found.declared
+    except xml.parsers.expat.ExpatError:
+        return False
+    return False
 
 
 def _known_encoding(raw: bytes) -> bytes:
@@ -122,9 +169,9 @@ def _mention(
     brand: str | None,
     undated: datetime | None,
 ) -> Mention | Invalid:
-    link = entry.get("link")
-    url = link if isinstance(link, str) and link.startswith(("http://", "https://")) else None
-    entry_id = (entry.get("id") or url or "").strip()
+    link = urljoin(feed, entry.get("link") or "")  # a relative link is the feed's site's
+    url = link if link.startswith(("http://", "https://")) else None
+    entry_id = str(entry.get("id") or url or "").strip()
     record: dict[str, Any] = {
         "text": _text(entry),
         "source": source,
@@ -152,12 +199,10 @@ def _mention(
 def _created_at(entry: Any) -> tuple[datetime | None, str]:
     """The entry's date in UTC, or None and why (appended to the validation error). Read
     with `dict.get`: feedparser's own lookup maps a missing `updated` to `published`."""
-    for name in DATE_FIELDS:
-        parsed = dict.get(entry, f"{name}_parsed")
-        if parsed is not None:
-            zoned = zoned_rfc822(dict.get(entry, name) or "")
-            return zoned or datetime.fromtimestamp(calendar.timegm(parsed), UTC), ""
     written = [dict.get(entry, name) for name in DATE_FIELDS if dict.get(entry, name)]
+    for text in written:
+        if isinstance(text, str) and (created := read_date(text)) is not None:
+            return created, ""
     if written:
         return None, f" (unreadable date {written[0]!r})"
     return None, " (no published, created or updated date)"
@@ -165,13 +210,15 @@ def _created_at(entry: Any) -> tuple[datetime | None, str]:
 
 def _text(entry: Any) -> str:
     title = entry.get("title_detail")
-    body = entry.get("content") or [entry.get("summary_detail")]
-    parts = [_plain(detail) for detail in (title, *body) if detail]
+    contents = [detail for detail in entry.get("content") or [] if _plain(detail)]
+    parts = [_plain(detail) for detail in (title, *(contents or [entry.get("summary_detail")]))]
     return " — ".join(part for part in parts if part)[:MAX_TEXT]
 
 
 def _plain(detail: Any) -> str:
-    value = detail.get("value") or ""
+    if not detail:
+        return ""
+    value = str(detail.get("value") or "")
     if detail.get("type") in _HTML_TYPES:
         return plain_text(value)
     return re.sub(r"\s+", " ", value).strip()

@@ -2,7 +2,7 @@
 across restarts.
 
 Each poll fetches the feed (conditionally: ETag, Last-Modified; at most `MAX_FEED_BYTES` in
-at most `FETCH_SECONDS`), keeps the entries whose id is not in the saved position, sends
+at most `FETCH_SECONDS` in all), keeps the entries whose id is not in the saved position, sends
 them and waits for Kafka's acknowledgement, and only then adds their ids to the position
 file (written atomically). A crash between the two sends them again at the next start (the
 engine counts a repeated id once); nothing is lost. The feed's address may be a local file.
@@ -15,24 +15,24 @@ import logging
 import os
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http.client import HTTPException
 from pathlib import Path
 from typing import Any, Protocol
 
 from pipeline.brands import BrandMatcher
 from pipeline.models import Invalid, Mention
 from producers.feeds import parse_feed
+from producers.fetch import fetch
 from producers.kafka_sink import KafkaUnavailable, in_time
 
 log = logging.getLogger(__name__)
 MAX_FEED_BYTES = 10 * 1024 * 1024
 FETCH_SECONDS = 60.0  # the whole fetch, however slowly the server sends
-READ_BYTES = 64 * 1024
 KEEP_IDS = 10_000  # ids remembered per feed: far more than a feed ever lists
 
 
@@ -157,6 +157,7 @@ class FeedFollower:
         date_undated: bool = False,
     ) -> None:
         self.url = url
+        self.address = _address(url)  # the namespace of the feed's own ids too
         self.position = position
         self.brand = brand
         self.date_undated = date_undated
@@ -171,29 +172,27 @@ class FeedFollower:
             return result
         raw, content_type = fetched
         undated = datetime.now(UTC) if self.date_undated else None
-        self._delivery.send(parse_feed(raw, self.url, self.brand, content_type, undated), result)
+        records = parse_feed(raw, self.address, self.brand, content_type, undated)
+        self._delivery.send(records, result)
         return result
 
     def _fetch(self) -> tuple[bytes, str | None] | None:
         """The feed's bytes and content type, or None when it has not changed since the last
         poll."""
-        request = urllib.request.Request(_address(self.url), headers={"User-Agent": "buzzwatch"})
+        request = urllib.request.Request(self.address, headers={"User-Agent": "buzzwatch"})
         if self.position.etag:
             request.add_header("If-None-Match", self.position.etag)
         if self.position.modified:
             request.add_header("If-Modified-Since", self.position.modified)
-        deadline = time.monotonic() + FETCH_SECONDS
         try:
-            with urllib.request.urlopen(request, timeout=FETCH_SECONDS) as response:
-                raw = _read_by(response, deadline)
-                etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
-                content_type = response.headers.get("Content-Type")
+            raw, headers = fetch(request, FETCH_SECONDS, MAX_FEED_BYTES)
         except urllib.error.HTTPError as error:
             if error.code == 304:
                 return None
             raise
-        self.position.etag, self.position.modified = etag, modified
-        return raw, content_type
+        self.position.etag = headers.get("ETag")
+        self.position.modified = headers.get("Last-Modified")
+        return raw, headers.get("Content-Type")
 
 
 def _address(url: str) -> str:
@@ -201,21 +200,6 @@ def _address(url: str) -> str:
     if "://" in url:
         return url
     return Path(url).resolve().as_uri()
-
-
-def _read_by(response: Any, deadline: float) -> bytes:
-    """The body, chunk by chunk; ValueError past `MAX_FEED_BYTES`, TimeoutError past the
-    deadline (a server dripping bytes cannot hold the follower)."""
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := response.read1(READ_BYTES):
-        size += len(chunk)
-        if size > MAX_FEED_BYTES:
-            raise ValueError(f"feed over {MAX_FEED_BYTES} bytes")
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"feed not fetched in {FETCH_SECONDS:.0f} s")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 class Follower(Protocol):
@@ -232,7 +216,7 @@ def follow(follower: Follower, every: float, stop: threading.Event, once: bool) 
     while True:
         try:
             result = follower.poll()
-        except (OSError, ValueError, KafkaUnavailable) as error:
+        except (OSError, ValueError, HTTPException, KafkaUnavailable) as error:
             log.warning("%s: poll failed, nothing recorded: %s", follower.url, error)
             if once:
                 return 1

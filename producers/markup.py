@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Mapping
 from html.parser import HTMLParser
@@ -20,15 +19,44 @@ _BLOCKS = frozenset(
 _HIDDEN = frozenset({"script", "style", "template", "noscript"})  # content never shown as text
 
 
+MAX_MARKUP = 250_000  # characters of markup read: far more than the texts kept need
+_UNCLOSED = re.compile(r"<(?=[^<>]*(?:<|$))")  # a `<` whose tag never closes before the next
+
+
 def plain_text(markup: str, links: Mapping[str, str] | None = None) -> str:
     """Text of an HTML fragment: entities decoded, block elements and line breaks as spaces,
     scripts and styles dropped, whitespace collapsed. A link whose target is in `links`
     reads as the text given there (a Mastodon mention's full handle, where the markup shows
-    the bare user name)."""
+    the bare user name).
+
+    Comments are taken out first; a `<` that opens no tag (`x < y`, a tag cut short) and
+    marked sections (`<![`, not HTML) are escaped as text. This keeps html.parser linear:
+    runs of unclosed tags, comments or marked sections cost it quadratic time. Only the first
+    `MAX_MARKUP` characters are read.
+    """
+    markup = _without_comments(markup[:MAX_MARKUP]).replace("<![", "&lt;![")
+    markup = _UNCLOSED.sub("&lt;", markup)
     stripper = _TextOnly(links or {})
     stripper.feed(markup)
     stripper.close()
-    return re.sub(r"\s+", " ", html.unescape("".join(stripper.parts))).strip()
+    return _collapsed("".join(stripper.parts))
+
+
+def _without_comments(markup: str) -> str:
+    """`markup` without its comments; one never closed hides the rest, as in a browser."""
+    kept, position = [], 0
+    while (start := markup.find("<!--", position)) != -1:
+        kept.append(markup[position:start])
+        end = markup.find("-->", start + 4)
+        if end == -1:
+            return "".join(kept)
+        position = end + 3
+    kept.append(markup[position:])
+    return "".join(kept)
+
+
+def _collapsed(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
 
 
 class _TextOnly(HTMLParser):

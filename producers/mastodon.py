@@ -28,7 +28,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from http.client import HTTPResponse
+from http.client import HTTPException, HTTPResponse
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from pydantic import ValidationError
 
 from pipeline.brands import BrandMatcher
 from pipeline.models import Invalid, Mention, describe_validation_error
+from producers.fetch import fetch
 from producers.follow import Delivery, PollResult, Position, Sink
 from producers.kafka_sink import KafkaUnavailable
 from producers.markup import plain_text
@@ -45,7 +46,7 @@ PAGE_SIZE = 40  # Mastodon's largest page
 MAX_PAGES = 25  # per poll: 1,000 statuses; the next poll goes on from there
 MAX_PAGE_BYTES = 10 * 1024 * 1024
 MAX_EVENT_BYTES = 1024 * 1024
-REQUEST_TIMEOUT_SECONDS = 30.0
+REQUEST_SECONDS = 30.0  # a page's whole fetch
 SILENCE_SECONDS = 60.0  # Mastodon sends a heartbeat every 15 s: a longer silence is a dead link
 MAX_BACKOFF_SECONDS = 60.0
 MAX_TEXT = 5000
@@ -176,20 +177,13 @@ class MastodonClient:
 
     def page(self, after: str | None) -> list[dict[str, Any]]:
         """The statuses right after the id `after` (the newest page when None), oldest first."""
+        query = self.timeline.query() | {"limit": str(PAGE_SIZE)}
+        if after is not None:
+            query["min_id"] = after
+        url = f"{self.url}?{urllib.parse.urlencode(query)}"
         if self.file is not None:
-            with self.file.open("rb") as saved:
-                raw = saved.read(MAX_PAGE_BYTES + 1)
-        else:
-            query = self.timeline.query() | {"limit": str(PAGE_SIZE)}
-            if after is not None:
-                query["min_id"] = after
-            url = f"{self.url}?{urllib.parse.urlencode(query)}"
-            request = self._request(url)
-            with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_SECONDS) as answer:
-                raw = answer.read(MAX_PAGE_BYTES + 1)
-        if len(raw) > MAX_PAGE_BYTES:
-            raise ValueError(f"timeline page over {MAX_PAGE_BYTES} bytes")
-        statuses = json.loads(raw)
+            url = self.file.resolve().as_uri()
+        statuses = json.loads(fetch(self._request(url), REQUEST_SECONDS, MAX_PAGE_BYTES).body)
         if not isinstance(statuses, list):
             raise ValueError(f"a timeline page is a JSON array, got {type(statuses).__name__}")
         listed = [s for s in statuses if isinstance(s, dict) and isinstance(s.get("id"), str)]
@@ -313,7 +307,7 @@ def stream_follow(follower: MastodonFollower, stop: threading.Event) -> int:
         before = follower.position.cursor
         try:
             follower.stream(stop)
-        except (OSError, ValueError, KafkaUnavailable) as error:
+        except (OSError, ValueError, HTTPException, KafkaUnavailable) as error:
             if stop.is_set():
                 break
             log.warning("%s: stream failed, reconnecting: %s", follower.url, error)

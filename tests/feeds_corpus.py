@@ -12,15 +12,17 @@ import io
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urljoin
 
 import feedparser
 
 from pipeline.models import Mention
-from producers.feeds import DATE_FIELDS, parse_feed, zoned_rfc822
+from producers.feeds import DATE_FIELDS, parse_feed, zone_hours
 
 CORPUS = Path(__file__).parent / "fixtures" / "feeds" / "corpus"
+FEED_ADDRESS = "https://corpus.example/"  # where each document is said to come from
 
 
 def documents() -> Iterator[tuple[str, str, bytes]]:
@@ -42,7 +44,8 @@ class Tally:
     refused: list[str] = field(default_factory=list)  # "not a feed", with the reason
     complete: int = 0  # feedparser's complete entries
     matched: int = 0  # ... that became a mention with the same UTC date
-    corrected: int = 0  # ... with a zone name feedparser reads as UTC, which we apply
+    corrected: int = 0  # ... with a zone name feedparser reads as UTC, applied: feedparser's
+    # date less the zone's hours
     missed: list[str] = field(default_factory=list)
 
 
@@ -55,13 +58,15 @@ class Complete:
     written: str  # the date as written
 
 
-def complete_entries(raw: bytes) -> list[Complete]:
-    """The complete entries feedparser reads in `raw`, called as a user calls it."""
+def complete_entries(raw: bytes, url: str) -> list[Complete]:
+    """The complete entries feedparser reads in `raw`, called as a user calls it on `url`
+    (relative links resolved against it)."""
     entries = []
     for entry in feedparser.parse(io.BytesIO(raw)).entries:
         name = next((d for d in DATE_FIELDS if dict.get(entry, f"{d}_parsed")), None)
         text = entry.get("title") or entry.get("summary") or entry.get("content")
-        key = (entry.get("id") or entry.get("link") or "").strip()
+        link = urljoin(url, entry["link"]) if entry.get("link") else ""
+        key = (entry.get("id") or link).strip()
         if name is not None and text and key:
             stamp = calendar.timegm(dict.get(entry, f"{name}_parsed"))
             written = dict.get(entry, name)
@@ -74,17 +79,18 @@ def tally() -> dict[str, Tally]:
     for origin, name, raw in documents():
         counts = tallies.setdefault(origin, Tally())
         counts.documents += 1
+        url = f"{FEED_ADDRESS}{name}"
         try:
-            records = parse_feed(raw, f"https://corpus.example/{name}")
+            records = parse_feed(raw, url)
         except ValueError as error:
             counts.refused.append(f"{name}: {error}")
             records = []
         ours = {_key(r.id): r.created_at for r in records if isinstance(r, Mention)}
-        for entry in complete_entries(raw):
+        for entry in complete_entries(raw, url):
             counts.complete += 1
             if ours.get(entry.key) == entry.created_at:
                 counts.matched += 1
-            elif entry.key in ours and zoned_rfc822(entry.written) is not None:
+            elif _corrected(ours.get(entry.key), entry):
                 counts.corrected += 1
             else:
                 got = ours.get(entry.key)
@@ -92,10 +98,18 @@ def tally() -> dict[str, Tally]:
     return tallies
 
 
+def _corrected(ours: datetime | None, entry: Complete) -> bool:
+    hours = zone_hours(entry.written)
+    return (
+        ours is not None and hours is not None and ours == entry.created_at - timedelta(hours=hours)
+    )
+
+
 def _key(mention_id: str) -> str:
     """The feed's own id of an entry from its mention's id (`rss:FEED#ID` or `rss:ID`)."""
     own = mention_id.split(":", 1)[1]
-    return own.split("#", 1)[1] if own.startswith("https://corpus.example/") else own
+    feed, local, entry_id = own.partition("#")
+    return entry_id if local and feed.startswith(FEED_ADDRESS) else own
 
 
 def main() -> None:

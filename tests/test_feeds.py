@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.models import Invalid, Mention
 from producers.feeds import parse_feed
@@ -149,3 +151,85 @@ def test_a_post_about_entities_is_not_a_declaration() -> None:
     )
     (post,) = parse_feed(feed, "https://x.example/feed")
     assert isinstance(post, Mention) and post.text.startswith("XML tips — Never trust")
+
+
+def _rss(item: str, head: str = "") -> bytes:
+    return (
+        f'<?xml version="1.0"?>{head}<rss version="2.0" xmlns:psc="http://podlove.org/simple-'
+        'chapters" xmlns:gml="http://www.opengis.net/gml" xmlns:content="http://purl.org/rss/1.0/'
+        f'modules/content/"><channel><item>{item}</item><item><guid>https://x.example/ok</guid>'
+        "<pubDate>Wed, 04 Mar 2026 08:00:00 GMT</pubDate><title>fine</title></item></channel></rss>"
+    ).encode()
+
+
+DATED = "<guid>https://x.example/1</guid><pubDate>Wed, 04 Mar 2026 08:00:00 GMT</pubDate>"
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        b"",  # an empty answer
+        _rss(f'{DATED}<title>ep</title><psc:chapters><psc:chapter title="Intro"/></psc:chapters>'),
+        _rss(f"{DATED}<title>ep</title><gml:pos>45 3</gml:pos>"),  # feedparser's KeyError
+        _rss(f"{DATED}<title>bad &#99999999999999999999; &amp</title>"),  # its OverflowError
+        _rss(f"{DATED}<title>bad &#xD800; &amp</title>"),  # its UnicodeEncodeError
+    ],
+)
+def test_documents_feedparser_fails_on_are_not_feeds(document: bytes) -> None:
+    with pytest.raises(ValueError, match="not a feed"):
+        parse_feed(document, "https://x.example/feed")
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["9999-12-31T23:00:00-05:00", "0000-01-01T00:00:00+01:00", "Fri, 31 Dec 9999 23:59:59 GMT"],
+)
+def test_a_date_out_of_range_loses_its_entry_only(written: str) -> None:
+    bad, fine = parse_feed(
+        _rss(f"<guid>https://x.example/1</guid><pubDate>{written}</pubDate><title>t</title>"), "f"
+    )
+    assert isinstance(bad, Invalid) and "created_at" in bad.reason
+    assert isinstance(fine, Mention) and fine.text == "fine"
+
+
+def test_an_empty_content_leaves_the_summary_and_relative_links_resolve() -> None:
+    item = (
+        "<link>/posts/1</link><pubDate>Wed, 04 Mar 2026 07:00:00 GMT</pubDate><title>t</title>"
+        "<description>the summary</description><content:encoded></content:encoded>"
+    )
+    first, _ = parse_feed(_rss(item), "https://blog.example/feed")
+    assert isinstance(first, Mention)
+    assert first.url == "https://blog.example/posts/1"
+    assert first.id == "rss:https://blog.example/posts/1"
+    assert first.text == "t — the summary"
+
+
+@pytest.mark.parametrize(
+    ("head", "encoding"),
+    [
+        ('<!-- <a --><!DOCTYPE rss [<!ENTITY a "x">]>', "utf-8"),  # a comment that looks like a tag
+        ('<?xml-stylesheet href="<x"?><!DOCTYPE rss [<!ENTITY a "x">]>', "utf-8"),
+        ('<!DOCTYPE rss [<!ENTITY a "x">]>', "cp037"),  # EBCDIC
+        ('<!-- \u613c --><!DOCTYPE rss [<!ENTITY a "x">]>', "utf-16"),  # U+613C is b"<a" in UTF-16
+    ],
+)
+def test_entity_declarations_are_refused_however_the_prolog_hides_them(
+    head: str, encoding: str
+) -> None:
+    text = _rss(f"{DATED}<title>&a;</title>", head).decode()
+    declared = text.replace('<?xml version="1.0"?>', f'<?xml version="1.0" encoding="{encoding}"?>')
+    with pytest.raises(ValueError, match="declares XML entities"):
+        parse_feed(declared.encode(encoding), "https://x.example/feed")
+
+
+MARKUP = (
+    *("<", ">", "!", "[", "]", "-", "?", "/", "a", " ", "=", '"', "'", "&", ";", "#", "<!"),
+    *("<![", "]]>", "-->", "<!--", "<?", "&#", "&lt;", "<script>", "</script>", "<p>", "<br/>"),
+    *("<td>", "Café"),
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(MARKUP), max_size=20))
+def test_html_to_text_takes_any_markup(tokens: list[str]) -> None:
+    assert isinstance(plain_text("".join(tokens)), str)  # html.parser alone raises on 1 in 8

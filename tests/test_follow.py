@@ -82,9 +82,9 @@ def test_atom_entries_become_mentions() -> None:
 @pytest.mark.parametrize(
     ("document", "reason"),
     [
-        (b"<html><body>hi</body></html>", "not a feed: no RSS, RDF or Atom element"),
+        (b"<html><body>hi</body></html>", "not a feed"),
         (b"<rss", "not a feed"),
-        (b"/etc/passwd", "not a feed"),  # bytes, never read as a path
+        (str(FEEDS / "blog.rss").encode(), "not a feed"),  # bytes, never read as a path
         (
             b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>'
             b"<rss><channel><item><title>&b;</title></item></channel></rss>",
@@ -217,14 +217,14 @@ def test_a_dry_run_prints_what_it_would_send_and_changes_nothing(tmp_path: Path)
     feed = tmp_path / "blog.rss"
     feed.write_bytes(RSS)
     state = tmp_path / "blog.position.json"
-    state.write_text(json.dumps({"ids": [f"rss:{feed}#blog-1021"]}), "utf-8")
+    state.write_text(json.dumps({"ids": [f"rss:{feed.as_uri()}#blog-1021"]}), "utf-8")
     before = state.read_bytes()
     command = ["follow", "rss", str(feed), "--once", "--dry-run", "--config", str(config)]
     first = buzzwatch(*command)  # no --state: nothing known, no Kafka anywhere
     printed = [Mention.model_validate_json(line) for line in first.stdout.splitlines()]
     assert [(m.id, m.brand) for m in printed] == [
         ("rss:https://blog.example/2026/03/cafes", None),  # names no configured brand
-        (f"rss:{feed}#blog-1021", "Boulangerie Ferrand"),
+        (f"rss:{feed.as_uri()}#blog-1021", "Boulangerie Ferrand"),  # a file's ids: its URI
     ]
     assert "created_at: missing" in first.stderr and "1 invalid" in first.stderr
 
@@ -239,8 +239,8 @@ def test_a_dry_run_prints_what_it_would_send_and_changes_nothing(tmp_path: Path)
     drafts = [Mention.model_validate_json(line) for line in undated.stdout.splitlines()]
     assert [m.id for m in drafts] == [
         "rss:https://blog.example/2026/03/cafes",
-        f"rss:{feed}#blog-1021",
-        f"rss:{feed}#blog-draft",
+        f"rss:{feed.as_uri()}#blog-1021",
+        f"rss:{feed.as_uri()}#blog-draft",
     ]
     assert abs(drafts[-1].created_at - datetime.now(UTC)) < timedelta(minutes=5)
 
@@ -256,30 +256,59 @@ def test_a_follow_without_a_position_or_a_dry_run_is_refused() -> None:
     assert result.returncode == 2 and "--state is required (or --dry-run)" in result.stderr
 
 
-def test_a_server_dripping_its_feed_cannot_hold_the_follower(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    class Dripping(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Length", "1000000")
-            self.end_headers()
-            for _ in range(200):  # 20 s at most, far past the deadline
-                try:
-                    self.wfile.write(b" ")
-                    self.wfile.flush()
-                except OSError:
+class Misbehaving(BaseHTTPRequestHandler):
+    """A feed server that drips its headers, drips its body, or cuts its body short."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        if self.path == "/headers":
+            self.flush_headers()  # the status line
+            for number in range(200):  # 20 s at most, far past the deadline
+                if not self._sent(f"X-Slow-{number}: 1\r\n".encode()):
                     return
                 time.sleep(0.1)
+        self.send_header("ETag", '"v1"')
+        self.send_header("Content-Length", "1000000" if self.path == "/body" else str(len(RSS)))
+        self.end_headers()
+        if self.path == "/short":
+            self._sent(RSS[:100])
+            return
+        for _ in range(200):
+            if not self._sent(b" "):
+                return
+            time.sleep(0.1)
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
+    def _sent(self, data: bytes) -> bool:
+        try:
+            self.wfile.write(data)
+            self.wfile.flush()
+        except OSError:
+            return False
+        return True
 
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("path", "error", "message"),
+    [
+        ("/headers", TimeoutError, "not fetched in 1 s"),
+        ("/body", TimeoutError, "not fetched in 1 s"),
+        ("/short", ValueError, "answer cut short"),
+    ],
+)
+def test_a_misbehaving_server_cannot_hold_the_follower_or_save_a_cut_feed(
+    monkeypatch: pytest.MonkeyPatch, path: str, error: type[Exception], message: str
+) -> None:
     monkeypatch.setattr(follow_module, "FETCH_SECONDS", 1.0)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Dripping)
-    url = f"http://127.0.0.1:{server.server_address[1]}/feed"
-    follower = FeedFollower(url, PrintedSink(), Position(None))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Misbehaving)
+    position = Position(None)
+    follower = FeedFollower(
+        f"http://127.0.0.1:{server.server_address[1]}{path}", PrintedSink(), position
+    )
     started = time.monotonic()
-    with http_serving(server), pytest.raises(TimeoutError, match="not fetched in 1 s"):
+    with http_serving(server), pytest.raises(error, match=message):
         follower.poll()
     assert time.monotonic() - started < 5.0
+    assert position.etag is None  # nothing of a failed fetch is kept
