@@ -21,10 +21,11 @@ from tqdm import tqdm
 
 from buzzwatch.configuration import ConfigError, load_config
 from buzzwatch.kafka_cli import add_commands as add_kafka_commands
+from buzzwatch.replay_setup import ReplaySetup
 from pipeline.brands import BrandMatcher, brand_matcher
 from pipeline.crisis_log import CrisisLog
 from pipeline.desk import Desk, LoggedDesk, seen_of
-from pipeline.engine import Engine, Scored
+from pipeline.engine import Scored
 from pipeline.models import AlertEvent, Invalid, Mention, iso_utc
 from pipeline.records import (
     MAX_KEPT_REJECTIONS,
@@ -405,19 +406,11 @@ def _check_replay_arguments(args: argparse.Namespace) -> None:
         parser.error(f"--workers needs a regular file, each worker reads it whole: {args.input}")
 
 
-def replay_configuration(
-    config: dict[str, Any],
-) -> tuple[DetectionSettings, BrandMatcher | None, HoldingStatements]:
-    """What a replay takes from the configuration: detection settings, the configured
-    brands' matcher (if any), holding statements. OSError or ValueError if it is wrong."""
-    return detection_settings(config), brand_matcher(config), HoldingStatements.from_config(config)
-
-
 def _replay(args: argparse.Namespace) -> int:
     _check_replay_arguments(args)
     config = load_config(args.config)
     try:
-        settings, matcher, statements = replay_configuration(config)
+        setup = ReplaySetup.from_config(config)
     except (OSError, ValueError) as error:  # pydantic's ValidationError included
         print(f"replay: error: {args.config}: {error}", file=sys.stderr)
         return 2
@@ -428,12 +421,11 @@ def _replay(args: argparse.Namespace) -> int:
         from buzzwatch.series import SeriesCollector
 
         collector = SeriesCollector()
-    handles = matcher.handles if matcher else None
-    engine = Engine(settings, on_bucket=collector, statements=statements, handles=handles)
-    desk = _logged_desk(args.crisis_log, settings) if args.crisis_log else None
+    engine = setup.engine(on_bucket=collector)
+    desk = _logged_desk(args.crisis_log, setup.settings) if args.crisis_log else None
     alerts: list[AlertEvent] = []
     source_context = (
-        _kafka_source(args, config, settings.allowed_lateness_seconds)
+        _kafka_source(args, config, setup.settings.allowed_lateness_seconds)
         if args.kafka_topic
         else _file_source(args)
     )
@@ -457,7 +449,7 @@ def _replay(args: argparse.Namespace) -> int:
                     desk.on_mention(seen_of(scored, engine.scorer))
 
             source = stack.enter_context(source_context)
-            summary = replay(source.records, engine, on_alert, matcher, on_scored)
+            summary = replay(source.records, engine, on_alert, setup.matcher, on_scored)
     except _ReplayError as error:
         print(f"replay: error: {error}", file=sys.stderr)
         return 1

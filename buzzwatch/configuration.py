@@ -59,16 +59,22 @@ def load_config(path: str | Path | None) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot be read ({error.strerror})") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    return checked(config, str(path))
+
+
+def checked(config: dict[str, Any], where: str = "configuration") -> dict[str, Any]:
+    """`config` itself once its tables and keys are known ones; ConfigError naming `where`,
+    the table and the key otherwise."""
     models = tables()
     for table, value in config.items():
         if table not in models:
             near = difflib.get_close_matches(table, models, n=1)
             hint = f"did you mean [{near[0]}]?" if near else f"tables: {', '.join(models)}"
-            raise ConfigError(f"{path}: unknown table [{table}] ({hint})")
-        for where, key, known in _unknown(models[table], value, table):
+            raise ConfigError(f"{where}: unknown table [{table}] ({hint})")
+        for inside, key, known in _unknown(models[table], value, table):
             near = difflib.get_close_matches(key, known, n=1)
             hint = f" (did you mean {near[0]}?)" if near else ""
-            raise ConfigError(f"{path}: [{where}] unknown key {key}{hint}")
+            raise ConfigError(f"{where}: [{inside}] unknown key {key}{hint}")
     return config
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from buzzwatch.replay_setup import ReplaySetup
 from pipeline.engine import Admission, BucketReport, Engine, Scored, event_order
 from pipeline.models import AlertEvent
 from pipeline.replay import ReplaySummary, replay
@@ -57,18 +58,15 @@ class ShareResult:
 
 def replay_share(job: Job) -> ShareResult:
     """Replay the whole file, owning the brands of `job`'s share."""
-    from buzzwatch.cli import _file_source, replay_configuration
+    from buzzwatch.cli import _file_source
     from buzzwatch.configuration import load_config
 
-    settings, matcher, statements = replay_configuration(load_config(job.config))
+    setup = ReplaySetup.from_config(load_config(job.config))
     reports: list[tuple[int, BucketReport]] = []
     alerts: list[tuple[int, AlertEvent]] = []
     order: dict[str, int] = {}
-    engine = Engine(
-        settings,
+    engine = setup.engine(
         on_bucket=(lambda r: reports.append((_boundary(engine), r))) if job.series else None,
-        statements=statements,
-        handles=matcher.handles if matcher else None,
         owns=job.owns,
     )
 
@@ -89,7 +87,7 @@ def replay_share(job: Job) -> ShareResult:
             source.records,
             engine,
             lambda event: alerts.append((_boundary(engine), event)),
-            matcher,
+            setup.matcher,
             on_scored,
         )
     return ShareResult(summary, source.outside, alerts, reports, order)
