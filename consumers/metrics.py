@@ -19,6 +19,8 @@ from prometheus_client import (
     Gauge,
     Histogram,
     Info,
+    PlatformCollector,
+    ProcessCollector,
     start_http_server,
 )
 
@@ -125,8 +127,8 @@ class DetectorMetrics:
             ["brand"],
             registry=r,
         )
-        self.bucket_negative_share = Gauge(
-            "buzzwatch_bucket_negative_share",
+        self.bucket_negative_ratio = Gauge(
+            "buzzwatch_bucket_negative_ratio",
             "Negative share of the brand's last closed bucket (0 to 1).",
             ["brand"],
             registry=r,
@@ -155,7 +157,7 @@ class DetectorMetrics:
         )
         self.event_time_lag.set_function(self._event_time_lag)
         self.consumer_lag = Gauge(
-            "buzzwatch_consumer_lag",
+            "buzzwatch_consumer_lag_records",
             "Records between the consumer's position and the partition's high watermark.",
             ["topic", "partition"],
             registry=r,
@@ -208,6 +210,8 @@ class DetectorMetrics:
         Info("buzzwatch_build", "Build information.", registry=r).info(
             {"version": _version(), "python": platform.python_version()}
         )
+        ProcessCollector(registry=r)  # process_cpu_seconds_total, process_resident_memory_bytes...
+        PlatformCollector(registry=r)  # python_info
 
     def serve(self, port: int, address: str) -> None:
         """Expose the metrics over HTTP at `address:port/metrics`."""
@@ -269,7 +273,7 @@ class DetectorMetrics:
             return
         self.bucket_mentions.labels(brand).set(report.volume)
         self.bucket_expected.labels(brand).set(report.expected_volume)
-        self.bucket_negative_share.labels(brand).set(report.negative_share)
+        self.bucket_negative_ratio.labels(brand).set(report.negative_share)
         self.spike_score.labels(brand, "volume").set(report.volume_score)
         self.spike_score.labels(brand, "negative").set(report.negative_score)
 

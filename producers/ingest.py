@@ -32,6 +32,8 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    PlatformCollector,
+    ProcessCollector,
     generate_latest,
 )
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
@@ -175,6 +177,8 @@ class IngestMetrics:
             registry=self.registry,
         )
         connected.set_function(lambda: float(sink.connected))
+        ProcessCollector(registry=self.registry)  # process_cpu_seconds_total...
+        PlatformCollector(registry=self.registry)  # python_info
 
 
 class IngestService:

@@ -56,12 +56,12 @@ DETECTOR_METRICS: dict[str, tuple[str, ...]] = {
     "buzzwatch_spike_score": ("brand", "kind"),
     "buzzwatch_bucket_mentions": ("brand",),
     "buzzwatch_bucket_expected_mentions": ("brand",),
-    "buzzwatch_bucket_negative_share": ("brand",),
+    "buzzwatch_bucket_negative_ratio": ("brand",),
     "buzzwatch_batch_processing_seconds": (),
     "buzzwatch_scoring_seconds": (),
     "buzzwatch_watermark_timestamp_seconds": (),
     "buzzwatch_event_time_lag_seconds": (),
-    "buzzwatch_consumer_lag": ("topic", "partition"),
+    "buzzwatch_consumer_lag_records": ("topic", "partition"),
     "buzzwatch_offset_commits_total": (),
     "buzzwatch_rebalances_total": ("event",),
     "buzzwatch_detector_restarts_total": (),
@@ -356,12 +356,16 @@ def test_brand_scoped_queries_use_the_brand_variable() -> None:
 
 
 def test_metric_list_matches_the_detector() -> None:
-    """DETECTOR_METRICS names exactly what consumers.metrics.DetectorMetrics registers."""
+    """DETECTOR_METRICS names exactly the buzzwatch metrics consumers.metrics.DetectorMetrics
+    registers; prometheus_client's process and platform collectors come beside them."""
     suffix = {"counter": "_total", "info": "_info"}
     registered = {
         family.name + suffix.get(family.type, "") for family in DetectorMetrics().registry.collect()
     }
-    assert registered == set(DETECTOR_METRICS)
+    assert {name for name in registered if name.startswith("buzzwatch_")} == set(DETECTOR_METRICS)
+    assert {"process_cpu_seconds_total", "process_resident_memory_bytes", "python_info"} < (
+        registered
+    )
 
 
 def _recording_rules() -> set[str]:
@@ -471,7 +475,7 @@ class StandInDetector:
         score = Gauge("buzzwatch_spike_score", "", ["brand", "kind"], registry=r)
         bucket = Gauge("buzzwatch_bucket_mentions", "", ["brand"], registry=r)
         expected = Gauge("buzzwatch_bucket_expected_mentions", "", ["brand"], registry=r)
-        share = Gauge("buzzwatch_bucket_negative_share", "", ["brand"], registry=r)
+        share = Gauge("buzzwatch_bucket_negative_ratio", "", ["brand"], registry=r)
         nordwind, chez = BRANDS
         # Nordwind Air: critical negative spike; Chez Léa's: warning volume spike.
         active.labels(nordwind, "negative", "critical").set(1)
@@ -491,7 +495,7 @@ class StandInDetector:
             functools.partial(_seconds_ago, 90.0)
         )
         Gauge("buzzwatch_event_time_lag_seconds", "", registry=r).set(90)
-        lag = Gauge("buzzwatch_consumer_lag", "", ["topic", "partition"], registry=r)
+        lag = Gauge("buzzwatch_consumer_lag_records", "", ["topic", "partition"], registry=r)
         for partition, records in enumerate((12, 0, 431)):
             lag.labels("buzzwatch.mentions", str(partition)).set(records)
         seen = Gauge("buzzwatch_source_last_seen_timestamp_seconds", "", ["source"], registry=r)

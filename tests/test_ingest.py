@@ -177,6 +177,8 @@ def test_refusals_say_why_and_write_nothing(tmp_path: Path, kafka_bootstrap: str
             == 4
         )
         assert metric(where, 'buzzwatch_ingest_requests_total{code="401",path="/v1/mentions"}') == 2
+        assert metric(where, "process_cpu_seconds_total") > 0  # prometheus_client's collectors
+        assert metric(where, "process_resident_memory_bytes") > 1e6
     records = read_topic(kafka_bootstrap, topic, want=1, patience=1.0)
     assert [Mention.model_validate_json(r.value).id for r in records] == ["last"]
 

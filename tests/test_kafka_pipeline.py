@@ -162,8 +162,8 @@ def test_metrics_are_exposed(run: Run) -> None:
     for name in (
         'buzzwatch_spike_score{brand="acme",kind="volume"}',
         'buzzwatch_bucket_mentions{brand="acme"}',
-        'buzzwatch_bucket_negative_share{brand="acme"}',
-        "buzzwatch_consumer_lag{partition=",
+        'buzzwatch_bucket_negative_ratio{brand="acme"}',
+        "buzzwatch_consumer_lag_records{partition=",
         'buzzwatch_rebalances_total{event="assigned"}',
         "buzzwatch_scoring_seconds_count",
         "buzzwatch_event_time_lag_seconds",
@@ -173,6 +173,9 @@ def test_metrics_are_exposed(run: Run) -> None:
         'buzzwatch_state_restored_brands{partition="0"}',
         "buzzwatch_state_written_bytes_total",
         "buzzwatch_detector_restarts_total 0.0",
+        "process_cpu_seconds_total",  # prometheus_client's own collectors
+        "process_resident_memory_bytes",
+        'python_info{implementation="CPython"',
     ):
         assert name in run.metrics, name
 
