@@ -4,10 +4,12 @@ Atom 0.3 and 1.0, CDF), in any encoding it detects, well-formed or not.
 Safety. feedparser parses the bytes it is given (never a URL or a path: the bytes are
 wrapped in a stream) and its XML parser loads no external entity. A document declaring
 entities is refused outright: an expansion does not need to be nested to cost memory. The
-check decodes the document as feedparser does and runs the same XML parser (expat) over its
-prolog, so whatever feedparser's strict parser would see declared, this sees first. An
-exception feedparser raises on a document it cannot read makes it "not a feed". Fetching,
-its size and its time limits stay with the follower.
+check decodes the document as feedparser does, then looks where both of feedparser's parsers
+take entities from: the declarations its own prolog scan collects (they feed the forgiving
+parser, and a comment does not hide them from it), and those expat, the strict parser, reads
+before the first element, in the document and in feedparser's rewrite of it. An exception
+feedparser raises on a document it cannot read makes it "not a feed". Fetching, its size
+and its time limits stay with the follower.
 
 An entry's text is its title, then its content (RSS `content:encoded`, Atom `content`) or
 else its summary (`description`, Atom `summary`, `media:description`); HTML and XHTML parts
@@ -32,6 +34,7 @@ from urllib.parse import urljoin
 import feedparser
 from feedparser.datetimes import _parse_date as feedparser_date  # what feedparser applies
 from feedparser.encodings import convert_to_utf8
+from feedparser.sanitizer import replace_doctype
 from pydantic import ValidationError
 
 from pipeline.models import Invalid, Mention, describe_validation_error
@@ -71,7 +74,8 @@ def read_date(written: str) -> datetime | None:
     hours = zone_hours(written)
     if hours is not None:
         sign, minutes = "+" if hours >= 0 else "-", round(abs(hours) * 60)
-        parsed = feedparser_date(_ZONE.sub(f"{sign}{minutes // 60:02d}{minutes % 60:02d}", written))
+        offset = f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"  # with a colon: never a year
+        parsed = feedparser_date(_ZONE.sub(offset, written))
     parsed = parsed or feedparser_date(written)
     if parsed is None:
         return None
@@ -100,7 +104,12 @@ def parse_feed(
     if _declares_entities(raw, headers):
         raise ValueError("not a feed: the document declares XML entities (refused)")
     try:
-        parsed = feedparser.parse(io.BytesIO(raw), response_headers=headers, sanitize_html=False)
+        parsed = feedparser.parse(
+            io.BytesIO(raw),
+            response_headers=headers,
+            sanitize_html=False,  # the text is taken out of the HTML here
+            resolve_relative_uris=False,  # links in HTML are dropped; the entry's is resolved
+        )
     except Exception as error:  # feedparser's own failures on documents it cannot read
         raise ValueError(f"not a feed: feedparser failed: {error!r}") from error
     if not parsed.get("version") and not parsed.get("entries"):
@@ -120,13 +129,17 @@ class _Found(Exception):
 
 
 def _declares_entities(raw: bytes, headers: dict[str, str]) -> bool:
-    """Whether the document, decoded as feedparser decodes it, declares an entity before its
-    first element, as expat reads it. A document expat cannot read that far goes to
-    feedparser's forgiving parser, which expands only the character entities of HTML."""
+    """Whether the document, decoded as feedparser decodes it, declares an entity that one of
+    feedparser's parsers would take."""
     decoding: dict[str, Any] = {}
     data = convert_to_utf8(headers, raw, decoding)
-    if not decoding.get("encoding"):  # feedparser's strict parser will not run
-        return False
+    _, rewritten, entities = replace_doctype(data)
+    return bool(entities) or _expat_declares(data) or _expat_declares(rewritten)
+
+
+def _expat_declares(data: bytes) -> bool:
+    """Whether expat reads an entity declaration before the first element of `data` (a
+    document it cannot read that far declares nothing it would expand)."""
     parser = xml.parsers.expat.ParserCreate()
     parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
 
@@ -209,9 +222,8 @@ def _created_at(entry: Any) -> tuple[datetime | None, str]:
 
 
 def _text(entry: Any) -> str:
-    title = entry.get("title_detail")
-    contents = [detail for detail in entry.get("content") or [] if _plain(detail)]
-    parts = [_plain(detail) for detail in (title, *(contents or [entry.get("summary_detail")]))]
+    body = [text for text in map(_plain, entry.get("content") or []) if text]
+    parts = [_plain(entry.get("title_detail")), *(body or [_plain(entry.get("summary_detail"))])]
     return " — ".join(part for part in parts if part)[:MAX_TEXT]
 
 

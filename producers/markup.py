@@ -20,7 +20,6 @@ _HIDDEN = frozenset({"script", "style", "template", "noscript"})  # content neve
 
 
 MAX_MARKUP = 250_000  # characters of markup read: far more than the texts kept need
-_UNCLOSED = re.compile(r"<(?=[^<>]*(?:<|$))")  # a `<` whose tag never closes before the next
 
 
 def plain_text(markup: str, links: Mapping[str, str] | None = None) -> str:
@@ -29,13 +28,15 @@ def plain_text(markup: str, links: Mapping[str, str] | None = None) -> str:
     reads as the text given there (a Mastodon mention's full handle, where the markup shows
     the bare user name).
 
-    Comments are taken out first; a `<` that opens no tag (`x < y`, a tag cut short) and
-    marked sections (`<![`, not HTML) are escaped as text. This keeps html.parser linear:
-    runs of unclosed tags, comments or marked sections cost it quadratic time. Only the first
-    `MAX_MARKUP` characters are read.
+    Comments are taken out first; what could still open a comment or a marked section
+    (`<!--`, `<![`) and a `<` after the last `>` (a tag that can never close) are text. This
+    keeps html.parser linear: runs of unclosed comments, marked sections or tags cost it
+    quadratic time. Only the first `MAX_MARKUP` characters are read.
     """
-    markup = _without_comments(markup[:MAX_MARKUP]).replace("<![", "&lt;![")
-    markup = _UNCLOSED.sub("&lt;", markup)
+    markup = _without_comments(markup[:MAX_MARKUP])
+    markup = markup.replace("<!--", "&lt;!--").replace("<![", "&lt;![")
+    last = markup.rfind(">") + 1
+    markup = markup[:last] + markup[last:].replace("<", "&lt;")
     stripper = _TextOnly(links or {})
     stripper.feed(markup)
     stripper.close()

@@ -4,15 +4,17 @@ written here for what broke before (dates, encodings, full texts, ids)."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 from pathlib import Path
 
+import feedparser
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.models import Invalid, Mention
-from producers.feeds import parse_feed
+from producers.feeds import parse_feed, read_date
 from producers.markup import plain_text
 from tests.feeds_corpus import CORPUS, tally
 
@@ -119,6 +121,22 @@ def test_dates_keep_their_offsets_and_zone_names() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("Tue Mar 03 10:00:00 CEST 2026", "2026-03-03T08:00:00+00:00"),  # asctime
+        ("2026-03-03 10:00:00 CET", "2026-03-03T09:00:00+00:00"),  # ISO-like
+        ("2026-03-03T10:00:00 ACST", "2026-03-03T00:30:00+00:00"),  # a half-hour zone
+        ("Tue Mar 03 10:00:00 2026 CET", None),  # unread, as feedparser leaves it: not year 100
+        ("Tue, 03 Mar 2026 10:00:00 +0100 (CET)", "2026-03-03T09:00:00+00:00"),  # the offset
+        ("Tue, 03 Mar 2026 10:00:00 IST", "2026-03-03T10:00:00+00:00"),  # ambiguous: as written
+    ],
+)
+def test_zone_names_read_as_their_offsets(written: str, read: str | None) -> None:
+    date = read_date(written)
+    assert (date.isoformat() if date else None) == read
+
+
 def test_ids_only_unique_in_their_feed_are_namespaced_by_it() -> None:
     a, b = _one("local-ids-a.xml"), _one("local-ids-b.xml")
     assert a.id == "rss:https://feeds.example/local-ids-a.xml#1"
@@ -134,6 +152,10 @@ def test_html_to_text_keeps_blocks_apart_and_drops_what_is_not_shown() -> None:
         "</script><noscript>activez JS</noscript>fin&nbsp;<b>gras</b>"
     )
     assert plain_text(markup) == "Nom Café Colette intoxication Avis Note 1/5 fin gras"
+    assert plain_text('<a title="x<y">lien</a> suite') == "lien suite"  # a `<` in a value
+    assert plain_text("<p>1 < 2 > 0</p><p title='<'>Bonjour") == "1 < 2 > 0 Bonjour"
+    assert plain_text("<p>cut <b>short <a href=") == "cut short <a href="  # never closes
+    assert plain_text("a <!-- x --> b <!-- never closed") == "a b"
 
 
 def test_the_corpus_keeps_its_licences() -> None:
@@ -207,10 +229,13 @@ def test_an_empty_content_leaves_the_summary_and_relative_links_resolve() -> Non
 @pytest.mark.parametrize(
     ("head", "encoding"),
     [
-        ('<!-- <a --><!DOCTYPE rss [<!ENTITY a "x">]>', "utf-8"),  # a comment that looks like a tag
-        ('<?xml-stylesheet href="<x"?><!DOCTYPE rss [<!ENTITY a "x">]>', "utf-8"),
-        ('<!DOCTYPE rss [<!ENTITY a "x">]>', "cp037"),  # EBCDIC
-        ('<!-- \u613c --><!DOCTYPE rss [<!ENTITY a "x">]>', "utf-16"),  # U+613C is b"<a" in UTF-16
+        ('<!-- <a --><!DOCTYPE rss [<!ENTITY a "EXPANDED">]>', "utf-8"),  # a comment like a tag
+        ('<?xml-stylesheet href="<x"?><!DOCTYPE rss [<!ENTITY a "EXPANDED">]>', "utf-8"),
+        ('<!DOCTYPE rss [<!ENTITY a "EXPANDED">]>', "cp037"),  # EBCDIC
+        ('<!-- \u613c --><!DOCTYPE rss [<!ENTITY a "EXPANDED">]>', "utf-16"),  # U+613C: b"<a"
+        ('\n<!--\n<!ENTITY a "EXPANDED">\n-->\n<!DOCTYPE rss>\n', "utf-8"),  # feedparser's scan
+        ('\n<?note\n<!ENTITY a "EXPANDED">\n?>\n<!DOCTYPE rss>\n', "utf-8"),
+        ('\njunk\n<!DOCTYPE rss [\n<!ENTITY a "EXPANDED">\n]>\n', "utf-8"),  # expat stops there
     ],
 )
 def test_entity_declarations_are_refused_however_the_prolog_hides_them(
@@ -218,8 +243,11 @@ def test_entity_declarations_are_refused_however_the_prolog_hides_them(
 ) -> None:
     text = _rss(f"{DATED}<title>&a;</title>", head).decode()
     declared = text.replace('<?xml version="1.0"?>', f'<?xml version="1.0" encoding="{encoding}"?>')
+    document = declared.encode(encoding)
+    (entry, _) = feedparser.parse(io.BytesIO(document)).entries  # feedparser alone expands it
+    assert entry.title == "EXPANDED"
     with pytest.raises(ValueError, match="declares XML entities"):
-        parse_feed(declared.encode(encoding), "https://x.example/feed")
+        parse_feed(document, "https://x.example/feed")
 
 
 MARKUP = (
