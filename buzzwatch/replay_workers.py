@@ -58,7 +58,7 @@ class ShareResult:
 
 def replay_share(job: Job) -> ShareResult:
     """Replay the whole file, owning the brands of `job`'s share."""
-    from buzzwatch.cli import _file_source
+    from buzzwatch.cli.replay import file_source
     from buzzwatch.configuration import load_config
 
     setup = ReplaySetup.from_config(load_config(job.config))
@@ -82,7 +82,7 @@ def replay_share(job: Job) -> ShareResult:
         end=job.end,
         no_progress=not job.progress,
     )
-    with _file_source(args) as source:
+    with file_source(args) as source:
         summary = replay(
             source.records,
             engine,

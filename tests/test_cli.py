@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from buzzwatch.cli import _command_of
-from buzzwatch.cli import _parser as cli_parser
+from buzzwatch.cli import command_of
+from buzzwatch.cli import parser_for as cli_parser
 from pipeline.models import AlertEvent
 from tests.helpers import buzzwatch
 
@@ -169,7 +169,7 @@ def test_replay_does_not_import_the_evaluations_or_the_reports(tmp_path: Path) -
         "import sys; from buzzwatch.cli import main; "
         f"main(['replay', {str(source)!r}, '--no-progress']); "
         "print(sorted(m for m in sys.modules if m.startswith(('buzzwatch.evaluation', "
-        "'buzzwatch.report', 'buzzwatch.crisis_cli', 'buzzwatch.backtest_cli'))))"
+        "'buzzwatch.report', 'buzzwatch.cli.evaluate', 'buzzwatch.cli.report', 'kafka'))))"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -177,7 +177,7 @@ def test_replay_does_not_import_the_evaluations_or_the_reports(tmp_path: Path) -
 
 
 def test_the_command_asked_for_is_the_first_word_after_the_log_level() -> None:
-    assert _command_of(["--log-level", "debug", "replay", "x.jsonl"]) == "replay"
-    assert _command_of(["--log-level=debug", "report", "-h"]) == "report"
-    assert _command_of(["-h", "replay"]) is None  # the full help, every command in it
-    assert _command_of([]) is None
+    assert command_of(["--log-level", "debug", "replay", "x.jsonl"]) == "replay"
+    assert command_of(["--log-level=debug", "report", "-h"]) == "report"
+    assert command_of(["-h", "replay"]) is None  # the full help, every command in it
+    assert command_of([]) is None

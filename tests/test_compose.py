@@ -19,7 +19,7 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from buzzwatch.cli import _parser as cli_parser
+from buzzwatch.cli import parser_for as cli_parser
 from consumers.desk import DeskSettings
 from consumers.notifier import NotifySettings, notify_settings
 from consumers.settings import (
@@ -99,7 +99,7 @@ def test_images_are_pinned() -> None:
 
 def test_detector_metrics_port_is_scraped_by_prometheus() -> None:
     args = _cli_args("detector")
-    assert args.run.__name__ == "_detect"
+    assert args.command == "detect"
     # Static targets are resolved at once; the timeout only bounds promtool's wait for more.
     discover = [_promtool(), "check", "service-discovery", "--timeout=2s"]
     targets = json.loads(run_tool([*discover, str(PROMETHEUS_CONFIG), DETECTOR_JOB]))
@@ -109,7 +109,7 @@ def test_detector_metrics_port_is_scraped_by_prometheus() -> None:
 
 def test_ingest_port_is_published_and_scraped_by_prometheus() -> None:
     args = _cli_args("ingest")
-    assert args.run.__name__ == "_ingest"
+    assert args.command == "ingest"
     service = _compose_config()["services"]["ingest"]
     assert "BUZZWATCH_INGEST_TOKENS" in service["environment"]  # empty: ingest will not start
     assert service["ports"] == [f"127.0.0.1:{args.port}:{args.port}/tcp"]
@@ -120,7 +120,7 @@ def test_ingest_port_is_published_and_scraped_by_prometheus() -> None:
 
 def test_producer_input_is_copied_into_the_image() -> None:
     args = _cli_args("producer")
-    assert args.run.__name__ == "_produce"
+    assert args.command == "produce"
     copies = re.findall(r"^COPY\s+(\S+)\s+(\S+)\s*$", DOCKERFILE.read_text(), re.MULTILINE)
     sources = [source for source, destination in copies if destination == str(args.input)]
     assert sources, f"the Dockerfile copies nothing to {args.input}"

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from buzzwatch.cli import main
-from buzzwatch.crisis_cli import GRID, _streams
+from buzzwatch.cli.evaluate_crisis import GRID, _streams
 from buzzwatch.evaluation.crisis import evaluate, match_alerts, negative_scorer
 from buzzwatch.evaluation.crisis_cv import Summary, choose, summarise
 from buzzwatch.evaluation.nab_cv import read_grid
@@ -205,7 +205,7 @@ def test_command_chooses_on_some_streams_and_reports_on_others(
         on_brand: Any = kwargs.get("on_brand")
         return generate(scenario, on_brand=on_brand)
 
-    monkeypatch.setattr("buzzwatch.crisis_cli.generate", counted)
+    monkeypatch.setattr("buzzwatch.cli.evaluate_crisis.generate", counted)
     grid, out = tmp_path / "grid.toml", tmp_path / "cv.json"
     grid.write_text(GRID_TEXT, encoding="utf-8")
     args = ["--cv", "--grid", str(grid), "--choose-on", "ramped:1"]

@@ -225,7 +225,7 @@ def test_backtest_rejects_a_malformed_file_with_exit_2(tmp_path: Path) -> None:
     source.write_text("timestamp,value\n2015-03-01 00:00:00,3\n2015-03-01 00:05:00,x\n")
     result = run_cli("backtest", str(source), "--out", str(tmp_path / "o.csv"))
     assert result.returncode == 2
-    assert f"backtest: {source}: line 3: bad value 'x'" in result.stderr
+    assert f"backtest: error: {source}: line 3: bad value 'x'" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "o.csv").exists()
 
 
@@ -266,7 +266,7 @@ def test_evaluate_nab_one_family_and_built_in_profiles(tmp_path: Path) -> None:
 def test_evaluate_nab_rejects_a_directory_that_is_not_nab(tmp_path: Path) -> None:
     result = run_cli("evaluate", "nab", "--data", str(tmp_path), "--no-progress")
     assert result.returncode == 2
-    assert f"evaluate nab: {tmp_path} is not a NAB directory" in result.stderr
+    assert f"evaluate nab: error: {tmp_path} is not a NAB directory" in result.stderr
     missing = run_cli("evaluate", "nab", "--data", str(FIXTURE), "--family", "realTweets")
     assert missing.returncode == 2 and "no family realTweets" in missing.stderr
     assert "Traceback" not in result.stderr + missing.stderr

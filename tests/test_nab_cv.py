@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from buzzwatch.backtest_cli import GRID
+from buzzwatch.cli.evaluate_nab import GRID
 from buzzwatch.evaluation.nab import (
     BUILTIN_PROFILES,
     NabError,
@@ -278,7 +278,7 @@ def test_evaluate_nab_cv_refuses_bad_arguments(
     ]
     result = run_cli("evaluate", "nab", "--data", str(FIXTURE), "--cv", "--no-progress", *extra)
     assert result.returncode == 2
-    assert result.stderr.startswith("evaluate nab: ") and message in result.stderr
+    assert result.stderr.startswith("evaluate nab: error: ") and message in result.stderr
     assert "Traceback" not in result.stderr and not result.stdout
 
 
@@ -286,4 +286,4 @@ def test_grid_and_select_on_need_cv() -> None:
     for extra in (["--grid", str(GRID)], ["--select-on", "tweets"]):
         result = run_cli("evaluate", "nab", "--data", str(FIXTURE), "--no-progress", *extra)
         assert result.returncode == 2
-        assert "evaluate nab: --grid and --select-on need --cv" in result.stderr
+        assert "evaluate nab: error: --grid and --select-on need --cv" in result.stderr

@@ -1,15 +1,17 @@
-"""The `backtest` and `evaluate nab` commands: NAB count series through the volume detector."""
+"""`buzzwatch evaluate nab`: the Numenta Anomaly Benchmark through the volume detector, at
+fixed defaults or cross-validated over a grid."""
 
 from __future__ import annotations
 
 import argparse
 import csv
 import json
-import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from buzzwatch.cli.common import fail
 from buzzwatch.configuration import load_config
 from buzzwatch.evaluation.nab import (
     MAIN_PROFILES,
@@ -18,10 +20,8 @@ from buzzwatch.evaluation.nab import (
     NabError,
     Profile,
     Score,
-    detect,
     family_scores,
     open_corpus,
-    read_series,
     run_corpus,
     total,
     write_scored,
@@ -38,21 +38,16 @@ from buzzwatch.evaluation.nab_cv import (
 )
 from pipeline.settings import DetectionSettings, detection_settings
 
+if TYPE_CHECKING:
+    from buzzwatch.cli.common import SubParsers
+
 COLUMNS = ("std", "low FP", "low FN")
 FIGURES = f"{'detected':>9}{'FP rows':>8}" + "".join(f"{c:>8}" for c in COLUMNS)
-GRID = Path(__file__).resolve().parents[1] / "config" / "nab-grid.toml"
+GRID = Path(__file__).resolve().parents[2] / "config" / "nab-grid.toml"
 
 
-def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `backtest` and `evaluate nab` on the top-level subparsers."""
-    bt = commands.add_parser("backtest", help="run a NAB series through the volume detector")
-    bt.add_argument("input", type=Path, help="NAB data file: timestamp,value")
-    bt.add_argument("--out", type=Path, required=True, help="timestamp,value,anomaly_score CSV")
-    bt.add_argument("--config", type=Path, help="TOML configuration file")
-    bt.set_defaults(run=_backtest)
-
-    ev = commands.add_parser("evaluate", help="score the detector on a labelled benchmark")
-    benchmarks = ev.add_subparsers(required=True, metavar="BENCHMARK")
+def add_to(benchmarks: SubParsers) -> None:
+    """Register `evaluate nab` in the `evaluate` group."""
     nab = benchmarks.add_parser("nab", help="Numenta Anomaly Benchmark, fixed threshold 1.0")
     nab.add_argument("--data", type=Path, required=True, help="NAB directory (data/, labels/)")
     nab.add_argument("--family", action="extend", nargs="+", metavar="NAME", help="default: all")
@@ -76,32 +71,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="FAMILY",
         help="with --cv: families whose files choose the candidate (default: all evaluated)",
     )
-    nab.set_defaults(run=_evaluate_nab)
+    nab.set_defaults(run=run)
 
 
-def _fail(command: str, message: str) -> int:
-    print(f"{command}: {message}", file=sys.stderr)
-    return 2
-
-
-def _backtest(args: argparse.Namespace) -> int:
-    settings = detection_settings(load_config(args.config))
-    try:
-        series = read_series(args.input)
-    except NabError as exc:
-        return _fail("backtest", f"{args.input}: {exc}")
-    except OSError as exc:
-        return _fail("backtest", f"{args.input}: {exc.strerror}")
-    scores = detect(series, settings)
-    write_scored(args.out, series, scores)
-    alerts = sum(score >= 1.0 for score in scores)
-    print(f"backtest: {len(scores)} rows, {alerts} alerts; written to {args.out}")
-    return 0
-
-
-def _evaluate_nab(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     if not args.cv and (args.grid or args.select_on):
-        return _fail("evaluate nab", "--grid and --select-on need --cv")
+        return fail("evaluate nab", "--grid and --select-on need --cv")
     settings = detection_settings(load_config(args.config))
     try:
         corpus = open_corpus(args.data)
@@ -109,7 +84,7 @@ def _evaluate_nab(args: argparse.Namespace) -> int:
             return _cross_validate(args, corpus, settings)
         results = run_corpus(corpus, args.family, settings, progress=not args.no_progress)
     except (NabError, GridError) as exc:
-        return _fail("evaluate nab", str(exc))
+        return fail("evaluate nab", str(exc))
     totals = family_scores((r.family, r.score) for r in results)
     source = "built-in" if corpus.builtin_profiles else "config/profiles.json"
     print(f"NAB {args.data}: {len(results)} files, threshold 1.0, profiles {source}")

@@ -1,42 +1,26 @@
-"""`buzzwatch desk` (the crisis desk service) and `buzzwatch queue` (its response queue)."""
+"""`buzzwatch queue`: a desk's incidents and response queue, and a reply's status, over its
+HTTP API."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import signal
 import sys
-import threading
 import urllib.request
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any
 from urllib.error import HTTPError, URLError
 from urllib.parse import quote
 
-from buzzwatch.configuration import load_config
-from pipeline.brands import brand_matcher
-from pipeline.settings import detection_settings
-
 if TYPE_CHECKING:
-    SubParsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+    from buzzwatch.cli.common import SubParsers
+
 TOKEN_ENV = "BUZZWATCH_DESK_TOKEN"
 DEFAULT_URL = "http://127.0.0.1:8090"
 REQUEST_SECONDS = 30.0
 
 
-def add_commands(commands: SubParsers) -> None:
-    desk = commands.add_parser(
-        "desk", help="the crisis desk: incidents, response queue and crisis log, over HTTP"
-    )
-    desk.add_argument("--config", type=Path, help="TOML configuration ([desk], [kafka], [brands])")
-    desk.add_argument("--log-dir", type=Path, help="default: [desk] log_dir, ./crisis-log")
-    desk.add_argument("--address", help="default: [desk] address, 0.0.0.0")
-    desk.add_argument("--port", type=int, help="default: [desk] port, 8090")
-    desk.add_argument("--bootstrap-servers", help="default: [kafka] bootstrap_servers")
-    desk.add_argument("--group-id", help="default: [desk] group_id, buzzwatch-desk")
-    desk.set_defaults(run=run_desk)
-
+def add_command(commands: SubParsers) -> None:
     queue = commands.add_parser(
         "queue",
         help="list incidents, show one's response queue, or set a reply status",
@@ -50,47 +34,10 @@ def add_commands(commands: SubParsers) -> None:
     queue.add_argument("--status", choices=["replied", "skipped", "open"], help="with --mark")
     queue.add_argument("--note", default="", help="with --mark: a note for the log")
     queue.add_argument("--json", action="store_true", help="print the desk's JSON answer")
-    queue.set_defaults(run=run_queue)
+    queue.set_defaults(run=run)
 
 
-def run_desk(args: argparse.Namespace) -> int:
-    from consumers.desk import desk_service, desk_settings, run
-    from consumers.settings import kafka_settings
-
-    try:
-        config = load_config(args.config)
-        settings = desk_settings(
-            config,
-            log_dir=args.log_dir,
-            address=args.address,
-            port=args.port,
-            group_id=args.group_id,
-        )
-        kafka = kafka_settings(config, bootstrap_servers=args.bootstrap_servers)
-        detection = detection_settings(config)
-        matcher = brand_matcher(config)
-    except (OSError, ValueError) as error:  # pydantic's ValidationError included
-        print(f"desk: error: {error}", file=sys.stderr)
-        return 2
-    from consumers.desk import DeskServer
-
-    service = desk_service(settings, matcher.handles if matcher else {}, detection)
-    server = DeskServer(service, settings.address, settings.port)
-    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
-    port = server.server_address[1]
-    print(f"desk: serving http://{settings.address}:{port}/v1/incidents, log in {settings.log_dir}")
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    try:
-        run(service, kafka, settings.group_id, stop, settings.idle_seconds)
-    finally:
-        server.shutdown()
-        server.server_close()
-    return 0
-
-
-def run_queue(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     token = os.environ.get(TOKEN_ENV, "")
     if not token:
         print(f"queue: error: set ${TOKEN_ENV} to one of the desk's tokens", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""The `evaluate crisis` command: labelled synthetic crisis streams through the engine, beside
+"""`buzzwatch evaluate crisis`: labelled synthetic crisis streams through the engine, beside
 the oracle; with `--cv`, detection settings chosen on some streams and reported on others."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 from tqdm import tqdm
 
+from buzzwatch.cli.common import fail
 from buzzwatch.configuration import load_config
 from buzzwatch.evaluation.crisis import CrisisReport, evaluate, goal_failures, negative_scorer
 from buzzwatch.evaluation.crisis_cv import RULE, Choice, Summary, choose, summarise
@@ -40,26 +41,22 @@ from pipeline.synthetic import (
 from pipeline.synthetic_ramped import ramped_scenario
 
 if TYPE_CHECKING:
-    SubParsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+    from buzzwatch.cli.common import SubParsers
 HELP = "score the detector on a labelled synthetic crisis stream, beside the oracle"
 # name: (builder, default weeks); ramped crises build up over tens of minutes, step ones do not
 SCENARIOS: Final[dict[str, tuple[Callable[..., Scenario], int]]] = {
     "ramped": (ramped_scenario, 2),
     "step": (evaluation_scenario, 4),
 }
-GRID: Final = Path(__file__).resolve().parents[1] / "config" / "crisis-grid.toml"
+GRID: Final = Path(__file__).resolve().parents[2] / "config" / "crisis-grid.toml"
 CHOOSE_ON: Final = "ramped:1-2"
 REPORT_ON: Final = "ramped:3-5,step:1-3"
 Streams: TypeAlias = list[tuple[str, list[int]]]  # --choose-on, --report-on: (scenario, seeds)
 
 
-def add_commands(commands: SubParsers) -> None:
-    """Register `evaluate crisis`, or `evaluate-crisis` when there is no `evaluate` group."""
-    group = evaluate_group(commands)
-    if group is None:
-        parser = commands.add_parser("evaluate-crisis", help=HELP)
-    else:
-        parser = group.add_parser("crisis", help=HELP)
+def add_to(benchmarks: SubParsers) -> None:
+    """Register `evaluate crisis` in the `evaluate` group."""
+    parser = benchmarks.add_parser("crisis", help=HELP)
     parser.add_argument(
         "--scenario",
         choices=tuple(SCENARIOS),
@@ -136,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     if args.cv:
         return _cross_validate(args)
     if args.grid or args.choose_on or args.report_on:
-        return _fail("--grid, --choose-on and --report-on need --cv")
+        return fail("evaluate crisis", "--grid, --choose-on and --report-on need --cv")
     settings = detection_settings(load_config(args.config))
     name = args.scenario or "ramped"
     seeds = args.seeds or [1 if args.seed is None else args.seed]
@@ -178,19 +175,24 @@ def _cross_validate(args: argparse.Namespace) -> int:
     given = {"--scenario": args.scenario, "--seed": args.seed, "--seeds": args.seeds}
     clashing = [flag for flag, value in given.items() if value is not None]
     if clashing:
-        return _fail(f"{' and '.join(clashing)}: not with --cv (--choose-on, --report-on)")
+        return fail(
+            "evaluate crisis", f"{' and '.join(clashing)}: not with --cv (--choose-on, --report-on)"
+        )
     choose_on: Streams = args.choose_on or _streams(CHOOSE_ON)
     report_on: Streams = args.report_on or _streams(REPORT_ON)
     both = sorted(set(_pairs(choose_on)) & set(_pairs(report_on)))
     if both:
         streams = ", ".join(f"{name} seed {seed}" for name, seed in both)
-        return _fail(f"{streams}: both chosen on and reported on (out of sample means other)")
+        return fail(
+            "evaluate crisis",
+            f"{streams}: both chosen on and reported on (out of sample means other)",
+        )
     settings = detection_settings(load_config(args.config))
     grid: Path = args.grid or GRID
     try:
         candidates = read_grid(grid, settings)
     except GridError as exc:
-        return _fail(str(exc))
+        return fail("evaluate crisis", str(exc))
     began = time.monotonic()
     print(
         f"Cross-validation of the detection settings: {len(candidates)} candidates of {grid}, "
@@ -265,17 +267,6 @@ def _cross_validate(args: argparse.Namespace) -> int:
         args.json.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
         print(f"evaluate crisis --cv: report written to {args.json}")
     return 1 if args.check and failures else 0
-
-
-def evaluate_group(commands: SubParsers) -> SubParsers | None:
-    """The sub-commands of an existing `evaluate` command, if another module registered one."""
-    evaluate_parser = commands.choices.get("evaluate")
-    if evaluate_parser is None:
-        return None
-    for action in evaluate_parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action
-    return None
 
 
 def _calibrate(
@@ -528,11 +519,6 @@ def _scenario(name: str, seed: int, args: argparse.Namespace) -> Scenario:
     build, default_weeks = SCENARIOS[name]
     weeks = args.weeks if args.weeks is not None else default_weeks
     return build(weeks, seed, days=args.days, scale=args.scale)
-
-
-def _fail(message: str) -> int:
-    print(f"evaluate crisis: {message}", file=sys.stderr)
-    return 2
 
 
 def _rhos(text: str) -> tuple[float, ...]:

@@ -1,19 +1,19 @@
-"""The `report` command: a post-crisis report from the crisis log, as HTML and as Markdown."""
+"""`buzzwatch report`: a post-crisis report from the crisis log, as HTML and as Markdown."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING
 
+from buzzwatch.cli.common import fail, utc_time
 from buzzwatch.report import ReportError, build_report, range_text, select
 from buzzwatch.report_html import render_html
 from buzzwatch.report_markdown import render_markdown
 from pipeline.crisis_log import CrisisLog, LogBroken
 
 if TYPE_CHECKING:
-    SubParsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+    from buzzwatch.cli.common import SubParsers
 
 DESCRIPTION = """\
 A post-crisis report of one incident, or of every incident of a brand in a time range, from a
@@ -28,10 +28,7 @@ is in [FROM, TO) when it started before TO and had not ended by FROM.
 """
 
 
-def add_commands(commands: SubParsers) -> None:
-    """Register `report`."""
-    from buzzwatch.cli import _utc_time  # buzzwatch.cli imports this module
-
+def add_command(commands: SubParsers) -> None:
     parser = commands.add_parser(
         "report",
         help="post-crisis report of an incident or a brand's incidents (HTML, Markdown)",
@@ -42,8 +39,8 @@ def add_commands(commands: SubParsers) -> None:
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--incident", metavar="ID", help="one incident, by id")
     which.add_argument("--brand", metavar="NAME", help="every incident of a brand in the range")
-    parser.add_argument("--from", dest="start", type=_utc_time, metavar="TIME", help="with --brand")
-    parser.add_argument("--to", dest="end", type=_utc_time, metavar="TIME", help="with --brand")
+    parser.add_argument("--from", dest="start", type=utc_time, metavar="TIME", help="with --brand")
+    parser.add_argument("--to", dest="end", type=utc_time, metavar="TIME", help="with --brand")
     parser.add_argument("--html", type=Path, metavar="FILE", help="write the HTML page here")
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="write the Markdown here")
     parser.set_defaults(run=run, report_parser=parser)
@@ -52,7 +49,7 @@ def add_commands(commands: SubParsers) -> None:
 def run(args: argparse.Namespace) -> int:
     _check(args)
     if not args.log.is_dir():
-        return _fail(f"{args.log}: no crisis log there (not a directory)")
+        return fail("report", f"{args.log}: no crisis log there (not a directory)")
     try:
         logs = select(
             CrisisLog(args.log),
@@ -63,18 +60,18 @@ def run(args: argparse.Namespace) -> int:
         )
         report = build_report(logs, _scope(args, len(logs)))
     except LogBroken as error:
-        return _fail(f"the crisis log is broken, no report written: {error}")
+        return fail("report", f"the crisis log is broken, no report written: {error}")
     except ReportError as error:
-        return _fail(str(error))
+        return fail("report", str(error))
     except ValueError as error:  # pydantic's ValidationError: an entry that cannot be read
-        return _fail(f"{args.log}: an entry cannot be read: {error}")
+        return fail("report", f"{args.log}: an entry cannot be read: {error}")
     outputs = [(args.html, render_html), (args.markdown, render_markdown)]
     for path, render in outputs:
         if path is not None:
             try:
                 path.write_text(render(report), encoding="utf-8")
             except OSError as error:
-                return _fail(f"{path}: {error.strerror or error}")
+                return fail("report", f"{path}: {error.strerror or error}")
             print(f"report: {len(report.incidents)} incident(s) written to {path}")
     return 0
 
@@ -94,8 +91,3 @@ def _scope(args: argparse.Namespace, count: int) -> str:
         return f"Incident {args.incident}, from the crisis log."
     incidents = "1 incident" if count == 1 else f"{count} incidents"
     return f"{incidents} {range_text(args.start, args.end)}, from the crisis log."
-
-
-def _fail(message: str) -> int:
-    print(f"report: error: {message}", file=sys.stderr)
-    return 2

@@ -1,12 +1,12 @@
-"""The `evaluate sentiment` command: French scorers on labelled brand mentions."""
+"""`buzzwatch evaluate sentiment`: French scorers on labelled brand mentions."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from buzzwatch.crisis_cli import evaluate_group
 from pipeline.sentiment import Polarity, Scorer, french, french_vader, vadersentiment_fr
 from pipeline.sentiment_eval import (
     HELD_OUT,
@@ -19,15 +19,15 @@ from pipeline.sentiment_eval import (
     recall_at_precision,
 )
 
+if TYPE_CHECKING:
+    from buzzwatch.cli.common import SubParsers
+
 HELP = "the French scorer, its lexicon alone and vadersentiment-fr on labelled French posts"
 
 
-def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `evaluate sentiment` (the `evaluate` group must exist)."""
-    group = evaluate_group(commands)
-    if group is None:
-        raise RuntimeError("`evaluate sentiment` needs the `evaluate` command registered first")
-    parser = group.add_parser("sentiment", help=HELP)
+def add_to(benchmarks: SubParsers) -> None:
+    """Register `evaluate sentiment` in the `evaluate` group."""
+    parser = benchmarks.add_parser("sentiment", help=HELP)
     parser.add_argument(
         "--data",
         action="extend",

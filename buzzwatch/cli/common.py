@@ -1,0 +1,118 @@
+"""What the commands share: argument types, the input file's records, configuration errors,
+signals, the one-line report of a Kafka that cannot be reached."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, TypeAlias, cast
+
+from tqdm import tqdm
+
+from buzzwatch.configuration import ConfigError
+from pipeline.models import Invalid, Mention
+from pipeline.records import Rejections, input_format, open_input, read_records
+
+if TYPE_CHECKING:
+    SubParsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+Run: TypeAlias = Callable[[argparse.Namespace], int]
+
+
+@contextlib.contextmanager
+def configuration_errors(path: Path | None = None) -> Iterator[None]:
+    """Wrong values read from a configuration (OSError, ValueError: pydantic's errors too) as
+    a ConfigError naming the file: `buzzwatch` prints it as `COMMAND: error: ...`, exit 2."""
+    try:
+        yield
+    except ConfigError:
+        raise
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"{path}: {error}" if path else str(error)) from error
+
+
+def fail(command: str, message: str) -> int:
+    """Say why `command` cannot run, as every command does; its exit status, 2."""
+    print(f"{command}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def on_stop_signals(stop: Callable[[], None]) -> None:
+    """Call `stop` on SIGTERM and SIGINT."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop())
+
+
+def kafka_errors(run: Run) -> Run:
+    """`run`, with a Kafka that cannot be reached (or refuses) said in one line, exit 1."""
+
+    def guarded(args: argparse.Namespace) -> int:
+        from kafka.errors import KafkaError
+
+        try:
+            return run(args)
+        except KafkaError as error:
+            print(f"{args.command}: error: Kafka: {error}", file=sys.stderr)
+            return 1
+
+    return guarded
+
+
+def utc_time(text: str) -> datetime:
+    """An ISO-8601 time argument, in UTC (UTC when it has no offset)."""
+    try:
+        moment = datetime.fromisoformat(text)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {text!r}") from None
+    except OverflowError:
+        raise argparse.ArgumentTypeError(f"out of range in UTC: {text!r}") from None
+
+
+def output_path(*suffixes: str) -> Callable[[str], Path]:
+    """An argument type: a path ending in one of `suffixes`."""
+
+    def check(text: str) -> Path:
+        path = Path(text)
+        if path.suffix.lower() not in suffixes:
+            raise argparse.ArgumentTypeError(f"{text}: must end in {' or '.join(suffixes)}")
+        return path
+
+    return check
+
+
+def input_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", type=Path, help="mentions: JSONL or CSV, optionally .gz")
+    parser.add_argument("--format", choices=["jsonl", "csv"], help="default: from the name")
+    parser.add_argument("--config", type=Path, help="TOML configuration file")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+@contextlib.contextmanager
+def records(args: argparse.Namespace) -> Iterator[Iterator[tuple[int, Mention | Invalid]]]:
+    """The input file's numbered records, behind a progress bar on stderr."""
+    path: Path = args.input
+    fmt = args.format or input_format(path)
+    total = None if path.suffix == ".gz" else path.stat().st_size
+    with (
+        open_input(path) as raw,
+        tqdm.wrapattr(
+            raw, "read", total=total, desc=path.name, disable=args.no_progress, file=sys.stderr
+        ) as stream,
+    ):
+        yield read_records(cast(IO[bytes], stream), fmt)
+
+
+def report_rejections(command: str, rejected: Rejections) -> None:
+    for line, reason in rejected.first:
+        print(f"{command}: line {line}: {reason}", file=sys.stderr)
+    if rejected.count > len(rejected.first):
+        print(f"{command}: … and {rejected.count - len(rejected.first)} more", file=sys.stderr)
+
+
+def matched(count: int) -> str:
+    return f" ({count} without a brand matched to configured brands)" if count else ""

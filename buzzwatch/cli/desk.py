@@ -1,0 +1,62 @@
+"""`buzzwatch desk`: the crisis desk service (incidents, response queue and crisis log over
+HTTP, fed by the alerts and mentions topics)."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from buzzwatch.cli.common import configuration_errors, on_stop_signals
+from buzzwatch.configuration import load_config
+
+if TYPE_CHECKING:
+    from buzzwatch.cli.common import SubParsers
+
+
+def add_command(commands: SubParsers) -> None:
+    desk = commands.add_parser(
+        "desk", help="the crisis desk: incidents, response queue and crisis log, over HTTP"
+    )
+    desk.add_argument("--config", type=Path, help="TOML configuration ([desk], [kafka], [brands])")
+    desk.add_argument("--log-dir", type=Path, help="default: [desk] log_dir, ./crisis-log")
+    desk.add_argument("--address", help="default: [desk] address, 0.0.0.0")
+    desk.add_argument("--port", type=int, help="default: [desk] port, 8090")
+    desk.add_argument("--bootstrap-servers", help="default: [kafka] bootstrap_servers")
+    desk.add_argument("--group-id", help="default: [desk] group_id, buzzwatch-desk")
+    desk.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from consumers.desk import DeskServer, desk_service, desk_settings
+    from consumers.desk import run as run_desk
+    from consumers.settings import kafka_settings
+    from pipeline.brands import brand_matcher
+    from pipeline.settings import detection_settings
+
+    config = load_config(args.config)
+    with configuration_errors():
+        settings = desk_settings(
+            config,
+            log_dir=args.log_dir,
+            address=args.address,
+            port=args.port,
+            group_id=args.group_id,
+        )
+        kafka = kafka_settings(config, bootstrap_servers=args.bootstrap_servers)
+        detection = detection_settings(config)
+        matcher = brand_matcher(config)
+    service = desk_service(settings, matcher.handles if matcher else {}, detection)
+    server = DeskServer(service, settings.address, settings.port)
+    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
+    port = server.server_address[1]
+    print(f"desk: serving http://{settings.address}:{port}/v1/incidents, log in {settings.log_dir}")
+    stop = threading.Event()
+    on_stop_signals(stop.set)
+    try:
+        run_desk(service, kafka, settings.group_id, stop, settings.idle_seconds)
+    finally:
+        server.shutdown()
+        server.server_close()
+    return 0
