@@ -6,7 +6,7 @@ and a SHA-256 `hash` over the previous line's hash and its own content, so any e
 or reordering of earlier lines shows when the file is read (`LogBroken`). The store only ever
 opens files to append; nothing in buzzwatch rewrites or deletes them.
 
-Kinds of entries (the `data` each carries is documented in README, "Crisis log"):
+Kinds of entries (the `data` each carries is documented in docs/guides/ops.md, "The crisis desk"):
 `opened`, `alert`, `queued`, `communication`, `reply`, `status`, `defender`, `curve`, `peak`,
 `resolved`.
 """
