@@ -57,8 +57,12 @@ class ReplayResult:
 
 def replay(mentions: Mentions, config: Config = None) -> ReplayResult:
     """Replay `mentions` (a JSONL or CSV file, `.gz` or not, or a DataFrame with a column per
-    mention field, authors as `author` dicts or `author_id`, `author_name`... columns as in
-    CSV) with `config` (a TOML file, its tables as a dict, or None for the defaults).
+    mention field, authors as `author` dicts, or `author_id`, `author_name`... columns as in
+    CSV, or `author.id`... as `pd.json_normalize` names them; empty cells are absent fields)
+    with `config` (a TOML file, its tables as a dict, or None for the defaults). Read a CSV
+    with `pd.read_csv(path, dtype=str, keep_default_na=False)`: pandas's defaults turn ids in
+    a column with blank cells into floats (refused here, they lose digits) and texts such as
+    "NA" into missing values.
 
     Raises ConfigError (a ValueError) for a configuration with an unknown table or key, and
     ValueError or OSError for values or files that are wrong; an invalid mention is counted
@@ -101,20 +105,36 @@ def _records(mentions: Mentions) -> Iterator[Iterator[tuple[int, Mention | Inval
         yield read_records(stream, input_format(path))
 
 
+STRING_FIELDS = ("id", "text", "brand", "in_reply_to", "author_id", "author.id")
+
+
 def _rows(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
+    for column in STRING_FIELDS:
+        if column in frame.columns and pd.api.types.is_float_dtype(frame[column]):
+            raise ValueError(
+                f"column {column!r} holds numbers with a fraction (pandas reads a numeric column "
+                "with blank cells as floats: ids lose digits); read the file with dtype=str, "
+                "e.g. pd.read_csv(path, dtype=str, keep_default_na=False)"
+            )
     for row in frame.to_dict(orient="records"):
         yield {str(key): value for key, value in row.items() if not _missing(value)}
 
 
 def _row_mention(row: dict[str, Any]) -> Mention | Invalid:
-    author = {CSV_AUTHOR_COLUMNS[k]: row.pop(k) for k in list(row) if k in CSV_AUTHOR_COLUMNS}
+    """A row as a mention: `author_*` (as in CSV) and `author.*` (pd.json_normalize) columns
+    make its author."""
+    author = {}
+    for key in list(row):
+        field = CSV_AUTHOR_COLUMNS.get(key) or (key[7:] if key.startswith("author.") else None)
+        if field:
+            author[field] = row.pop(key)
     if author and "author" not in row:
         row["author"] = author
     return parse_mention(row)
 
 
 def _missing(value: object) -> bool:
-    """NaN, NaT and None: a DataFrame's empty cells."""
-    if value is None or value is pd.NaT:
+    """A DataFrame's empty cells (NaN, NaT, None, the empty string), as CSV's are absent."""
+    if value is None or value is pd.NaT or (isinstance(value, str) and not value):
         return True
     return isinstance(value, float) and math.isnan(value)

@@ -71,11 +71,24 @@ def checked(config: dict[str, Any], where: str = "configuration") -> dict[str, A
             near = difflib.get_close_matches(table, models, n=1)
             hint = f"did you mean [{near[0]}]?" if near else f"tables: {', '.join(models)}"
             raise ConfigError(f"{where}: unknown table [{table}] ({hint})")
+        for inside, item in _tables_in(models[table], value, table):
+            if not isinstance(item, Mapping):
+                raise ConfigError(f"{where}: [{inside}] must be a table, not {item!r}")
         for inside, key, known in _unknown(models[table], value, table):
             near = difflib.get_close_matches(key, known, n=1)
             hint = f" (did you mean {near[0]}?)" if near else ""
             raise ConfigError(f"{where}: [{inside}] unknown key {key}{hint}")
     return config
+
+
+def _tables_in(kind: Any, value: Any, where: str) -> Iterator[tuple[str, Any]]:
+    """(name, value) of the table `value` and, for a table of named tables, of each of them."""
+    yield where, value
+    item_kind = typing.get_args(kind)[-1] if typing.get_origin(kind) is dict else None
+    named = isinstance(item_kind, type) and issubclass(item_kind, BaseModel)
+    if named and isinstance(value, Mapping):
+        for name, item in value.items():
+            yield f'{where}."{name}"', item
 
 
 def _unknown(kind: Any, value: Any, where: str) -> Iterator[tuple[str, str, list[str]]]:

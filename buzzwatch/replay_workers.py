@@ -9,7 +9,6 @@ engine emits them, so the outputs are byte-identical to one process's.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import multiprocessing
 import sys
@@ -19,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from buzzwatch.replay_setup import ReplaySetup
+from buzzwatch.replay_sources import file_source
 from pipeline.engine import Admission, BucketReport, Engine, Scored, event_order
 from pipeline.models import AlertEvent
 from pipeline.replay import ReplaySummary, replay
@@ -58,7 +58,6 @@ class ShareResult:
 
 def replay_share(job: Job) -> ShareResult:
     """Replay the whole file, owning the brands of `job`'s share."""
-    from buzzwatch.cli.replay import file_source
     from buzzwatch.configuration import load_config
 
     setup = ReplaySetup.from_config(load_config(job.config))
@@ -75,14 +74,7 @@ def replay_share(job: Job) -> ShareResult:
         if scored.admission is Admission.ACCEPTED and brand not in order:
             order[str(brand)] = len(order)
 
-    args = argparse.Namespace(
-        input=job.input,
-        format=job.format,
-        start=job.start,
-        end=job.end,
-        no_progress=not job.progress,
-    )
-    with file_source(args) as source:
+    with file_source(job.input, job.format, job.start, job.end, job.progress) as source:
         summary = replay(
             source.records,
             engine,

@@ -72,6 +72,28 @@ def test_a_dataframe_of_mentions_replays_as_its_file_does() -> None:
     assert result.summary.rejected.first == [(2, "created_at: missing")]
 
 
+def test_dataframes_as_users_read_them_replay_as_the_file_does(tmp_path: Path) -> None:
+    from_file = replay(SAMPLE_PATH)
+    nested = pd.read_json(SAMPLE_PATH, lines=True, dtype=False)
+    flat = pd.json_normalize(nested.to_dict(orient="records"))  # author.id, author.name...
+    assert "author.id" in flat.columns
+    assert replay(flat).alerts.equals(from_file.alerts)
+
+    exported = tmp_path / "mentions.csv"  # a CSV export: author_* columns, blank cells
+    table = flat.rename(columns=lambda c: c.replace("author.", "author_"))
+    table.to_csv(exported, index=False)
+    as_text = pd.read_csv(exported, dtype=str, keep_default_na=False)  # as the guide says
+    assert (as_text == "").any().any()  # blank cells, absent fields
+    result = replay(as_text)
+    assert result.alerts.equals(from_file.alerts) and result.series.equals(from_file.series)
+
+    guessed = pd.read_csv(exported)  # pandas's defaults: a blank-celled id column is float
+    guessed.loc[0, "id"] = None
+    guessed["id"] = pd.to_numeric(guessed["id"], errors="coerce")
+    with pytest.raises(ValueError, match="dtype=str"):
+        replay(guessed)
+
+
 def test_a_configuration_is_checked_as_a_file_would_be() -> None:
     with pytest.raises(ConfigError, match=r"\[detection\] unknown key resolve_after"):
         replay(SAMPLE_PATH, config={"detection": {"resolve_after": 30}})

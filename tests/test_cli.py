@@ -100,7 +100,18 @@ COMMANDS_WITH_A_CONFIG = [
     ["desk"],
     ["topics", "create"],
     ["skip", "0", "0"],
+    [
+        "backtest",
+        "tests/fixtures/nab/data/realTweets/Twitter_volume_AAPL.csv",
+        "--out",
+        "/dev/null",
+    ],
+    ["evaluate", "nab", "--data", "tests/fixtures/nab"],
+    ["evaluate", "crisis"],
 ]
+
+
+READ_DETECTION = {"replay", "detect", "backtest", "evaluate"}  # desk asks for its token first
 
 
 @pytest.mark.parametrize("command", COMMANDS_WITH_A_CONFIG, ids=lambda c: c[0])
@@ -123,6 +134,28 @@ def test_every_command_refuses_a_bad_configuration_by_name(
     result = run(*command, "--config", str(tmp_path / "none.toml"))
     assert result.returncode == 2 and "none.toml: no such configuration file" in result.stderr
     assert "Traceback" not in result.stderr
+    wrong = {"detection = 5\n": "[detection] must be a table, not 5"}
+    if command[0] in READ_DETECTION:
+        wrong["[detection]\nbucket_seconds = 'x'\n"] = "bucket_seconds"  # pydantic refuses it
+    for text, said in wrong.items():
+        config = tmp_path / "wrong.toml"
+        config.write_text(text)
+        result = run(*command, "--config", str(config))
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith(f"{command[0]}: error: {config}") and said in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["replay", "produce"])
+def test_a_file_that_cannot_be_read_is_refused_in_one_line(command: str, tmp_path: Path) -> None:
+    result = run(command, str(tmp_path / "missing.jsonl"), "--bootstrap-servers", "127.0.0.1:9")
+    if command == "replay":  # replay takes no --bootstrap-servers without --kafka-topic
+        result = run(command, str(tmp_path / "missing.jsonl"))
+    assert result.returncode == 2
+    assert (
+        result.stderr
+        == f"{command}: error: {tmp_path / 'missing.jsonl'}: No such file or directory\n"
+    )
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

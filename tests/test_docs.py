@@ -42,3 +42,8 @@ def test_a_broken_anchor_fails_the_build(tmp_path: Path) -> None:
     result = subprocess.run(build, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
     assert "no-such-heading" in result.stderr
+    guide.write_text(guide.read_text("utf-8").replace("#no-such-heading", "#feeds"))
+    readme = tmp_path / "README.md"  # the front page's links into the repository are checked
+    readme.write_text(readme.read_text("utf-8") + "\n[gone](buzzwatch/gone.py)\n")
+    result = subprocess.run(build, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0 and "buzzwatch/gone.py" in result.stderr

@@ -93,7 +93,7 @@ def test_mentioned_accounts_read_as_the_handles_brands_configure() -> None:
     assert isinstance(mention, Mention)
     assert mention.text == "@ferrand@piaille.fr et @claire@social.example : toujours pas de pain ?"
     config = {"brands": {"Boulangerie Ferrand": {"handles": ["@ferrand@piaille.fr"]}}}
-    matcher = brand_matcher(config)  # the README's example
+    matcher = brand_matcher(config)  # the integrators guide's example
     assert matcher is not None
     assert [m.brand for m in matcher.assign(mention)] == ["Boulangerie Ferrand"]
 
@@ -316,7 +316,7 @@ def test_a_dry_run_reads_a_saved_page_as_its_server_would_be_read(tmp_path: Path
     ]
     page = tmp_path / "social.example.json"  # a timeline page saved as HOST.json
     page.write_text(json.dumps([reply, *FIRST_PAGE]), "utf-8")
-    config = tmp_path / "brands.toml"  # the README's example
+    config = tmp_path / "brands.toml"  # the integrators guide's example
     config.write_text(
         '[brands."Boulangerie Ferrand"]\nhandles = ["@ferrand@piaille.fr"]\n', "utf-8"
     )

@@ -13,28 +13,18 @@ from buzzwatch.configuration import ConfigError
 
 LOG_LEVEL_ENV = "BUZZWATCH_LOG_LEVEL"
 LOG_LEVELS = ("debug", "info", "warning", "error")
-# Each command and the module of buzzwatch.cli that adds it. A module is imported only when
+# The commands, each added by its module of buzzwatch.cli. A module is imported only when
 # its command is asked for, or for the full help: the commands' own imports (Kafka, the
 # evaluations, numpy, the report renderers) are heavy, and `replay` needs none of them.
-COMMANDS = {
-    "demo": "demo",
-    "replay": "replay",
-    "produce": "produce",
-    "ingest": "ingest",
-    "follow": "follow",
-    "detect": "detect",
-    "topics": "topics",
-    "skip": "skip",
-    "notify": "notify",
-    "desk": "desk",
-    "queue": "queue",
-    "report": "report",
-    "generate": "generate",
-    "score": "score",
-    "schema": "schema",
-    "backtest": "backtest",
-    "evaluate": "evaluate",
-}
+COMMANDS = (
+    *("demo", "replay", "produce", "ingest", "follow", "detect", "topics", "skip", "notify"),
+    *("generate", "score", "schema", "backtest", "evaluate", "desk", "queue", "report"),
+)
+
+
+class CommandError(Exception):
+    """A command that cannot run as asked (a file it cannot read...): `COMMAND: error: ...`,
+    exit 2."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _set_up_logging(args.log_level)
     try:
         return int(args.run(args))
-    except ConfigError as error:
+    except (ConfigError, CommandError) as error:
         print(f"{args.command}: error: {error}", file=sys.stderr)
         return 2
 
@@ -77,7 +67,7 @@ def parser_for(command: str | None = None) -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND", dest="command")
     for name in [command] if command in COMMANDS else COMMANDS:
-        importlib.import_module(f"buzzwatch.cli.{COMMANDS[name]}").add_command(commands)
+        importlib.import_module(f"buzzwatch.cli.{name}").add_command(commands)
     return parser
 
 

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from buzzwatch.cli.common import fail
+from buzzwatch.cli.common import configuration_errors, fail
 from buzzwatch.configuration import load_config
 
 if TYPE_CHECKING:
@@ -25,7 +25,8 @@ def run(args: argparse.Namespace) -> int:
     from buzzwatch.evaluation.nab import NabError, detect, read_series, write_scored
     from pipeline.settings import detection_settings
 
-    settings = detection_settings(load_config(args.config))
+    with configuration_errors(args.config):
+        settings = detection_settings(load_config(args.config))
     try:
         series = read_series(args.input)
     except NabError as exc:

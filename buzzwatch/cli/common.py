@@ -10,13 +10,12 @@ import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, TypeAlias, cast
+from typing import TYPE_CHECKING, TypeAlias
 
-from tqdm import tqdm
-
+from buzzwatch.cli import CommandError
 from buzzwatch.configuration import ConfigError
-from pipeline.models import Invalid, Mention
-from pipeline.records import Rejections, input_format, open_input, read_records
+from buzzwatch.replay_sources import Numbered, file_records
+from pipeline.records import Rejections
 
 if TYPE_CHECKING:
     SubParsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -92,19 +91,19 @@ def input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
-@contextlib.contextmanager
-def records(args: argparse.Namespace) -> Iterator[Iterator[tuple[int, Mention | Invalid]]]:
+def readable(path: Path) -> Path:
+    """`path`, or CommandError saying why it cannot be read (`COMMAND: error: ...`, exit 2)."""
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as error:
+        raise CommandError(f"{path}: {error.strerror or error}") from error
+    return path
+
+
+def records(args: argparse.Namespace) -> contextlib.AbstractContextManager[Numbered]:
     """The input file's numbered records, behind a progress bar on stderr."""
-    path: Path = args.input
-    fmt = args.format or input_format(path)
-    total = None if path.suffix == ".gz" else path.stat().st_size
-    with (
-        open_input(path) as raw,
-        tqdm.wrapattr(
-            raw, "read", total=total, desc=path.name, disable=args.no_progress, file=sys.stderr
-        ) as stream,
-    ):
-        yield read_records(cast(IO[bytes], stream), fmt)
+    return file_records(readable(args.input), args.format, not args.no_progress)
 
 
 def report_rejections(command: str, rejected: Rejections) -> None:

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from pipeline.settings import detection_settings
 
     config = load_config(args.config)
-    with configuration_errors():
+    with configuration_errors(args.config):
         settings = desk_settings(
             config,
             log_dir=args.log_dir,

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     overrides: dict[str, Any] = {key: getattr(args, key) for key in OVERRIDES}
-    with configuration_errors():
+    with configuration_errors(args.config):
         kafka = kafka_settings(config, **overrides)
         served = metrics_settings(config, port=args.metrics_port, address=args.metrics_address)
         settings = detection_settings(config)

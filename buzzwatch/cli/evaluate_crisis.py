@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 from tqdm import tqdm
 
-from buzzwatch.cli.common import fail
+from buzzwatch.cli.common import configuration_errors, fail
 from buzzwatch.configuration import load_config
 from buzzwatch.evaluation.crisis import CrisisReport, evaluate, goal_failures, negative_scorer
 from buzzwatch.evaluation.crisis_cv import RULE, Choice, Summary, choose, summarise
@@ -134,7 +134,8 @@ def run(args: argparse.Namespace) -> int:
         return _cross_validate(args)
     if args.grid or args.choose_on or args.report_on:
         return fail("evaluate crisis", "--grid, --choose-on and --report-on need --cv")
-    settings = detection_settings(load_config(args.config))
+    with configuration_errors(args.config):
+        settings = detection_settings(load_config(args.config))
     name = args.scenario or "ramped"
     seeds = args.seeds or [1 if args.seed is None else args.seed]
     scenarios = [_scenario(name, seed, args) for seed in seeds]
@@ -187,7 +188,8 @@ def _cross_validate(args: argparse.Namespace) -> int:
             "evaluate crisis",
             f"{streams}: both chosen on and reported on (out of sample means other)",
         )
-    settings = detection_settings(load_config(args.config))
+    with configuration_errors(args.config):
+        settings = detection_settings(load_config(args.config))
     grid: Path = args.grid or GRID
     try:
         candidates = read_grid(grid, settings)

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from buzzwatch.cli.common import fail
+from buzzwatch.cli.common import configuration_errors, fail
 from buzzwatch.configuration import load_config
 from buzzwatch.evaluation.nab import (
     MAIN_PROFILES,
@@ -77,7 +77,8 @@ def add_to(benchmarks: SubParsers) -> None:
 def run(args: argparse.Namespace) -> int:
     if not args.cv and (args.grid or args.select_on):
         return fail("evaluate nab", "--grid and --select-on need --cv")
-    settings = detection_settings(load_config(args.config))
+    with configuration_errors(args.config):
+        settings = detection_settings(load_config(args.config))
     try:
         corpus = open_corpus(args.data)
         if args.cv:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from buzzwatch.cli.common import fail
 from pipeline.sentiment import Polarity, Scorer, french, french_vader, vadersentiment_fr
 from pipeline.sentiment_eval import (
     HELD_OUT,
@@ -51,8 +51,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             items = read_set(source)
         except (OSError, ValueError) as error:
-            print(f"evaluate sentiment: {source}: {error}", file=sys.stderr)
-            return 2
+            return fail("evaluate sentiment", f"{source}: {error}")
         scored = {
             name: {item.text: scorer.polarity(item.text) for item in items}
             for name, scorer in scorers.items()

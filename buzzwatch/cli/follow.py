@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         print("follow: error: --state is required (or --dry-run)", file=sys.stderr)
         return 2
     config = load_config(args.config)
-    with configuration_errors():
+    with configuration_errors(args.config):
         kafka = kafka_settings(
             config, bootstrap_servers=args.bootstrap_servers, mentions_topic=args.mentions_topic
         )

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(openapi_document(), indent=2, ensure_ascii=False))
         return 0
     config = load_config(args.config)
-    with configuration_errors():
+    with configuration_errors(args.config):
         kafka = kafka_settings(
             config, bootstrap_servers=args.bootstrap_servers, mentions_topic=args.mentions_topic
         )

@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from consumers.settings import kafka_settings
 
     config = load_config(args.config)
-    with configuration_errors():
+    with configuration_errors(args.config):
         kafka = kafka_settings(
             config, bootstrap_servers=args.bootstrap_servers, alerts_topic=args.alerts_topic
         )

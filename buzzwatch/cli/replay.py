@@ -6,17 +6,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
-from buzzwatch.cli.common import configuration_errors, matched, output_path, records, utc_time
+from buzzwatch.cli.common import configuration_errors, matched, output_path, readable, utc_time
 from buzzwatch.configuration import load_config
 from buzzwatch.replay_setup import ReplaySetup
+from buzzwatch.replay_sources import ReplaySource, file_source
 from pipeline.crisis_log import CrisisLog
 from pipeline.desk import Desk, LoggedDesk, seen_of
 from pipeline.engine import Scored
@@ -127,17 +126,6 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-@dataclass
-class _ReplaySource:
-    """Numbered records for `replay`, and how to name them in reports."""
-
-    records: Iterable[tuple[int, Mention | Invalid]]
-    name: str
-    where: Callable[[int], str]
-    outside: int = 0  # records skipped because their time is outside --from/--to
-    details: str = ""
-
-
 def _check_replay_arguments(args: argparse.Namespace) -> None:
     parser: argparse.ArgumentParser = args.replay_parser
     if (args.input is None) == (args.kafka_topic is None):
@@ -178,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
     source_context = (
         _kafka_source(args, config, setup.settings.allowed_lateness_seconds)
         if args.kafka_topic
-        else file_source(args)
+        else _file_source(args)
     )
     try:
         with contextlib.ExitStack() as stack:
@@ -225,14 +213,14 @@ def _parallel_replay(args: argparse.Namespace) -> int:
     collector = SeriesCollector() if series else None
     if collector is not None:
         collector.reports = reports
-    source = _ReplaySource((), str(args.input), lambda line: f"line {line}", outside)
+    source = ReplaySource((), str(args.input), lambda line: f"line {line}", outside)
     _replay_outputs(args, source, summary, alerts, collector)
     return 0
 
 
 def _replay_outputs(
     args: argparse.Namespace,
-    source: _ReplaySource,
+    source: ReplaySource,
     summary: ReplaySummary,
     alerts: list[AlertEvent],
     collector: SeriesCollector | None,
@@ -279,36 +267,15 @@ def _range_text(args: argparse.Namespace) -> str:
     return f"[{start}, {end})"
 
 
-@contextlib.contextmanager
-def file_source(args: argparse.Namespace) -> Iterator[_ReplaySource]:
-    with records(args) as numbered:
-        source = _ReplaySource(numbered, str(args.input), lambda line: f"line {line}")
-        if args.start is not None or args.end is not None:
-            source.records = _within_range(numbered, args.start, args.end, source)
-        yield source
-
-
-def _within_range(
-    records: Iterable[tuple[int, Mention | Invalid]],
-    start: datetime | None,
-    end: datetime | None,
-    source: _ReplaySource,
-) -> Iterator[tuple[int, Mention | Invalid]]:
-    """File records whose created_at is in [start, end); invalid ones pass (to be reported)."""
-    for line, record in records:
-        if isinstance(record, Mention) and (
-            (start is not None and record.created_at < start)
-            or (end is not None and record.created_at >= end)
-        ):
-            source.outside += 1
-            continue
-        yield line, record
+def _file_source(args: argparse.Namespace) -> contextlib.AbstractContextManager[ReplaySource]:
+    path = readable(args.input)
+    return file_source(path, args.format, args.start, args.end, not args.no_progress)
 
 
 @contextlib.contextmanager
 def _kafka_source(
     args: argparse.Namespace, config: dict[str, Any], grace_seconds: int
-) -> Iterator[_ReplaySource]:
+) -> Iterator[ReplaySource]:
     from kafka.errors import KafkaError
 
     from consumers.range_reader import RangeReadError, TopicRangeReader
@@ -335,7 +302,7 @@ def _kafka_source(
                 labels[number] = label
             yield number, record
 
-    source = _ReplaySource(numbered(), topic, lambda n: f"record {labels.get(n, n)}")
+    source = ReplaySource(numbered(), topic, lambda n: f"record {labels.get(n, n)}")
     try:
         with bar, reader:
             bar.total = reader.total
@@ -362,7 +329,7 @@ def _write_analyst_outputs(
     args: argparse.Namespace,
     frame: pd.DataFrame,
     alerts: list[AlertEvent],
-    source: _ReplaySource,
+    source: ReplaySource,
     records: int,
 ) -> None:
     from buzzwatch.charts import write_charts

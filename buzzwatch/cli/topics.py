@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from consumers.topics import ensure_topics, partition_counts
 
     config = load_config(args.config)
-    with configuration_errors():
+    with configuration_errors(args.config):
         kafka = kafka_settings(config, bootstrap_servers=args.bootstrap_servers)
         specs = buzzwatch_topics(
             kafka, config.get("notify", {}), args.partitions, args.replication_factor

@@ -4,6 +4,7 @@ they cannot drift from it."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import types
@@ -16,6 +17,7 @@ from pydantic import BaseModel
 
 ROOT = Path(__file__).resolve().parents[2]
 warnings.filterwarnings("ignore", category=DeprecationWarning)  # kafka-python's, on import
+log = logging.getLogger("mkdocs.hooks.reference")  # a warning fails the strict build
 REPOSITORY = "https://github.com/buzzwatch/buzzwatch/blob/main/"
 
 
@@ -36,8 +38,10 @@ def front_page() -> str:
         target = match[2]
         if target.startswith(("http://", "https://", "#", "mailto:")):
             return match[0]
-        if target.startswith("docs/"):
+        if target.startswith("docs/"):  # checked by MkDocs as a link between pages
             return f"{match[1]}({target.removeprefix('docs/')})"
+        if not (ROOT / target.split("#")[0]).exists():
+            log.warning("README.md links to %s, which is not in the repository", target)
         return f"{match[1]}({REPOSITORY}{target})"
 
     return re.sub(r"(\[[^\]]*\])\(([^)\s]+)\)", link, text)
