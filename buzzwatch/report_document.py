@@ -22,7 +22,7 @@ from buzzwatch.report import (
     share_text,
 )
 from buzzwatch.report_lessons import LESSON_HEADINGS, observations, thanks
-from buzzwatch.svg_charts import Axis, Bar, Marker, bar_chart, histogram, line_chart
+from buzzwatch.svg_charts import Axis, Bar, Line, Marker, bar_chart, histogram, line_chart
 
 TO_FILL = "(to fill in)"
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -254,7 +254,7 @@ def _line_chart(
     points = incident.points
     series = [(p.start + (p.end - p.start) / 2, v) for p in points if (v := value(p)) is not None]
     span = (points[0].start, points[-1].end) if points else None
-    svg = line_chart(css, caption, series, span, axis, _markers(incident, False))
+    svg = line_chart(css, caption, [Line(css, series)], span, axis, _markers(incident, False))
     values = [value(p) if p else None for p in _grid(points)]
     return Chart(svg, ((axis.label, _sparkline(values, axis.lo, axis.hi)),), caption)
 

@@ -1,8 +1,10 @@
-"""Small charts as inline SVG (no script, no network): bars and a line over time, a histogram.
+"""Small charts as inline SVG (no script, no network), the one chart stack of buzzwatch (the
+post-crisis report's and the replay's): bars and lines over time, a histogram.
 
 Every chart is an `<svg class="chart …">` whose drawn marks are in `<g class="marks">`: one
-`rect.bar` per bucket or bin, one `polyline.series` with a point per value, and one
-`.marker` per time marker. Styles come from the page (`CHART_STYLE`). Text is escaped here.
+`rect.bar` per bucket or bin, one `polyline.series` per line with a point per value, one
+`rect.span` per shaded time span and one `.marker` per time marker. Styles come from the page
+(`CHART_STYLE`, which a stand-alone SVG file embeds). Text is escaped here.
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ svg.chart .series.share { stroke: #c62828; }
 svg.chart .marker.statement { stroke: #2e7d32; stroke-width: 1.5; stroke-dasharray: 5 3; }
 svg.chart .marker.reply { stroke: #2e7d32; stroke-width: 1.2; }
 svg.chart .marker.onset { stroke: #e07b00; stroke-width: 1.5; stroke-dasharray: 2 2; }
+svg.chart .series.expected { stroke: #7f7f7f; stroke-dasharray: 5 3; }
+svg.chart .marker.volume { stroke: #e07b00; stroke-width: 2; }
+svg.chart .marker.negative { stroke: #c62828; stroke-width: 2; }
+svg.chart .span.volume { fill: #e07b00; opacity: 0.15; }
+svg.chart .span.negative { fill: #c62828; opacity: 0.15; }
 svg.chart text.tag { fill: #2e7d32; font-weight: 600; } svg.chart text.empty { font-size: 14px; }
 """
 
@@ -43,6 +50,24 @@ class Marker:
     kind: str
     note: str  # the tooltip
     tag: str = ""  # a short label drawn above it
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A line through (time, value) points, drawn as class `kind`."""
+
+    kind: str
+    points: Sequence[tuple[datetime, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A shaded stretch of time (an alert while it is active), drawn as class `kind`."""
+
+    start: datetime
+    end: datetime
+    kind: str
+    note: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +112,7 @@ def bar_chart(
     if not bars:
         return _empty(css, title)
     x = _time_scale(min(b.start for b in bars), max(b.end for b in bars))
-    top = _nice_top(max(b.value for b in bars))
+    top = nice_top(max(b.value for b in bars))
     y = Scale(0.0, top, HEIGHT - BOTTOM, TOP)
     marks = [_bar(bar, x, y) for bar in bars]
     return _chart(css, title, x, y, _value_ticks(top), _count, y_label, marks, markers)
@@ -96,27 +121,45 @@ def bar_chart(
 def line_chart(
     css: str,
     title: str,
-    series: Sequence[tuple[datetime, float]],
+    lines: Sequence[Line],
     span: tuple[datetime, datetime] | None,
     axis: Axis,
     markers: Sequence[Marker],
+    spans: Sequence[Span] = (),
 ) -> str:
-    """One line over the time `span`, with time markers."""
-    if not series or span is None:
+    """Lines over the time `span`, with shaded spans under them and time markers."""
+    if not any(line.points for line in lines) or span is None:
         return _empty(css, title)
     x = _time_scale(*span)
     y = Scale(axis.lo, axis.hi, HEIGHT - BOTTOM, TOP)
-    points = " ".join(f"{x(_epoch(at))},{y(value)}" for at, value in series)
-    marks = [f'<polyline class="series {css}" points="{points}" />']
+    marks = [_span(shaded, x, y) for shaded in spans]
+    for line in lines:
+        points = " ".join(f"{x(_epoch(at))},{y(value)}" for at, value in line.points)
+        marks.append(f'<polyline class="series {line.kind}" points="{points}" />')
     ticks = [axis.lo + (axis.hi - axis.lo) * i / 4 for i in range(5)]
     return _chart(css, title, x, y, ticks, axis.fmt, axis.label, marks, markers)
+
+
+def stacked(charts: Sequence[str]) -> str:
+    """Charts one above the other as one stand-alone SVG document, with its style."""
+    parts = [
+        chart.replace(
+            "<svg ", f'<svg x="0" y="{index * HEIGHT}" width="{WIDTH}" height="{HEIGHT}" ', 1
+        )
+        for index, chart in enumerate(charts)
+    ]
+    height = HEIGHT * max(1, len(charts))
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
+        f'viewBox="0 0 {WIDTH} {height}"><style>{CHART_STYLE}</style>' + "".join(parts) + "</svg>\n"
+    )
 
 
 def histogram(css: str, title: str, bins: Sequence[tuple[str, int]], y_label: str) -> str:
     """Counts per labelled bin."""
     if not any(count for _, count in bins):
         return _empty(css, title)
-    top = _nice_top(max(count for _, count in bins))
+    top = nice_top(max(count for _, count in bins))
     y = Scale(0.0, top, HEIGHT - BOTTOM, TOP)
     slot = (WIDTH - LEFT - RIGHT) / len(bins)
     parts = _value_axis(y, _value_ticks(top), _count, y_label)
@@ -184,6 +227,15 @@ def _bar(bar: Bar, x: Scale, y: Scale) -> str:
     )
 
 
+def _span(span: Span, x: Scale, y: Scale) -> str:
+    left = max(x(_epoch(span.start)), x.a)
+    right = min(x(_epoch(span.end)), x.b)
+    return (
+        f'<rect class="span {span.kind}" x="{left}" y="{TOP}" width="{max(right - left, 1.0)}" '
+        f'height="{HEIGHT - BOTTOM - TOP}"><title>{_e(span.note)}</title></rect>'
+    )
+
+
 def _marker(marker: Marker, x: Scale) -> str:
     at = x(_epoch(marker.at))
     top = HEIGHT - BOTTOM - REPLY_TICK if marker.kind == "reply" else TOP
@@ -243,7 +295,7 @@ def _time_ticks(lo: float, hi: float) -> list[datetime]:
     return [datetime.fromtimestamp(t, UTC) for t in range(int(first), int(hi) + 1, step)]
 
 
-def _nice_top(value: float) -> float:
+def nice_top(value: float) -> float:
     """The smallest 1, 2 or 5 × 10^k at or above `value` (at least 1)."""
     value = max(value, 1.0)
     power = 10.0 ** math.floor(math.log10(value))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import struct
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -52,7 +51,7 @@ SERIES_COLUMNS = [
     "expected_negatives",
     "negative_score",
 ]
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+SVG = "{http://www.w3.org/2000/svg}"
 EXTERNAL_REFERENCE = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
 
 
@@ -214,7 +213,7 @@ def kafka_replay(
             "--series-out",
             str(tmp / "series.csv"),
             "--chart-out",
-            str(tmp / "chart.png"),
+            str(tmp / "chart.svg"),
             "--chart-out",
             str(tmp / "chart.html"),
         )
@@ -331,12 +330,12 @@ def test_series_csv_and_parquet(kafka_replay: KafkaReplay) -> None:
     assert acme["negative_share"].max() > 0.8  # the crisis
 
 
-def test_png_chart(kafka_replay: KafkaReplay) -> None:
-    png = (kafka_replay.tmp / "chart.png").read_bytes()
-    assert png.startswith(PNG_SIGNATURE)
-    assert 20_000 < len(png) < 5_000_000
-    width, height = struct.unpack(">II", png[16:24])
-    assert 600 <= width <= 3000 and 600 <= height <= 4000
+def test_svg_chart(kafka_replay: KafkaReplay) -> None:
+    chart = ET.parse(kafka_replay.tmp / "chart.svg").getroot()  # well-formed, stand-alone
+    assert chart.tag == f"{SVG}svg" and chart.find(f"{SVG}style") is not None
+    panels = chart.findall(f"{SVG}svg")
+    assert len(panels) == 2 * 3  # volume and negative share of each of the 3 brands
+    assert all(panel.find(f"{SVG}g[@class='marks']") is not None for panel in panels)
 
 
 def test_html_chart_is_self_contained_with_the_alert_table(kafka_replay: KafkaReplay) -> None:
@@ -347,8 +346,8 @@ def test_html_chart_is_self_contained_with_the_alert_table(kafka_replay: KafkaRe
     root = ET.fromstring(page.removeprefix("<!DOCTYPE html>\n"))  # well-formed throughout
     assert root.tag == "html" and root.get("lang") == "en"
     assert root.find("head/meta[@charset='utf-8']") is not None
-    image = root.find("body/figure/img")
-    assert image is not None and image.get("src", "").startswith("data:image/png;base64,")
+    charts = root.findall(f"body/figure/{SVG}svg")  # inline: no image to fetch
+    assert len(charts) == 6 and all("chart" in (c.get("class") or "") for c in charts)
     table = root.find("body/table[@id='alerts']")
     assert table is not None
     rows = table.findall("tbody/tr")
@@ -450,7 +449,7 @@ def test_a_missing_topic_is_an_error(kafka_bootstrap: str) -> None:
         (["m.jsonl", "--kafka-topic", "t"], "exactly one source"),
         (["m.jsonl", "--from", "2026-03-02", "--to", "2026-03-01"], "--to must be after"),
         (["m.jsonl", "--series-out", "s.xlsx"], ".csv or .parquet"),
-        (["m.jsonl", "--chart-out", "c.svg"], ".png or .html"),
+        (["m.jsonl", "--chart-out", "c.png"], ".svg or .html"),
         (["m.jsonl", "--from", "yesterday"], "not an ISO-8601 time"),
     ],
 )
@@ -465,14 +464,14 @@ def test_file_replay_writes_series_and_charts(tmp_path: Path) -> None:
     mentions = crisis_stream()
     source = tmp_path / "m.jsonl"
     source.write_text(jsonl(mentions), encoding="utf-8")
-    series, png, page = tmp_path / "s.parquet", tmp_path / "c.png", tmp_path / "c.html"
+    series, svg, page = tmp_path / "s.parquet", tmp_path / "c.svg", tmp_path / "c.html"
     out = buzzwatch(
         "replay",
         str(source),
         "--series-out",
         str(series),
         "--chart-out",
-        str(png),
+        str(svg),
         "--chart-out",
         str(page),
         "--chart-brands",
@@ -494,7 +493,7 @@ def test_file_replay_writes_series_and_charts(tmp_path: Path) -> None:
         assert len(rows) == (boundary - (first - first % size)) // size
         closed = [m for m in own if m.created_at.timestamp() < boundary]
         assert rows["volume"].sum() == len(closed)
-    assert png.read_bytes().startswith(PNG_SIGNATURE)
+    assert len(ET.parse(svg).getroot().findall(f"{SVG}svg")) == 2 * 2  # --chart-brands 2
     html = page.read_text(encoding="utf-8")
     assert "showing the 2 busiest of 3 brands" in html
     assert not EXTERNAL_REFERENCE.search(html)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from defusedxml import ElementTree as ET
 
 from buzzwatch.api import ALERT_COLUMNS, replay
 from buzzwatch.configuration import ConfigError
@@ -107,4 +108,5 @@ def test_the_example_notebook_runs(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     assert "mentions counted" in result.stdout and "alert events" in result.stdout
-    assert (tmp_path / "volume.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    chart = ET.parse(tmp_path / "volume.svg").getroot()  # well-formed, two charts
+    assert len(chart.findall("{http://www.w3.org/2000/svg}svg")) == 2

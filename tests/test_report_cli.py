@@ -20,7 +20,7 @@ from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.support.wait import WebDriverWait
 
 from pipeline.crisis_log import CrisisLog
-from pipeline.synthetic import write_jsonl
+from pipeline.synthetic import SAMPLE_PATH, write_jsonl
 from tests.helpers import buzzwatch
 from tests.test_desk import BRAND, HANDLE, crisis_stream
 
@@ -250,3 +250,26 @@ def test_the_page_draws_its_charts_in_headless_chromium(
     assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []
     browser.execute_script("console.error('probe')")  # the log is read: an error would show
     assert any("probe" in entry["message"] for entry in browser.get_log("browser"))
+
+
+def test_the_replay_page_draws_its_charts_in_headless_chromium(
+    tmp_path: Path, browser: WebDriver
+) -> None:
+    """The same chart stack on the replay's page: each brand's two charts drawn, alerts marked."""
+    page = tmp_path / "replay.html"
+    buzzwatch("replay", str(SAMPLE_PATH), "--chart-out", str(page), "--no-progress")
+    browser.get(page.as_uri())
+    WebDriverWait(browser, BROWSER_SECONDS).until(
+        lambda session: session.execute_script("return document.readyState") == "complete"
+    )
+    charts = browser.execute_script(CHARTS_SCRIPT)
+    assert [chart["css"] for chart in charts] == ["chart volume", "chart share"] * 4  # 4 brands
+    for chart in charts:
+        assert chart["shown"] > 300 and chart["width"] > 300 and chart["height"] > 20
+        assert chart["drawn"] > 0
+    fired = browser.execute_script(
+        "return document.querySelectorAll('svg.chart.volume .marker.volume,"
+        " svg.chart.volume .marker.negative').length"
+    )
+    assert fired == 7  # the sample's seven alerts, each marked where it fired
+    assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []

@@ -62,9 +62,10 @@ Outputs (any number, also none: the summary is always printed):
   --series-out FILE        one row per closed bucket and brand (brand, start, end, volume,
                            negatives, negative_share, expected_volume, volume_score,
                            expected_negatives, negative_score); .csv or .parquet
-  --chart-out FILE         per-brand panels of the series with the alerts; .png, or .html for
-                           a self-contained page with the chart and the alert table; repeat
-                           the flag for both (the chart is drawn once)
+  --chart-out FILE         two charts per brand of the series with the alerts (volume
+                           against expected, negative share); .svg, or .html for a
+                           self-contained page with the charts and the alert table; repeat
+                           the flag for both (the charts are drawn once)
   --crisis-log DIR         the crisis log of each incident (as `buzzwatch desk` writes it):
                            response queue, the brand's communications, defenders, curves;
                            `buzzwatch report --log DIR` turns it into a post-crisis report
@@ -100,11 +101,11 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--chart-out",
-        type=output_path(".png", ".html"),
+        type=output_path(".svg", ".html"),
         action="append",
         default=[],
         metavar="FILE",
-        help="chart: FILE.png or FILE.html (self-contained); repeatable",
+        help="charts: FILE.svg or FILE.html (self-contained); repeatable",
     )
     parser.add_argument(
         "--crisis-log", type=Path, metavar="DIR", help="write each incident's crisis log here"

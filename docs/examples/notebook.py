@@ -9,11 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display in a script; a notebook draws inline
-
 from buzzwatch.api import replay
+from buzzwatch.charts import write_charts
 from pipeline.synthetic import SAMPLE_PATH
 
 out = Path(sys.argv[1] if len(sys.argv) > 1 else ".")
@@ -26,11 +23,9 @@ print(f"{result.summary.accepted} mentions counted, {len(result.alerts)} alert e
 firing = result.alerts[result.alerts.state == "firing"]
 print(firing[["brand", "kind", "severity", "started_at", "observed", "expected"]].to_string())
 
-# Cell 3: the busiest alerting brand's volume against its expectation
+# Cell 3: the busiest alerting brand's charts (in a notebook: IPython.display.SVG)
 brand = firing.brand.value_counts().index[0]
-series = result.series[result.series.brand == brand]
-axes = series.plot(x="start", y=["volume", "expected_volume"], title=brand, figsize=(10, 4))
-for started in firing[firing.brand == brand].started_at:
-    axes.axvline(started, color="red", linestyle=":")
-axes.figure.savefig(out / "volume.png", dpi=80)
-print(f"chart of {brand}: {out / 'volume.png'}")
+chart = out / "volume.svg"
+events = [event for event in result.events if event.brand == brand]
+write_charts(result.series[result.series.brand == brand], events, [chart])
+print(f"charts of {brand}: {chart}")
