@@ -25,10 +25,16 @@ import urllib.parse
 import urllib.request
 import urllib.response
 from email.message import Message
+from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 READ_BYTES = 64 * 1024
 SCHEMES = ("http", "https")  # and file
+
+
+def address(location: str) -> str:
+    """A URL as given; a local path as its absolute file: URL."""
+    return location if "://" in location else Path(location).resolve().as_uri()
 
 
 class Fetched(NamedTuple):

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from pipeline.brands import BrandMatcher
 from pipeline.models import Invalid, Mention
 from producers.feeds import parse_feed
-from producers.fetch import fetch
+from producers.fetch import address, fetch
 from producers.kafka_sink import KafkaUnavailable, in_time
 
 log = logging.getLogger(__name__)
@@ -157,7 +157,7 @@ class FeedFollower:
         date_undated: bool = False,
     ) -> None:
         self.url = url
-        self.address = _address(url)  # the namespace of the feed's own ids too
+        self.address = address(url)  # the namespace of the feed's own ids too
         self.position = position
         self.brand = brand
         self.date_undated = date_undated
@@ -193,13 +193,6 @@ class FeedFollower:
         self.position.etag = headers.get("ETag")
         self.position.modified = headers.get("Last-Modified")
         return raw, headers.get("Content-Type")
-
-
-def _address(url: str) -> str:
-    """A URL as given; a local path as a file: URL."""
-    if "://" in url:
-        return url
-    return Path(url).resolve().as_uri()
 
 
 class Follower(Protocol):

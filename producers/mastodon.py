@@ -36,7 +36,7 @@ from pydantic import ValidationError
 
 from pipeline.brands import BrandMatcher
 from pipeline.models import Invalid, Mention, describe_validation_error
-from producers.fetch import fetch
+from producers.fetch import address, fetch
 from producers.follow import Delivery, PollResult, Position, Sink
 from producers.kafka_sink import KafkaUnavailable
 from producers.markup import plain_text
@@ -173,16 +173,14 @@ class MastodonClient:
             self.url = f"{self.base_url}{timeline.rest_path()}"
         else:  # a timeline page saved as HOST.json
             self.host = self.file.name.removesuffix(".json")
-            self.url = str(self.file)
+            self.url = address(base_url)
 
     def page(self, after: str | None) -> list[dict[str, Any]]:
         """The statuses right after the id `after` (the newest page when None), oldest first."""
         query = self.timeline.query() | {"limit": str(PAGE_SIZE)}
         if after is not None:
             query["min_id"] = after
-        url = f"{self.url}?{urllib.parse.urlencode(query)}"
-        if self.file is not None:
-            url = self.file.resolve().as_uri()
+        url = self.url if self.file is not None else f"{self.url}?{urllib.parse.urlencode(query)}"
         statuses = json.loads(fetch(self._request(url), REQUEST_SECONDS, MAX_PAGE_BYTES).body)
         if not isinstance(statuses, list):
             raise ValueError(f"a timeline page is a JSON array, got {type(statuses).__name__}")
