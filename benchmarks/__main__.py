@@ -10,6 +10,7 @@ import time
 from benchmarks import (
     feeds,
     hostile_record,
+    ingest_load,
     kafka_throughput,
     memory,
     quiet_brands,
@@ -25,6 +26,7 @@ SUITE = (
     ("hostile records", hostile_record.main),
     ("a 10 MiB feed: parse_feed vs feedparser alone", feeds.main),
     ("Kafka detector vs a bare consume loop; two detectors vs one", kafka_throughput.main),
+    ("ingest under 200 clients: this release's HTTP stack vs the previous one", ingest_load.main),
 )
 
 

@@ -19,15 +19,14 @@ The HTTP API (bearer tokens, `[desk] tokens` or `$BUZZWATCH_DESK_TOKENS`):
   brand first, then by reach, suspected trolls last);
 - `POST /v1/incidents/ID/queue/PERSON` `{"status": "replied"|"skipped"|"open", "note": "…"}`:
   appends a `status` entry to the log (PERSON is `source:author`, URL-encoded);
-- `GET /healthz`.
+- `GET /healthz`, `/metrics` (Prometheus), `/openapi.json` and `/docs`, without a token.
 
+The HTTP stack (FastAPI on Hypercorn) is `buzzwatch.web`'s, shared with `buzzwatch ingest`.
 One desk process per log directory: the directory is the desk's state.
 """
 
 from __future__ import annotations
 
-import hmac
-import json
 import logging
 import os
 import threading
@@ -35,20 +34,24 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from typing import Any, Literal
 
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
 from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
+from prometheus_client import (
+    Gauge,
+)
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from buzzwatch import web
 from consumers.settings import KafkaSettings
 from pipeline.brands import Handles
 from pipeline.crisis_log import CrisisLog
 from pipeline.desk import STATUSES, Desk, LoggedDesk, Seen, item_dict
-from pipeline.models import AlertEvent, Mention
+from pipeline.models import SCHEMA_VERSION, AlertEvent, Mention
 from pipeline.records import decode_record
 from pipeline.sentiment import SentimentRouter
 from pipeline.settings import DetectionSettings
@@ -59,6 +62,8 @@ TOKENS_ENV = "BUZZWATCH_DESK_TOKENS"
 POLL_TIMEOUT_MS = 500
 MAX_BUFFERED = 20_000  # records held for alignment per topic; beyond, that topic is paused
 MAX_BODY_BYTES = 16_384
+BODY_SECONDS = 30.0  # a status's body comes within this
+IDLE_SECONDS = 30.0  # a connection idle this long, or slower to send a request's head, is closed
 
 
 class DeskSettings(BaseModel):
@@ -101,9 +106,16 @@ class DeskService:
         self.desk = desk
         self.scorer = scorer
         self.handles = handles
+        self.tokens = tokens
         self.lock = threading.Lock()
         self.skipped = 0  # records that were not a valid mention or alert event
-        self._tokens = [token.get_secret_value().encode() for token in tokens]
+        self.registry, self.requests = web.service_metrics("desk")
+        skipped = Gauge(
+            "buzzwatch_desk_skipped_records",
+            "Records of the topics that were neither a valid mention nor an alert event.",
+            registry=self.registry,
+        )
+        skipped.set_function(lambda: float(self.skipped))
 
     def take_mention(self, mention: Mention) -> None:
         polarity = self.scorer.polarity(mention.text, mention.lang)
@@ -116,16 +128,9 @@ class DeskService:
         with self.lock:
             self.desk.on_alert(event)
 
-    def authorised(self, header: str | None) -> bool:
-        scheme, _, given = (header or "").partition(" ")
-        if scheme.lower() != "bearer":
-            return False
-        return any(hmac.compare_digest(given.strip().encode(), t) for t in self._tokens)
-
     # --- the API -----------------------------------------------------------------------------
 
-    def incidents(self, query: dict[str, list[str]]) -> tuple[int, Any]:
-        only_open = query.get("state", ["all"])[0] == "open"
+    def incidents(self, only_open: bool) -> tuple[int, Any]:
         with self.lock:
             chosen = [
                 incident.summary()
@@ -152,18 +157,14 @@ class DeskService:
 
     def mark(self, incident_id: str, person: str, body: bytes) -> tuple[int, Any]:
         try:
-            request = json.loads(body or b"{}")
-        except ValueError:
-            return 400, {"error": "the body must be JSON"}
-        if not isinstance(request, dict):
-            return 422, {"error": "the body must be a JSON object"}
-        status, note = request.get("status"), request.get("note", "")
-        if status not in STATUSES or not isinstance(note, str):
+            change = StatusChange.model_validate_json(body or b"{}")
+        except ValidationError:
             return 422, {"error": f"give status ({', '.join(STATUSES)}) and an optional note"}
+        status = change.status
         try:
             with self.lock:
                 written = self.desk.mark(
-                    incident_id, person, status, datetime.now(UTC), "http", note
+                    incident_id, person, status, datetime.now(UTC), "http", change.note
                 )
         except KeyError as error:
             return 404, {"error": str(error.args[0])}
@@ -174,76 +175,82 @@ def _missing(incident_id: str) -> tuple[int, Any]:
     return 404, {"error": f"no incident {incident_id}"}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 30
-    server: DeskServer
+class StatusChange(BaseModel):
+    """The body of `POST /v1/incidents/ID/queue/PERSON`."""
 
-    def do_GET(self) -> None:
-        url = urlsplit(self.path)
-        parts = [unquote(part) for part in url.path.strip("/").split("/")]
-        service = self.server.service
-        if parts == ["healthz"]:
-            self._answer(200, {"status": "ok"})
-            return
-        if not service.authorised(self.headers.get("Authorization")):
-            self._answer(401, {"error": "a valid bearer token is required"})
-            return
-        if parts == ["v1", "incidents"]:
-            self._answer(*service.incidents(parse_qs(url.query)))
-        elif len(parts) == 3 and parts[:2] == ["v1", "incidents"]:
-            self._answer(*service.incident(parts[2]))
-        elif len(parts) == 4 and parts[:2] == ["v1", "incidents"] and parts[3] == "queue":
-            self._answer(*service.queue(parts[2]))
-        else:
-            self._answer(404, {"error": f"no {url.path} here"})
+    model_config = ConfigDict(extra="forbid")
 
-    def do_POST(self) -> None:
-        parts = [unquote(part) for part in urlsplit(self.path).path.strip("/").split("/")]
-        refusal = self._refusal()
-        if refusal is not None:  # the body is left unread: the connection cannot go on
-            self.close_connection = True
-            self._answer(refusal[0], {"error": refusal[1]})
-            return
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length)
-        service = self.server.service
-        if len(parts) == 5 and parts[:2] == ["v1", "incidents"] and parts[3] == "queue":
-            self._answer(*service.mark(parts[2], parts[4], body))
-        else:
-            self._answer(404, {"error": "POST a status to /v1/incidents/ID/queue/PERSON"})
-
-    def _refusal(self) -> tuple[int, str] | None:
-        """Why a POST is refused before its body is read, if it is."""
-        if not self.server.service.authorised(self.headers.get("Authorization")):
-            return 401, "a valid bearer token is required"
-        length = self.headers.get("Content-Length") or "0"
-        if "Transfer-Encoding" in self.headers or not (length.isascii() and length.isdecimal()):
-            return 411, "a decimal Content-Length is required"
-        if int(length) > MAX_BODY_BYTES:
-            return 413, f"body over {MAX_BODY_BYTES} bytes"
-        return None
-
-    def _answer(self, status: int, body: Any) -> None:
-        payload = json.dumps(body, ensure_ascii=False).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        if status == 401:
-            self.send_header("WWW-Authenticate", "Bearer")
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.info("%s %s", self.address_string(), format % args)
+    status: Literal["open", "replied", "skipped"]
+    note: str = ""
 
 
-class DeskServer(ThreadingHTTPServer):
-    daemon_threads = True
+def desk_app(service: DeskService) -> FastAPI:
+    """The HTTP API of `service`."""
+    paths = ["/healthz"]  # the others hold ids: counted as `other`
+    description = "The crisis desk: incidents, their response queues, and statuses set."
+    app = web.service_app("buzzwatch desk", SCHEMA_VERSION, description, service.requests, paths)
+    guarded = [Depends(web.bearer(service.tokens))]
+    error: dict[str, Any] = {"model": web.Error}
+    missing: dict[int | str, dict[str, Any]] = {404: {"description": "No such incident.", **error}}
 
-    def __init__(self, service: DeskService, address: str, port: int) -> None:
-        self.service = service
-        super().__init__((address, port), _Handler)
+    def answer(result: tuple[int, Any]) -> JSONResponse:
+        return JSONResponse(result[1], result[0])
+
+    @app.get("/healthz", summary="The desk is up.")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/v1/incidents", summary="Incidents, newest first.", dependencies=guarded)
+    def incidents(state: Literal["all", "open"] = "all") -> JSONResponse:
+        return answer(service.incidents(state == "open"))
+
+    @app.get(
+        "/v1/incidents/{incident}",
+        summary="One incident: alerts, explanation, holding statement, queue counts.",
+        dependencies=guarded,
+        responses=missing,
+    )
+    def incident(incident: str) -> JSONResponse:
+        return answer(service.incident(incident))
+
+    @app.get(
+        "/v1/incidents/{incident}/queue",
+        summary="The people to answer, in order.",
+        dependencies=guarded,
+        responses=missing,
+    )
+    def queue(incident: str) -> JSONResponse:
+        return answer(service.queue(incident))
+
+    @app.post(
+        "/v1/incidents/{incident}/queue/{person:path}",
+        summary="Set a person's status (logged in the crisis log).",
+        description="PERSON is `source:author`, URL-encoded.",
+        dependencies=guarded,
+        responses={
+            **missing,
+            411: {"description": "No Content-Length.", **error},
+            413: {"description": f"Body over {MAX_BODY_BYTES} bytes.", **error},
+            422: {"description": "No valid status.", **error},
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": StatusChange.model_json_schema()}},
+            }
+        },
+    )
+    async def mark(request: Request, incident: str, person: str) -> JSONResponse:
+        body = await web.read_body(request, MAX_BODY_BYTES, BODY_SECONDS)
+        return answer(service.mark(incident, person, body))
+
+    app.router.routes.append(web.metrics_route(service.registry))
+    return app
+
+
+def serve(service: DeskService, settings: DeskSettings, stop: threading.Event) -> None:
+    """Serve the desk's HTTP API until `stop` is set."""
+    web.serve(desk_app(service), settings.address, settings.port, IDLE_SECONDS, 5.0, stop)
 
 
 Buffered = tuple[float, TopicPartition, int, Any]  # event time, partition, offset, item

@@ -5,45 +5,39 @@ token: 202 only once Kafka has acknowledged every record of it; 422 with each in
 (nothing written); 429 or 503 when it cannot be taken now (never a silent loss: a 503 may
 follow a partial write, and the retry it asks for is safe, as the engine counts an id once).
 `POST /v1/hooks/NAME` takes a configured webhook's payload (`producers/hooks.py`): its records
-mapped to mentions, each id written once. `GET /healthz`, `/metrics` (Prometheus) and
-`/openapi.json` need no token.
+mapped to mentions, each id written once. `GET /healthz`, `/metrics` (Prometheus),
+`/openapi.json` (generated from the routes and models below) and `/docs` need no token.
+The HTTP stack (FastAPI on Hypercorn) is `buzzwatch.web`'s, shared with the desk.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hmac
 import json
 import logging
 import os
-import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from email.message import Message
-from functools import partial
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, BinaryIO, cast
+from typing import Annotated, Any
 
+from fastapi import Depends, FastAPI, Path, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
-    PlatformCollector,
-    ProcessCollector,
-    generate_latest,
 )
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic.json_schema import models_json_schema
 
+from buzzwatch import web
 from pipeline.brands import BrandMatcher
-from pipeline.models import Invalid, Mention
-from producers.hooks import Hook, Numbered
+from pipeline.models import SCHEMA_VERSION, Invalid, Mention
+from producers.hooks import HOOK_NAME_PATTERN, HOOKS_PATH, Hook, Numbered
 from producers.kafka_sink import KafkaUnavailable, MentionSink, in_time
 from producers.mapping import records_of
-from producers.openapi import openapi_document
 
 log = logging.getLogger(__name__)
 TOKENS_ENV = "BUZZWATCH_INGEST_TOKENS"
@@ -51,11 +45,12 @@ MENTIONS_PATH = "/v1/mentions"
 MAX_DETAILS = 100  # field errors listed in one 422 answer at most
 RETRY_BUSY_SECONDS = 1
 RETRY_KAFKA_SECONDS = 5
-# After answering a request whose body it did not read, the server reads (and drops) what the
-# client still sends, this long and this much at most, before closing: closing with unread
-# input resets the connection, and a client still sending would get the reset, not the answer.
-LINGER_SECONDS = 2.0
-LINGER_BYTES = 1 << 20
+DESCRIPTION = (
+    "Mentions over HTTP onto the buzzwatch mentions topic. 202 means Kafka acknowledged every "
+    "record of the request; a 422 writes nothing; a 503 may follow a partial write. Retrying "
+    "after 429, 503 or a lost answer is safe: a mention id already counted in its brand's open "
+    "buckets counts once."
+)
 
 
 class IngestSettings(BaseModel):
@@ -75,13 +70,17 @@ class IngestSettings(BaseModel):
         10.0, ge=2, description="How long a request waits for Kafka's acknowledgement; then 503."
     )
     max_connections: int = Field(
-        256, ge=1, description="Connections open at once; a new one beyond gets 503, closed."
+        256,
+        ge=1,
+        description="Requests in progress at once (a connection between two requests holds "
+        "none); a new one beyond gets 503.",
     )
     request_seconds: float = Field(
         60.0,
         ge=1,
-        description="How long a connection may take to send a request (or stay idle between "
-        "two) before it is closed; the wait for Kafka comes on top.",
+        description="How long a connection may take to send a request's head (or stay idle "
+        "between two), and then its body, before it is closed (408 for a late body); the wait "
+        "for Kafka comes on top.",
     )
 
     @model_validator(mode="after")
@@ -103,25 +102,18 @@ def ingest_settings(config: Mapping[str, Any], **overrides: Any) -> IngestSettin
 
 @dataclass
 class Reply:
-    """An HTTP answer: status, JSON body (or text) and extra headers."""
+    """An answer of the service: status, JSON body and extra headers."""
 
     status: int
-    body: Any = None
+    body: Any
     headers: dict[str, str] = field(default_factory=dict)
-    content_type: str = "application/json"
 
-    def payload(self) -> bytes:
-        if isinstance(self.body, bytes):
-            return self.body
-        return json.dumps(self.body, ensure_ascii=False).encode()
+    def response(self) -> JSONResponse:
+        return JSONResponse(self.body, self.status, self.headers or None)
 
 
 def _error(status: int, message: str, **headers: str) -> Reply:
     return Reply(status, {"error": message}, headers)
-
-
-def _bearer_needed() -> Reply:
-    return _error(401, "a valid bearer token is required", **{"WWW-Authenticate": "Bearer"})
 
 
 @dataclass
@@ -139,13 +131,7 @@ class IngestMetrics:
     """What the service counts, in a registry of its own (served on `/metrics`)."""
 
     def __init__(self, sink: MentionSink) -> None:
-        self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "buzzwatch_ingest_requests",
-            "HTTP requests answered, by path and status code.",
-            ["path", "code"],
-            registry=self.registry,
-        )
+        self.registry, self.requests = web.service_metrics("ingest")
         self.mentions = Counter(
             "buzzwatch_ingest_mentions",
             "Mentions posted: accepted (acknowledged by Kafka), invalid (422; webhooks: records "
@@ -177,8 +163,6 @@ class IngestMetrics:
             registry=self.registry,
         )
         connected.set_function(lambda: float(sink.connected))
-        ProcessCollector(registry=self.registry)  # process_cpu_seconds_total...
-        PlatformCollector(registry=self.registry)  # python_info
 
 
 class IngestService:
@@ -196,39 +180,8 @@ class IngestService:
         self.matcher = matcher
         self.hooks = hooks
         self.metrics = IngestMetrics(sink)
-        self._tokens = [token.get_secret_value().encode() for token in settings.tokens]
         self._pending = 0
         self._lock = threading.Lock()
-
-    def authorised(self, header: str | None) -> bool:
-        """Whether an `Authorization` header carries one of the tokens (constant time)."""
-        scheme, _, given = (header or "").partition(" ")
-        if scheme.lower() != "bearer" or not given:
-            return False
-        return any(hmac.compare_digest(given.strip().encode(), t) for t in self._tokens)
-
-    def post(self, headers: Message, body: BinaryIO) -> Reply:
-        """`POST /v1/mentions`, from the checks on the headers to Kafka's acknowledgement."""
-        if not self.authorised(headers.get("Authorization")):
-            return _bearer_needed()
-        raw = self._read(headers, body)
-        return raw if isinstance(raw, Reply) else self._take(raw)
-
-    def post_hook(self, hook: Hook, headers: Message, body: BinaryIO) -> Reply:
-        """`POST /v1/hooks/NAME`: authenticated by the hook's signature of the body, or by the
-        bearer token for a hook without a secret; then as `post`, each id written once."""
-        header = hook.settings.signature_header
-        signature = headers.get(header, "") if hook.signed else None
-        if signature == "":
-            return _error(401, f"a signature is required ({header})")
-        if signature is None and not self.authorised(headers.get("Authorization")):
-            return _bearer_needed()
-        raw = self._read(headers, body)
-        if isinstance(raw, Reply):
-            return raw
-        if signature is not None and not hook.signature_matches(raw, signature):
-            return _error(401, f"the signature ({header}) does not match the body")
-        return self._take_hook(hook, raw)
 
     @property
     def pending(self) -> int:
@@ -240,22 +193,8 @@ class IngestService:
             return Reply(200, {"status": "ok", "kafka": "connected"})
         return Reply(503, {"status": "unavailable", "kafka": self.sink.problem})
 
-    def metrics_text(self) -> Reply:
-        return Reply(200, generate_latest(self.metrics.registry), content_type=CONTENT_TYPE_LATEST)
-
-    def _read(self, headers: Message, body: BinaryIO) -> bytes | Reply:
-        """The request's body, or the refusal of its headers (415, 411, 413)."""
-        content_type = headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if content_type != "application/json":
-            return _error(415, "send the mentions as application/json")
-        length = headers.get("Content-Length", "")
-        if "Transfer-Encoding" in headers or not (length.isascii() and length.isdecimal()):
-            return _error(411, "a Content-Length is required")
-        if int(length) > self.settings.max_body_bytes:
-            return _error(413, f"body over {self.settings.max_body_bytes} bytes")
-        return body.read(int(length))
-
-    def _take(self, raw: bytes) -> Reply:
+    def take(self, raw: bytes) -> Reply:
+        """`POST /v1/mentions`'s body, from its JSON to Kafka's acknowledgement."""
         try:
             items = _decoded(raw)
         except ValueError as error:
@@ -275,9 +214,13 @@ class IngestService:
         sent = self._send(MENTIONS_PATH, list(enumerate(mentions)))
         return sent if isinstance(sent, Reply) else Reply(202, asdict(sent))
 
-    def _take_hook(self, hook: Hook, raw: bytes) -> Reply:
-        """A hook's payload: its records mapped, those not delivered before sent; 422 when
-        none maps to a mention."""
+    def take_hook(self, hook: Hook, raw: bytes, signature: str | None) -> Reply:
+        """A hook's payload, with the `signature` its hook asks for (None: the bearer token
+        was checked): its records mapped, those not delivered before sent; 422 when none maps
+        to a mention."""
+        if signature is not None and not hook.signature_matches(raw, signature):
+            header = hook.settings.signature_header
+            return _error(401, f"the signature ({header}) does not match the body")
         try:
             records = records_of(_decoded(raw), hook.records_path)
         except ValueError as error:
@@ -394,172 +337,247 @@ def _validate(batch: list[Any]) -> tuple[list[Mention], list[dict[str, Any]]]:
     return mentions, detail
 
 
-class IngestServer(ThreadingHTTPServer):
-    """The HTTP server: one thread per connection, at most `max_connections` of them, each
-    closed when a request takes longer than `request_seconds` to come (slow clients cannot
-    hold threads for ever)."""
-
-    daemon_threads = True
-
-    def __init__(self, service: IngestService) -> None:
-        self.service = service
-        settings = service.settings
-        self._slots = threading.BoundedSemaphore(settings.max_connections)
-        self._limit = settings.request_seconds + settings.send_timeout_seconds
-        self._deadlines: dict[socket.socket, float] = {}
-        self._deadlines_lock = threading.Lock()
-        self._closed = threading.Event()
-        document = Reply(200, openapi_document())
-        self.routes: dict[str, Callable[[], Reply]] = {  # GET paths
-            "/healthz": service.health,
-            "/metrics": service.metrics_text,
-            "/openapi.json": lambda: document,
-        }
-        self.posts: dict[str, Callable[[Message, BinaryIO], Reply]] = {
-            MENTIONS_PATH: service.post,
-            **{hook.path: partial(service.post_hook, hook) for hook in service.hooks.values()},
-        }
-        super().__init__((settings.address, settings.port), _Handler)
-        threading.Thread(target=self._close_late, name="deadlines", daemon=True).start()
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        if self._slots.acquire(blocking=False):
-            super().process_request(request, client_address)
-            return
-        self.service.metrics.requests.labels("other", 503).inc()
-        with contextlib.suppress(OSError):
-            request.sendall(_TOO_MANY_CONNECTIONS)
-        self.shutdown_request(request)
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            with self._deadlines_lock:
-                self._deadlines.pop(request, None)
-            self._slots.release()
-
-    def arm(self, connection: socket.socket) -> None:
-        """Start the clock of the next request on `connection`."""
-        with self._deadlines_lock:
-            self._deadlines[connection] = time.monotonic() + self._limit
-
-    def server_close(self) -> None:
-        self._closed.set()
-        super().server_close()
-
-    def _close_late(self) -> None:
-        """Every second, shut down the connections whose request is late (until closed)."""
-        while not self._closed.wait(1.0):
-            now = time.monotonic()
-            with self._deadlines_lock:
-                late = [c for c, deadline in self._deadlines.items() if deadline < now]
-                for connection in late:
-                    del self._deadlines[connection]
-            for connection in late:
-                with contextlib.suppress(OSError):
-                    connection.shutdown(socket.SHUT_RDWR)
+class FieldError(BaseModel):
+    index: int | None = Field(None, description="Place of the mention in the batch.")
+    loc: list[str | int] = Field(
+        description="Path of the field in the mention (`created_at`, `author.id`)."
+    )
+    msg: str
+    type: str = Field(description="pydantic's error type, or json_invalid.")
 
 
-_TOO_MANY_CONNECTIONS = (
-    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-    b"Retry-After: 1\r\nConnection: close\r\nContent-Length: 33\r\n\r\n"
-    b'{"error": "too many connections"}'
-)
+class Refusal(BaseModel):
+    detail: list[FieldError]
+    errors: int | None = Field(None, description="All field errors (100 listed).")
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 30  # seconds a client may take to send its request
-    server: IngestServer
-    unread = False  # the request's body was not read: linger before closing
+class Accepted(BaseModel):
+    accepted: int = Field(description="Mentions taken.")
+    records: int = Field(description="Records written: one per brand a mention without one names.")
+    matched: int = Field(description="Mentions given brands by matching.")
+    unbranded: list[int] = Field(
+        description="Indexes of the mentions with no brand that name none of the configured "
+        "brands: written, and dead-lettered by the detector."
+    )
 
-    def finish(self) -> None:
-        super().finish()
-        if self.unread:
-            _linger(self.connection)
 
-    @property
-    def _route(self) -> str:
-        """The request's path without its query."""
-        return self.path.split("?")[0]
+class RecordError(BaseModel):
+    index: int = Field(description="Place of the record in the payload.")
+    reason: str = Field(description="Why it maps to no mention: the fields and their paths.")
 
-    def handle_one_request(self) -> None:
-        self.server.arm(self.connection)
-        super().handle_one_request()
 
-    def do_GET(self) -> None:
-        route = self.server.routes.get(self._route)
-        if "Content-Length" in self.headers or "Transfer-Encoding" in self.headers:
-            self.close_connection = self.unread = True  # a body we do not read
-        if route is not None:
-            self._answer(route())
-        elif self._route in self.server.posts:
-            self._answer(_error(405, "POST mentions here", Allow="POST"))
-        else:
-            self._answer(_error(404, f"no {self.path} here"))
+class HookAccepted(Accepted):
+    duplicates: int = Field(
+        description="Records whose id the hook delivered before: not written again."
+    )
+    invalid: list[RecordError] = Field(description="Records that map to no mention.")
 
-    def do_POST(self) -> None:
-        post = self.server.posts.get(self._route)
-        if post is None:
-            self.close_connection = self.unread = True  # its body is not read
-            self._answer(_error(404, f"no {self.path} here"))
-            return
+
+class HookRefused(BaseModel):
+    error: str
+    invalid: list[RecordError]
+
+
+class Health(BaseModel):
+    status: str = Field(description="ok, or unavailable")
+    kafka: str
+
+
+Described = dict[int, tuple[str, type[BaseModel]]]  # status code: (description, model)
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}
+
+
+def _answers(described: Described) -> dict[int | str, Any]:
+    """FastAPI's `responses` of a route: each status code's description and model, with
+    Retry-After on 429 and 503."""
+    return {
+        code: {"description": text, "model": model}
+        | ({"headers": _RETRY_AFTER} if code in (429, 503) else {})
+        for code, (text, model) in described.items()
+    }
+
+
+_SHARED_ANSWERS: Described = {
+    408: ("The body did not come within request_seconds.", web.Error),
+    411: ("No Content-Length.", web.Error),
+    415: ("Not application/json.", web.Error),
+    503: (
+        "Kafka unreachable or did not acknowledge in time, or max_connections requests in "
+        "progress: retry after.",
+        web.Error,
+    ),
+}
+_MENTIONS_ANSWERS: Described = {
+    202: ("Every record acknowledged by Kafka (acks=all).", Accepted),
+    401: ("No valid bearer token.", web.Error),
+    413: ("Body over max_body_bytes, or over max_batch mentions.", web.Error),
+    422: ("Bad JSON, or invalid mentions: every field error, none taken.", Refusal),
+    429: ("Too many mentions wait for Kafka (max_pending): retry after.", web.Error),
+    **_SHARED_ANSWERS,
+}
+_HOOK_ANSWERS: Described = {
+    202: (
+        "Every new record acknowledged by Kafka; records delivered before are counted, not "
+        "written; records that map to no mention are listed, not written.",
+        HookAccepted,
+    ),
+    401: ("No valid signature (a hook with a secret), or no valid bearer token.", web.Error),
+    404: ("No webhook of that name is configured.", web.Error),
+    413: ("Body over max_body_bytes, or over max_batch records.", web.Error),
+    422: ("Bad JSON, no list of records, or no record maps to a mention.", HookRefused),
+    429: (
+        "Too many mentions wait for Kafka (max_pending), or another delivery to this hook does "
+        "for longer than send_timeout_seconds: retry after.",
+        web.Error,
+    ),
+    **_SHARED_ANSWERS,
+}
+_MENTION_REF = {"$ref": "#/components/schemas/Mention"}
+_MENTIONS_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        _MENTION_REF,
+                        {"type": "array", "items": _MENTION_REF, "minItems": 1},
+                    ]
+                }
+            }
+        },
+    }
+}
+_HOOK_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {}}}}}
+_SIGNATURE = {
+    "signature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Signature-256",
+        "description": "A hook with a secret: the HMAC-SHA256 hex digest of the raw body with "
+        "it (`sha256=` before it or not), in the hook's signature_header (X-Signature-256 "
+        "unless configured).",
+    }
+}
+
+
+def ingest_app(service: IngestService) -> FastAPI:
+    """The HTTP API of `service`."""
+    settings = service.settings
+    paths = [MENTIONS_PATH, "/healthz", *(hook.path for hook in service.hooks.values())]
+    app = web.service_app(
+        "buzzwatch ingest", SCHEMA_VERSION, DESCRIPTION, service.metrics.requests, paths
+    )
+    bearer = web.bearer(settings.tokens)
+    secrets = [token.get_secret_value().encode() for token in settings.tokens]
+
+    async def body_of(request: Request) -> bytes:
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media != "application/json":
+            raise web.Refused(415, "send the mentions as application/json", Connection="close")
+        return await web.read_body(request, settings.max_body_bytes, settings.request_seconds)
+
+    @app.post(
+        MENTIONS_PATH,
+        summary="Post one mention or a batch.",
+        dependencies=[Depends(bearer)],
+        status_code=202,
+        responses=_answers(_MENTIONS_ANSWERS),
+        openapi_extra=_MENTIONS_BODY,
+    )
+    async def post_mentions(request: Request) -> JSONResponse:
         started = time.perf_counter()
-        reply = post(self.headers, cast(BinaryIO, self.rfile))
-        seconds = self.server.service.metrics.seconds.labels(self._route)
-        seconds.observe(time.perf_counter() - started)
-        if reply.status in (411, 413, 401, 415):
-            self.close_connection = self.unread = True  # the body was not read
-        self._answer(reply)
+        raw = await body_of(request)
+        reply = await run_in_threadpool(service.take, raw)
+        service.metrics.seconds.labels(MENTIONS_PATH).observe(time.perf_counter() - started)
+        return reply.response()
 
-    def _answer(self, reply: Reply) -> None:
-        payload = reply.payload()
-        self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(payload)
-        path = self._route
-        known = path in self.server.posts or path in self.server.routes
-        self.server.service.metrics.requests.labels(path if known else "other", reply.status).inc()
+    @app.post(
+        HOOKS_PATH + "{name}",
+        summary="Deliver a configured webhook's payload ([webhooks.NAME]).",
+        description="The records of the payload are mapped to mentions by the hook's field "
+        "mapping, their ids prefixed `NAME:`; a record whose id the hook delivered before is "
+        "not written again (a retried delivery, also after a restart).",
+        status_code=202,
+        responses=_answers(_HOOK_ANSWERS),
+        openapi_extra={**_HOOK_BODY, "security": [{"signature": []}, {"HTTPBearer": []}]},
+    )
+    async def post_hook(
+        request: Request, name: Annotated[str, Path(pattern=HOOK_NAME_PATTERN)]
+    ) -> JSONResponse:
+        hook = service.hooks.get(name)
+        if hook is None:
+            raise web.Refused(404, f"no {request.url.path} here")
+        started = time.perf_counter()
+        header = hook.settings.signature_header
+        signature = request.headers.get(header, "") if hook.signed else None
+        if signature == "":
+            raise web.Refused(401, f"a signature is required ({header})")
+        if signature is None:
+            scheme, _, given = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not web.authorised(secrets, given):
+                raise web.Refused(
+                    401, "a valid bearer token is required", **{"WWW-Authenticate": "Bearer"}
+                )
+        raw = await body_of(request)
+        reply = await run_in_threadpool(service.take_hook, hook, raw, signature)
+        service.metrics.seconds.labels(hook.path).observe(time.perf_counter() - started)
+        return reply.response()
 
-    def log_message(self, format: str, *args: Any) -> None:
-        log.info("%s %s", self.address_string(), format % args)
+    @app.get(
+        "/healthz",
+        summary="Whether Kafka took the last contact.",
+        responses=_answers({200: ("Yes.", Health), 503: ("No.", Health)}),
+    )
+    def health() -> JSONResponse:
+        return service.health().response()
+
+    app.router.routes.append(web.metrics_route(service.metrics.registry))
+    _with_components(app, Mention, _SIGNATURE)
+    return app
 
 
-def _linger(connection: socket.socket) -> None:
-    """End the answer, then drop what the client still sends (bounded) before the close."""
-    deadline = time.monotonic() + LINGER_SECONDS
-    dropped = 0
-    with contextlib.suppress(OSError):
-        connection.shutdown(socket.SHUT_WR)
-        while dropped < LINGER_BYTES and (left := deadline - time.monotonic()) > 0:
-            connection.settimeout(left)
-            chunk = connection.recv(65_536)
-            if not chunk:
-                return
-            dropped += len(chunk)
+def _with_components(app: FastAPI, model: type[BaseModel], schemes: dict[str, Any]) -> None:
+    """Add `model`'s schema (which routes read by hand, so FastAPI does not see it) and the
+    security `schemes` to the generated document."""
+    generate = app.openapi
+
+    def document() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            generated = generate()
+            _, schemas = models_json_schema(
+                [(model, "validation")], ref_template="#/components/schemas/{model}"
+            )
+            generated["components"]["schemas"].update(schemas["$defs"])
+            generated["components"]["securitySchemes"].update(schemes)
+        return app.openapi_schema or {}
+
+    app.openapi = document  # type: ignore[method-assign]
+
+
+def openapi_document() -> dict[str, Any]:
+    """The generated OpenAPI document of `ingest_app` (as `/openapi.json` serves it)."""
+    settings = IngestSettings(tokens=(SecretStr("unused"),))
+    sink = MentionSink({}, "mentions", settings.send_timeout_seconds)
+    return ingest_app(IngestService(settings, sink, None, {})).openapi()
 
 
 def serve(service: IngestService, stop: threading.Event) -> None:
     """Serve until `stop` is set; then finish the requests under way and close the sink."""
-    server = IngestServer(service)
-    address, port = server.server_address[:2]
-    log.info("ingest: listening on http://%s:%s%s", address, port, MENTIONS_PATH)
+    settings = service.settings
+    app = web.Capped(ingest_app(service), settings.max_connections, service.metrics.requests)
+    log.info("ingest: listening on http://%s:%s%s", settings.address, settings.port, MENTIONS_PATH)
     for hook in service.hooks.values():
         log.info("ingest: %s", hook.describe())
     service.sink.start()
-    thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
-    thread.start()
-    stop.wait()
-    server.shutdown()  # no new requests; those under way get their answer from Kafka:
-    deadline = time.monotonic() + service.settings.send_timeout_seconds
-    while service.pending and time.monotonic() < deadline:
-        time.sleep(0.05)
-    server.server_close()
-    service.sink.close()
+    try:
+        web.serve(
+            app,
+            settings.address,
+            settings.port,
+            settings.request_seconds,
+            settings.send_timeout_seconds,
+            stop,
+        )
+    finally:
+        service.sink.close()

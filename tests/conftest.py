@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Iterator
 
 import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.chrome.webdriver import WebDriver
 
 # tests/__init__.py makes pytest's default "prepend" import mode put the rootdir on sys.path.
 from tests.broker.kafka_broker import KafkaBroker, KafkaBrokerError
 
 BOOTSTRAP_ENV = "BUZZWATCH_KAFKA_BOOTSTRAP"
+BROWSER_SECONDS = 30
 
 
 @pytest.fixture(scope="session")
@@ -55,3 +60,26 @@ def kafka_sasl_bootstrap(kafka_broker: KafkaBroker | None) -> str:
             f"the SASL tests need the suite's own broker: unset {BOOTSTRAP_ENV}", pytrace=False
         )
     return kafka_broker.sasl_bootstrap
+
+
+@pytest.fixture
+def browser() -> Iterator[WebDriver]:
+    """Headless Chromium through chromedriver; missing, it fails under CI and skips elsewhere."""
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if chromium is None or driver is None:
+        reason = "needs `chromium` and `chromedriver` (Debian: chromium, chromium-driver)"
+        if os.environ.get("CI"):
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1200,900"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    session = webdriver.Chrome(service=Service(executable_path=driver), options=options)
+    session.set_page_load_timeout(BROWSER_SECONDS)
+    session.set_script_timeout(BROWSER_SECONDS)
+    try:
+        yield session
+    finally:
+        session.quit()

@@ -3,8 +3,8 @@ backpressure and Kafka outages, health, metrics and the OpenAPI document."""
 
 from __future__ import annotations
 
-import contextlib
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -17,11 +17,13 @@ from typing import Any
 
 import pytest
 from openapi_spec_validator import validate
+from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.webdriver.support.wait import WebDriverWait
 
 from pipeline.models import Mention
-from producers.ingest import TOKENS_ENV
-from producers.openapi import openapi_document
+from producers.ingest import TOKENS_ENV, openapi_document
 from tests.broker.kafka_broker import KafkaBroker
+from tests.conftest import BROWSER_SECONDS
 from tests.helpers import read_topic
 from tests.ingest_service import call, metric, new_topic, running_ingest
 from tests.servers import free_port, stop
@@ -120,7 +122,7 @@ def test_a_client_still_sending_a_refused_body_gets_the_answer(
             while chunk := client.recv(65_536):
                 answer += chunk
         assert answer.startswith(b"HTTP/1.1 411 ")
-        assert answer.endswith(b'{"error": "a Content-Length is required"}')
+        assert answer.endswith(b'{"error":"a Content-Length is required"}')
 
 
 def test_refusals_say_why_and_write_nothing(tmp_path: Path, kafka_bootstrap: str) -> None:
@@ -256,49 +258,48 @@ def test_it_will_not_start_without_a_token(monkeypatch: pytest.MonkeyPatch) -> N
     assert f"no bearer token: set [ingest] tokens or ${TOKENS_ENV}" in result.stderr
 
 
-def test_connections_are_capped_and_slow_requests_cut(tmp_path: Path, kafka_bootstrap: str) -> None:
+def test_requests_are_capped_and_slow_clients_cut(tmp_path: Path, kafka_bootstrap: str) -> None:
+    """Two requests whose bodies do not come fill `max_connections`: a third is answered 503
+    at once; the two get 408 after `request_seconds`. A connection that never finishes its
+    request's head is closed by the server (Hypercorn's keep-alive timeout) with no answer."""
     config = CONFIG.replace("[ingest]\n", "[ingest]\nmax_connections = 2\nrequest_seconds = 1\n")
-    with running_ingest(config, tmp_path, kafka_bootstrap, new_topic(kafka_bootstrap)) as (
+    topic = new_topic(kafka_bootstrap)
+    with running_ingest(config, tmp_path, kafka_bootstrap, topic) as (
         where,
         process,
     ):
         host, port = where.split(":")
-        slow = [_holding_a_slot(host, int(port)) for _ in range(2)]
-        extra = socket.create_connection((host, int(port)), timeout=30)
-        answer = _read_all(extra)
-        assert answer.startswith(b"HTTP/1.1 503") and b"too many connections" in answer
+        half_head = socket.create_connection((host, int(port)), timeout=30)
+        half_head.sendall(b"POST /v1/mentions HTTP/1.1\r\n")  # and never the rest
+        slow = [_slow_body(host, int(port)) for _ in range(2)]
+        time.sleep(0.3)  # both are in progress
+        status, headers, body = post(where, mention("refused", brand="Acme"))
+        assert (status, body) == (503, {"error": "too many requests in progress"})
+        assert headers["Retry-After"] == "1"
         started = time.monotonic()
-        for connection in slow:  # cut after request_seconds + send_timeout_seconds (1 + 3)
-            assert _read_all(connection) == b""
-        assert time.monotonic() - started < 15
-        for _ in range(20):  # the slots are free again, once the cut handlers have ended
-            with contextlib.suppress(OSError):  # meanwhile a 503 closes before the body is sent
-                if post(where, mention("after", brand="Acme"))[0] == 202:
-                    break
-            time.sleep(0.25)
-        else:
-            pytest.fail("no slot freed after the slow connections were cut")
-        assert metric(where, 'buzzwatch_ingest_requests_total{code="503",path="other"}') >= 1
+        for connection in slow:
+            answer = _read_all(connection)
+            assert answer.startswith(b"HTTP/1.1 408"), answer
+            assert b"the body did not come within 1 s" in answer
+        assert _read_all(half_head) == b""
+        assert time.monotonic() - started < 10
+        status, _, body = post(where, mention("after", brand="Acme"))
+        assert status == 202, body
+        assert metric(where, 'buzzwatch_ingest_requests_total{code="503",path="other"}') == 1
+        assert metric(where, 'buzzwatch_ingest_requests_total{code="408",path="/v1/mentions"}') == 2
         assert process.poll() is None
+    records = read_topic(kafka_bootstrap, topic, want=1, patience=1.0)
+    assert [Mention.model_validate_json(r.value).id for r in records] == ["after"]
 
 
-def _holding_a_slot(host: str, port: int) -> socket.socket:
-    """A connection that sends half a request and holds its slot. The readiness check's own
-    connection may hold a slot a moment longer than its answer takes: a connection answered
-    503 at once is tried again."""
-    for _ in range(20):
-        connection = socket.create_connection((host, port), timeout=30)
-        connection.sendall(b"POST /v1/mentions HTTP/1.1\r\n")  # and never the rest
-        connection.settimeout(0.5)
-        try:
-            refused = connection.recv(1)
-        except TimeoutError:
-            connection.settimeout(30)
-            return connection
-        connection.close()
-        assert refused == b"H", refused  # an HTTP answer: the 503 of a full server
-        time.sleep(0.2)
-    pytest.fail("no connection slot came free")
+def _slow_body(host: str, port: int) -> socket.socket:
+    """A request whose head is complete and whose body never is: in progress until cut."""
+    connection = socket.create_connection((host, port), timeout=30)
+    connection.sendall(
+        b"POST /v1/mentions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Authorization: Bearer " + TOKEN.encode() + b"\r\nContent-Length: 100\r\n\r\n{"
+    )
+    return connection
 
 
 def _read_all(connection: socket.socket) -> bytes:
@@ -308,3 +309,53 @@ def _read_all(connection: socket.socket) -> bytes:
         while chunk := connection.recv(4096):
             chunks.append(chunk)
     return b"".join(chunks)
+
+
+def test_docs_work_offline_in_chromium_and_curl_reads_the_metrics(
+    tmp_path: Path, kafka_bootstrap: str, browser: WebDriver
+) -> None:
+    """`/docs` is Swagger UI from the service's own files (no CDN), showing every operation of
+    the generated document; `/metrics` is prometheus_client's application: OpenMetrics and
+    gzip when the scraper asks for them."""
+    with ingest(tmp_path, kafka_bootstrap, new_topic(kafka_bootstrap)) as (where, _):
+        status, _, page = call(where, "GET", "/docs")
+        assert status == 200
+        assets = re.findall(r'(?:src|href|url): ?[\'"]([^\'"]+)[\'"]|(?:src|href)="([^"]+)"', page)
+        linked = {link for pair in assets for link in pair if link}
+        assert linked and all(link.startswith("/") for link in linked), linked
+        browser.get(f"http://{where}/docs")
+        WebDriverWait(browser, BROWSER_SECONDS).until(
+            lambda session: (
+                session.execute_script(
+                    "return document.querySelectorAll('.opblock-summary-path').length"
+                )
+                >= 3
+            )
+        )
+        shown = browser.execute_script(
+            "return [...document.querySelectorAll('.opblock-summary-path')]"
+            ".map(e => e.getAttribute('data-path'))"
+        )
+        assert set(shown) == set(openapi_document()["paths"])
+        assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+        openmetrics = "Accept: application/openmetrics-text; version=1.0.0"
+        answer = subprocess.run(
+            [
+                "curl",
+                "-sS",
+                "--compressed",
+                "-D",
+                "-",
+                "-H",
+                openmetrics,
+                f"http://{where}/metrics",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
+        head, _, text = answer.partition("\n\n")  # text mode reads \r\n as \n
+        assert "content-type: application/openmetrics-text" in head.lower()
+        assert "content-encoding: gzip" in head.lower()
+        assert "buzzwatch_ingest_kafka_connected 1.0" in text and text.endswith("# EOF\n")

@@ -4,23 +4,20 @@ a crisis log, reported as Markdown and HTML, and the page is opened in headless 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from defusedxml.ElementTree import parse
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.support.wait import WebDriverWait
 
 from pipeline.crisis_log import CrisisLog
 from pipeline.synthetic import SAMPLE_PATH, write_jsonl
+from tests.conftest import BROWSER_SECONDS
 from tests.helpers import buzzwatch
 from tests.test_desk import BRAND, HANDLE, crisis_stream
 
@@ -36,7 +33,6 @@ SECTIONS = (
     "queue",
     "lessons",
 )
-BROWSER_SECONDS = 30
 
 
 @pytest.fixture(scope="module")
@@ -178,29 +174,6 @@ def test_a_tampered_log_is_refused(crisis_log: Path, tmp_path: Path) -> None:
     assert "the crisis log is broken, no report written" in result.stderr
     assert "line 6 does not follow the chain" in result.stderr
     assert not (tmp_path / "r.html").exists()
-
-
-@pytest.fixture
-def browser() -> Iterator[WebDriver]:
-    """Headless Chromium through chromedriver; missing, it fails under CI and skips elsewhere."""
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if chromium is None or driver is None:
-        reason = "needs `chromium` and `chromedriver` (Debian: chromium, chromium-driver)"
-        if os.environ.get("CI"):
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1200,900"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    session = webdriver.Chrome(service=Service(executable_path=driver), options=options)
-    session.set_page_load_timeout(BROWSER_SECONDS)
-    session.set_script_timeout(BROWSER_SECONDS)
-    try:
-        yield session
-    finally:
-        session.quit()
 
 
 CHARTS_SCRIPT = """

@@ -29,7 +29,7 @@ def add_command(commands: SubParsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from consumers.desk import DeskServer, desk_service, desk_settings
+    from consumers.desk import desk_service, desk_settings, serve
     from consumers.desk import run as run_desk
     from consumers.settings import kafka_settings
     from pipeline.brands import brand_matcher
@@ -48,15 +48,15 @@ def run(args: argparse.Namespace) -> int:
         detection = detection_settings(config)
         matcher = brand_matcher(config)
     service = desk_service(settings, matcher.handles if matcher else {}, detection)
-    server = DeskServer(service, settings.address, settings.port)
-    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
-    port = server.server_address[1]
-    print(f"desk: serving http://{settings.address}:{port}/v1/incidents, log in {settings.log_dir}")
     stop = threading.Event()
     on_stop_signals(stop.set)
+    http = threading.Thread(target=serve, args=(service, settings, stop), name="http")
+    http.start()
+    where = f"http://{settings.address}:{settings.port}/v1/incidents"
+    print(f"desk: serving {where}, log in {settings.log_dir}")
     try:
         run_desk(service, kafka, settings.group_id, stop, settings.idle_seconds)
     finally:
-        server.shutdown()
-        server.server_close()
+        stop.set()
+        http.join()
     return 0

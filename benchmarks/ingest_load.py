@@ -1,0 +1,183 @@
+"""`buzzwatch ingest` under load: this release's server (FastAPI on Hypercorn) against the
+reference (by default the last release on `ThreadingHTTPServer`, taken from git), in the
+same run, on the same broker.
+
+    python -m benchmarks.ingest_load [--seconds 60] [--clients 200] [--reference ed99450]
+
+Each server gets its own topic of 3 partitions and `--seconds` of vegeta (a Go load tester,
+built once with `go install` into the benchmark cache) with `--clients` concurrent
+keep-alive clients sending one mention per request, as fast as answers come. Printed per
+server: requests/s, latency percentiles, status codes; then the records on its topic, which
+must be at least the 202 answers: 0 lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+
+from benchmarks.common import CACHE
+from benchmarks.kafka_throughput import broker
+from tests.broker.kafka_broker import create_topic
+from tests.servers import free_port, running
+
+REPO = Path(__file__).resolve().parents[1]
+REFERENCE = "ed99450"  # the last commit with the ThreadingHTTPServer ingest
+VEGETA = "github.com/tsenart/vegeta/v12@v12.13.0"
+TOKEN = "load-test-token"
+TARGETS = 20_000  # distinct mentions, cycled
+PARTITIONS = 3
+PACKAGES = ("pipeline", "producers", "consumers", "buzzwatch")
+
+
+def vegeta() -> Path:
+    """The vegeta binary, built once into the cache."""
+    tools = CACHE / "tools"
+    binary = tools / "vegeta"
+    if not binary.exists():
+        print(f"building {VEGETA} with go install…", flush=True)
+        env = {**os.environ, "GOBIN": str(tools), "GOPATH": str(CACHE / "gopath")}
+        subprocess.run(["go", "install", VEGETA], check=True, env=env, timeout=600)
+    return binary
+
+
+def reference_tree(revision: str, into: Path) -> Path:
+    """The packages of `revision`, extracted from git into `into`."""
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", revision, *PACKAGES],
+        check=True,
+        capture_output=True,
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
+def targets(path: Path, url: str) -> None:
+    """`TARGETS` vegeta JSON targets, each posting one mention of its own id."""
+    header = {"Authorization": [f"Bearer {TOKEN}"], "Content-Type": ["application/json"]}
+    with path.open("w", encoding="utf-8") as sink:
+        for index in range(TARGETS):
+            mention = {
+                "id": f"load-{index}",
+                "created_at": "2026-03-02T10:00:00Z",
+                "brand": f"brand-{index % 50}",
+                "text": f"Day {index}: the service is down again, nobody answers the phone",
+            }
+            body = base64.b64encode(json.dumps(mention).encode()).decode()
+            target = {"method": "POST", "url": url, "body": body, "header": header}
+            sink.write(json.dumps(target) + "\n")
+
+
+def attack(tool: Path, where: str, seconds: int, clients: int, workdir: Path) -> dict[str, Any]:
+    """vegeta's JSON report of `seconds` of `clients` closed-loop workers against `where`."""
+    plan = workdir / "targets.jsonl"
+    targets(plan, f"http://{where}/v1/mentions")
+    attack_command = [str(tool), "attack", "-format=json", f"-targets={plan}", "-rate=0"]
+    attack_command += [f"-workers={clients}", f"-max-workers={clients}", f"-duration={seconds}s"]
+    attack_command += ["-timeout=30s"]
+    results = workdir / "results.bin"
+    with results.open("wb") as sink:
+        subprocess.run(attack_command, stdout=sink, check=True, timeout=seconds + 120)
+    report = subprocess.run(
+        [str(tool), "report", "-type=json", str(results)],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    return dict(json.loads(report))
+
+
+def records_on(bootstrap: str, topic: str) -> int:
+    """The records written to `topic` (a fresh one): the sum of its end offsets."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        return sum(consumer.end_offsets(partitions).values())
+    finally:
+        consumer.close()
+
+
+def measure(
+    name: str, code: Path, bootstrap: str, tool: Path, seconds: int, clients: int
+) -> dict[str, Any]:
+    """One server's figures: run from `code` (a tree holding the packages)."""
+    topic = f"load-{uuid.uuid4().hex[:8]}"
+    create_topic(bootstrap, topic, partitions=PARTITIONS)
+    with tempfile.TemporaryDirectory() as scratch:
+        workdir = Path(scratch)
+        config = workdir / "ingest.toml"
+        config.write_text(f'[ingest]\ntokens = ["{TOKEN}"]\n', encoding="utf-8")
+        port = free_port()
+        command = [sys.executable, "-m", "buzzwatch", "ingest", "--config", str(config)]
+        command += ["--address", "127.0.0.1", "--port", str(port)]
+        command += ["--bootstrap-servers", bootstrap, "--topic", topic]
+        env_path = os.environ.get("PYTHONPATH", "")
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(code), env_path]))
+        try:
+            where = f"127.0.0.1:{port}"
+            print(f"{name}: {seconds} s of {clients} clients…", flush=True)
+            with running(command, f"http://{where}/healthz", workdir / "ingest.log"):
+                report = attack(tool, where, seconds, clients, workdir)
+        finally:
+            os.environ["PYTHONPATH"] = env_path
+    time.sleep(1)
+    codes = {str(k): int(v) for k, v in report["status_codes"].items()}
+    written = records_on(bootstrap, topic)
+    latencies = report["latencies"]
+    return {
+        "name": name,
+        "requests": int(report["requests"]),
+        "per_second": codes.get("202", 0) / (report["duration"] / 1e9),
+        "p50_ms": latencies["50th"] / 1e6,
+        "p99_ms": latencies["99th"] / 1e6,
+        "codes": codes,
+        "written": written,
+        "lost": max(0, codes.get("202", 0) - written),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--reference", default=REFERENCE, help="git revision of the reference")
+    args = parser.parse_args(argv)
+    tool = vegeta()
+    with broker() as bootstrap, tempfile.TemporaryDirectory() as scratch:
+        old = reference_tree(args.reference, Path(scratch))
+        figures = [
+            measure(
+                f"reference ({args.reference})", old, bootstrap, tool, args.seconds, args.clients
+            ),
+            measure("this release", REPO, bootstrap, tool, args.seconds, args.clients),
+        ]
+    for f in figures:
+        print(
+            f"{f['name']}: {f['per_second']:,.0f} accepted requests/s, p50 {f['p50_ms']:.1f} ms, "
+            f"p99 {f['p99_ms']:.1f} ms; {f['requests']:,} requests, codes {f['codes']}; "
+            f"{f['written']:,} records on the topic, {f['lost']} lost"
+        )
+    reference, current = figures
+    print(
+        f"this release: {current['per_second'] / reference['per_second']:.2f}× the reference's "
+        f"requests/s, p99 {current['p99_ms'] / reference['p99_ms']:.2f}× its p99 "
+        f"({args.clients} clients, {args.seconds} s each, same broker)"
+    )
+
+
+if __name__ == "__main__":
+    main()
