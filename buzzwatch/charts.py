@@ -6,21 +6,21 @@ more): the bucket volume against the volume the baseline expected, each alert's 
 from its firing bucket to its resolution (to the end of the series while it still fires) and
 a marker where it fired; and the negative share over the last 12 buckets.
 
-The HTML page needs no network: the charts are inline SVG, followed by a table of the alert
-events and one of the brands.
+The HTML page is the report's kind (`buzzwatch.report_html`), and needs no network: the
+charts are inline SVG, followed by a table of the alert events and one of the brands.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
+from buzzwatch import report_document as doc
+from buzzwatch.report_html import page
 from buzzwatch.svg_charts import (
-    CHART_STYLE,
     Axis,
     Line,
     Marker,
@@ -157,17 +157,6 @@ def _rolling_share(negatives: pd.Series, volume: pd.Series) -> list[float | None
     return [n / v if v > 0 else None for n, v in zip(neg, vol, strict=True)]
 
 
-_STYLE = """
-body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }
-h1 { font-size: 1.4rem; } h2 { font-size: 1.1rem; margin-top: 2rem; }
-figure { margin: 0 0 1rem; } figcaption { font-size: 0.85rem; color: #555; }
-table { border-collapse: collapse; font-size: 0.85rem; }
-th, td { border: 1px solid #ccc; padding: 0.2rem 0.5rem; text-align: left; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-tr.volume td:first-child { border-left: 4px solid #e07b00; }
-tr.negative td:first-child { border-left: 4px solid #c62828; }
-"""
-
 _ALERT_COLUMNS = (
     "brand",
     "kind",
@@ -191,64 +180,35 @@ def html_page(
     subtitle: str = "",
     note: str = "",
 ) -> str:
-    """A self-contained HTML5 page (also well-formed XML): the charts and the alert table."""
-    e = html.escape
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8" />',
-        '<meta name="viewport" content="width=device-width, initial-scale=1" />',
-        f"<title>{e(title)}</title>",
-        f"<style>{_STYLE}{CHART_STYLE}</style>",
-        "</head>",
-        "<body>",
-        f"<h1>{e(title)}</h1>",
-    ]
+    """A self-contained HTML5 page (also well-formed XML), as the report's: the charts, the
+    alert events and the brands."""
+    blocks: list[doc.Block] = [doc.Heading(1, title)]
     if subtitle:
-        parts.append(f"<p>{e(subtitle)}</p>")
-    parts += [
-        "<figure>",
-        *charts,
-        f"<figcaption>{e(note)}; times in UTC</figcaption>",
-        "</figure>",
-        f"<h2>Alert events ({len(alerts)})</h2>",
-        _alert_table(alerts),
-        "<h2>Brands</h2>",
-        _brand_table(series, alerts),
-        "</body>",
-        "</html>",
-    ]
-    return "\n".join(parts) + "\n"
+        blocks.append(doc.Paragraph(subtitle))
+    blocks.append(doc.Paragraph(f"{note}; times in UTC"))
+    blocks += [doc.Chart(chart, (), "") for chart in charts]
+    events = (doc.Heading(2, f"Alert events ({len(alerts)})"), _alert_table(alerts))
+    brands = (doc.Heading(2, "Brands"), _brand_table(series, alerts))
+    blocks += [doc.Section("alerts", "alerts", events), doc.Section("brands", "brands", brands)]
+    return page(title, blocks)
 
 
-def _alert_table(alerts: Sequence[AlertEvent]) -> str:
-    e = html.escape
-    head = "".join(f"<th>{name}</th>" for name in _ALERT_COLUMNS)
+def _alert_table(alerts: Sequence[AlertEvent]) -> doc.Table:
     rows = []
     for event in alerts:
         data = event.to_dict()
-        cells = []
-        for name in _ALERT_COLUMNS:
-            value = data[name]
-            if isinstance(value, float):
-                digits = 4 if name == "score" else 1
-                cells.append(f'<td class="num">{value:.{digits}f}</td>')
-            else:
-                cells.append(f"<td>{e(str(value))}</td>")
-        rows.append(f'<tr class="{e(event.kind)}">{"".join(cells)}</tr>')
-    if not rows:
-        rows.append(f'<tr><td colspan="{len(_ALERT_COLUMNS)}">no alert events</td></tr>')
-    body = "\n".join(rows)
-    return (
-        f'<table id="alerts">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>'
-    )
+        rows.append(tuple(_shown(name, data[name]) for name in _ALERT_COLUMNS))
+    return doc.Table(_ALERT_COLUMNS, tuple(rows), "no alert events")
 
 
-def _brand_table(series: pd.DataFrame, alerts: Sequence[AlertEvent]) -> str:
-    e = html.escape
-    columns = ("brand", "buckets", "mentions", "negatives", "negative share", "peak bucket")
-    head = "".join(f"<th>{name}</th>" for name in (*columns, "alerts fired"))
+def _shown(name: str, value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.{4 if name == 'score' else 1}f}"
+    return str(value)
+
+
+def _brand_table(series: pd.DataFrame, alerts: Sequence[AlertEvent]) -> doc.Table:
+    head = ("brand", "buckets", "mentions", "negatives", "negative share", "peak bucket")
     fired: dict[str, int] = {}
     for event in alerts:
         if event.state == "firing":
@@ -262,15 +222,13 @@ def _brand_table(series: pd.DataFrame, alerts: Sequence[AlertEvent]) -> str:
         peak = group.iloc[int(group["volume"].to_numpy().argmax())]
         peak_at = iso_utc(pd.Timestamp(peak["start"]).to_pydatetime())
         numbers = (len(group), mentions, negatives)
-        cells = [f"<td>{e(brand)}</td>"]
-        cells += [f'<td class="num">{n}</td>' for n in numbers]
-        cells.append(f'<td class="num">{share:.1%}</td>')
-        cells.append(f"<td>{int(peak['volume'])} at {peak_at}</td>")
-        cells.append(f'<td class="num">{fired.get(brand, 0)}</td>')
-        rows.append(f"<tr>{''.join(cells)}</tr>")
-    if not rows:
-        rows.append(f'<tr><td colspan="{len(columns) + 1}">no closed buckets</td></tr>')
-    body = "\n".join(rows)
-    return (
-        f'<table id="brands">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>'
-    )
+        rows.append(
+            (
+                brand,
+                *(str(n) for n in numbers),
+                f"{share:.1%}",
+                f"{int(peak['volume'])} at {peak_at}",
+                str(fired.get(brand, 0)),
+            )
+        )
+    return doc.Table((*head, "alerts fired"), tuple(rows), "no closed buckets")

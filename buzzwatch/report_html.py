@@ -4,10 +4,14 @@ nothing fetched. Also well-formed XML. Every text is escaped."""
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from buzzwatch import report_document as doc
-from buzzwatch.report import Report
 from buzzwatch.svg_charts import CHART_STYLE
+
+if TYPE_CHECKING:
+    from buzzwatch.report import Report
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5rem auto; max-width: 1000px; color: #222;
@@ -29,12 +33,17 @@ section.lessons ul { min-height: 1.5rem; }
 
 def render_html(report: Report) -> str:
     """The report as an HTML page."""
-    body = "\n".join(_block(block) for block in doc.document(report))
+    return page(report.title, doc.document(report))
+
+
+def page(title: str, blocks: Iterable[doc.Block]) -> str:
+    """A page of `blocks` (the report's, or a replay's charts and tables)."""
+    body = "\n".join(_block(block) for block in blocks)
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8" />\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1" />\n'
-        f"<title>{_e(report.title)}</title>\n<style>{STYLE}{CHART_STYLE}</style>\n</head>\n"
+        f"<title>{_e(title)}</title>\n<style>{STYLE}{CHART_STYLE}</style>\n</head>\n"
         f"<body>\n{body}\n</body>\n</html>\n"
     )
 
@@ -55,7 +64,8 @@ def _block(block: doc.Block) -> str:
         case doc.Bullets(items):
             return "<ul>" + "".join(f"<li>{_e(item)}</li>" for item in items) + "</ul>"
         case doc.Chart(svg, _, caption):
-            return f"<figure>{svg}<figcaption>{_e(caption)}</figcaption></figure>"
+            below = f"<figcaption>{_e(caption)}</figcaption>" if caption else ""
+            return f"<figure>{svg}{below}</figure>"
         case doc.Section(css, anchor, blocks):
             where = f' id="{_e(anchor)}"' if anchor else ""
             inner = "\n".join(_block(b) for b in blocks)

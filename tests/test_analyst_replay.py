@@ -348,7 +348,7 @@ def test_html_chart_is_self_contained_with_the_alert_table(kafka_replay: KafkaRe
     assert root.find("head/meta[@charset='utf-8']") is not None
     charts = root.findall(f"body/figure/{SVG}svg")  # inline: no image to fetch
     assert len(charts) == 6 and all("chart" in (c.get("class") or "") for c in charts)
-    table = root.find("body/table[@id='alerts']")
+    table = root.find("body/section[@id='alerts']/table")
     assert table is not None
     rows = table.findall("tbody/tr")
     assert len(rows) == len(kafka_replay.alerts) > 0
@@ -499,8 +499,9 @@ def test_file_replay_writes_series_and_charts(tmp_path: Path) -> None:
     assert not EXTERNAL_REFERENCE.search(html)
     root = ET.fromstring(html.removeprefix("<!DOCTYPE html>\n"))
     brands = [
-        row.findall("td")[0].text for row in root.findall("body/table[@id='brands']/tbody/tr")
+        row.findall("td")[0].text
+        for row in root.findall("body/section[@id='brands']/table/tbody/tr")
     ]
     assert brands == ["globex", "acme", "initech"]  # busiest first
-    alerts_rows = root.findall("body/table[@id='alerts']/tbody/tr")
+    alerts_rows = root.findall("body/section[@id='alerts']/table/tbody/tr")
     assert any("acme" in (row.findall("td")[0].text or "") for row in alerts_rows)
