@@ -23,12 +23,9 @@ def tables() -> dict[str, Any]:
     """Each table's model; dict[str, Model] for tables of named tables, dict[str, str] for
     free keys. (Imported when a file is read: the services' models bring in their clients,
     which a command run without a file does not need to load.)"""
-    from consumers.desk import DeskSettings
-    from consumers.notifier import NotifySettings
-    from consumers.settings import KafkaSettings, MetricsSettings
+    from consumers.settings import DeskSettings, KafkaSettings, MetricsSettings, NotifySettings
     from pipeline.brands import BrandTerms
-    from producers.hooks import HookSettings
-    from producers.ingest import IngestSettings
+    from producers.settings import HookSettings, IngestSettings
 
     return {
         "detection": DetectionSettings,

@@ -28,13 +28,11 @@ One desk process per log directory: the directory is the desk's state.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, Request
@@ -44,10 +42,10 @@ from kafka.structs import OffsetAndMetadata
 from prometheus_client import (
     Gauge,
 )
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from buzzwatch import web
-from consumers.settings import KafkaSettings
+from consumers.settings import DeskSettings, KafkaSettings
 from pipeline.brands import Handles
 from pipeline.crisis_log import CrisisLog
 from pipeline.desk import STATUSES, Desk, LoggedDesk, Seen, item_dict
@@ -58,39 +56,11 @@ from pipeline.settings import DetectionSettings
 
 log = logging.getLogger("buzzwatch.desk")
 
-TOKENS_ENV = "BUZZWATCH_DESK_TOKENS"
 POLL_TIMEOUT_MS = 500
 MAX_BUFFERED = 20_000  # records held for alignment per topic; beyond, that topic is paused
 MAX_BODY_BYTES = 16_384
 BODY_SECONDS = 30.0  # a status's body comes within this
 IDLE_SECONDS = 30.0  # a connection idle this long, or slower to send a request's head, is closed
-
-
-class DeskSettings(BaseModel):
-    """The `[desk]` table."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
-
-    log_dir: Path = Field(Path("crisis-log"), description="The crisis log directory.")
-    group_id: str = "buzzwatch-desk"
-    address: str = "0.0.0.0"
-    port: int = Field(8090, ge=0, le=65535)
-    tokens: tuple[SecretStr, ...] = Field((), description="Bearer tokens accepted.")
-    idle_seconds: float = Field(
-        2.0, gt=0, description="A topic silent this long no longer holds the other back."
-    )
-
-
-def desk_settings(config: Mapping[str, Any], **overrides: Any) -> DeskSettings:
-    """The `[desk]` table, command-line values (not None) on top, `$BUZZWATCH_DESK_TOKENS` added."""
-    values = dict(config.get("desk", {}))
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    from_env = [t.strip() for t in os.environ.get(TOKENS_ENV, "").split(",") if t.strip()]
-    values["tokens"] = [*values.get("tokens", []), *from_env]
-    settings = DeskSettings.model_validate(values)
-    if not settings.tokens:
-        raise ValueError(f"desk needs at least one token ([desk] tokens or ${TOKENS_ENV})")
-    return settings
 
 
 class DeskService:

@@ -58,13 +58,12 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import CommitFailedError
 from kafka.structs import OffsetAndMetadata
-from pydantic import Field, ValidationError, model_validator
+from pydantic import ValidationError
 
-from consumers.settings import KafkaSettings
+from consumers.settings import KafkaSettings, NotifySettings
 from consumers.topics import ensure_topics, read_to_end, topic_config
 from consumers.webhooks import (
     Deliverer,
-    DeliverySettings,
     Outcome,
     WebhookSettings,
     pause_action,
@@ -78,30 +77,6 @@ MAX_POLL_RECORDS = 100
 BATCH_SECONDS = 60.0  # stop taking a batch's records after this long; poll again
 SEND_TIMEOUT_SECONDS = 30.0
 LEDGER_TIMEOUT_SECONDS = 60.0
-
-
-class NotifySettings(DeliverySettings):
-    """The `[notify]` table: topics, consumer group, delivery settings and webhooks."""
-
-    group_id: str = "buzzwatch-notify"
-    dead_letter_topic: str = "buzzwatch.alerts.dlq"
-    deliveries_topic: str = "buzzwatch.notify.deliveries"
-    webhooks: tuple[WebhookSettings, ...] = Field(default=())
-
-    @model_validator(mode="after")
-    def _unique_names(self) -> NotifySettings:
-        names = [webhook.name for webhook in self.webhooks]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            raise ValueError(f"webhook names must be unique: {', '.join(duplicates)}")
-        return self
-
-
-def notify_settings(config: dict[str, Any], **overrides: Any) -> NotifySettings:
-    """The `[notify]` table, with command-line values (those not None) on top."""
-    values = dict(config.get("notify", {}))
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    return NotifySettings.model_validate(values)
 
 
 def receipt_key(webhook: str, event: AlertEvent) -> str:

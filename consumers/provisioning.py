@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from consumers.checkpoints import STATE_TOPIC_CONFIGS
-from consumers.notifier import notify_settings
-from consumers.settings import KafkaSettings
+from consumers.settings import KafkaSettings, notify_settings
 
 
 def buzzwatch_topics(

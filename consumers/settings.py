@@ -1,10 +1,19 @@
-"""Settings of the services, from the `[kafka]` and `[metrics]` tables of the configuration."""
+"""Settings of the consumers' services, from the `[kafka]`, `[metrics]`, `[desk]` and
+`[notify]` tables: models only, so that checking a configuration file loads neither Kafka's
+client nor the HTTP stack."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from consumers.webhooks import DeliverySettings, WebhookSettings
+
+DESK_TOKENS_ENV = "BUZZWATCH_DESK_TOKENS"
 
 SECURITY_KEYS = (
     "security_protocol",
@@ -107,3 +116,54 @@ def _table(config: dict[str, Any], name: str, overrides: dict[str, Any]) -> dict
     values = dict(config.get(name, {}))
     values.update({k: v for k, v in overrides.items() if v is not None})
     return values
+
+
+class DeskSettings(BaseModel):
+    """The `[desk]` table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    log_dir: Path = Field(Path("crisis-log"), description="The crisis log directory.")
+    group_id: str = "buzzwatch-desk"
+    address: str = "0.0.0.0"
+    port: int = Field(8090, ge=0, le=65535)
+    tokens: tuple[SecretStr, ...] = Field((), description="Bearer tokens accepted.")
+    idle_seconds: float = Field(
+        2.0, gt=0, description="A topic silent this long no longer holds the other back."
+    )
+
+
+def desk_settings(config: Mapping[str, Any], **overrides: Any) -> DeskSettings:
+    """The `[desk]` table, command-line values (not None) on top, `$BUZZWATCH_DESK_TOKENS` added."""
+    values = dict(config.get("desk", {}))
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    from_env = [t.strip() for t in os.environ.get(DESK_TOKENS_ENV, "").split(",") if t.strip()]
+    values["tokens"] = [*values.get("tokens", []), *from_env]
+    settings = DeskSettings.model_validate(values)
+    if not settings.tokens:
+        raise ValueError(f"desk needs at least one token ([desk] tokens or ${DESK_TOKENS_ENV})")
+    return settings
+
+
+class NotifySettings(DeliverySettings):
+    """The `[notify]` table: topics, consumer group, delivery settings and webhooks."""
+
+    group_id: str = "buzzwatch-notify"
+    dead_letter_topic: str = "buzzwatch.alerts.dlq"
+    deliveries_topic: str = "buzzwatch.notify.deliveries"
+    webhooks: tuple[WebhookSettings, ...] = Field(default=())
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> NotifySettings:
+        names = [webhook.name for webhook in self.webhooks]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"webhook names must be unique: {', '.join(duplicates)}")
+        return self
+
+
+def notify_settings(config: dict[str, Any], **overrides: Any) -> NotifySettings:
+    """The `[notify]` table, with command-line values (those not None) on top."""
+    values = dict(config.get("notify", {}))
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return NotifySettings.model_validate(values)

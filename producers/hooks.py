@@ -1,6 +1,7 @@
-"""The webhooks of `buzzwatch ingest` (`POST /v1/hooks/NAME`): the `[webhooks.NAME]` tables of
-the configuration, and what each hook keeps: its field mapping, its signature check and its
-position (the ids it delivered), so that a delivery sent again is not written twice.
+"""The webhooks of `buzzwatch ingest` (`POST /v1/hooks/NAME`), configured by the
+`[webhooks.NAME]` tables (`producers.settings`): what each hook keeps, its field mapping, its
+signature check and its position (the ids it delivered), so that a delivery sent again is not
+written twice.
 """
 
 from __future__ import annotations
@@ -10,100 +11,17 @@ import hmac
 import logging
 import threading
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Annotated, Any, Self
-
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    StringConstraints,
-    TypeAdapter,
-    field_validator,
-    model_validator,
-)
+from typing import Any
 
 from pipeline.models import Mention
 from producers.follow import Position
-from producers.mapping import REQUIRED_FIELDS, FieldPath, MentionField, RecordMapper
+from producers.mapping import FieldPath, RecordMapper
+from producers.settings import HookSettings, hook_settings
 
 log = logging.getLogger(__name__)
 HOOKS_PATH = "/v1/hooks/"
 SIGNATURE_PREFIX = "sha256="
-HOOK_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # it stands in a URL path and before ids
-HookName = Annotated[str, StringConstraints(pattern=HOOK_NAME_PATTERN)]
 Numbered = list[tuple[int, Mention]]  # mentions with their place in the delivery
-
-
-class HookSettings(BaseModel):
-    """One `[webhooks.NAME]` table."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
-
-    records: str | None = Field(
-        None, description="Path of the list of records; absent: the payload is one or an array."
-    )
-    source: str | None = Field(None, min_length=1, description="Default: the hook's name.")
-    brand: str | None = Field(None, min_length=1, description="The brand of every record.")
-    secret: SecretStr | None = Field(
-        None,
-        min_length=1,
-        description="HMAC-SHA256 key of the raw body; absent: the bearer token is needed.",
-    )
-    signature_header: str = Field("X-Signature-256", min_length=1)
-    state: Path | None = Field(None, description="Position file; absent: kept in memory.")
-    fields: dict[MentionField, str | tuple[str, ...]] = Field(
-        description="Mention field -> path in the record (text: one path or a list)."
-    )
-
-    @field_validator("records")
-    @classmethod
-    def _records_path(cls, value: str | None) -> str | None:
-        if value is not None:
-            FieldPath.parse(value)
-        return value
-
-    @field_validator("fields")
-    @classmethod
-    def _mapping(
-        cls, fields: dict[MentionField, str | tuple[str, ...]]
-    ) -> dict[MentionField, str | tuple[str, ...]]:
-        missing = [field for field in REQUIRED_FIELDS if field not in fields]
-        if missing:
-            raise ValueError(f"id, created_at and text must be mapped; missing: {missing}")
-        for field, paths in fields.items():
-            if not isinstance(paths, str) and (field != "text" or not paths):
-                raise ValueError(f"{field}: one path (a list of paths is for text only)")
-            for path in (paths,) if isinstance(paths, str) else paths:
-                FieldPath.parse(path)
-        if "author.id" not in fields and any(f.startswith("author.") for f in fields):
-            raise ValueError(
-                "author.name, author.followers and author.follows_brand need author.id"
-            )
-        return fields
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Self:
-        if self.brand is not None and "brand" in self.fields:
-            raise ValueError("give brand or fields.brand, not both")
-        if self.secret is None and "signature_header" in self.model_fields_set:
-            raise ValueError("signature_header goes with a secret")
-        return self
-
-
-_HOOK_TABLES = TypeAdapter(
-    dict[HookName, HookSettings], config=ConfigDict(title="webhooks", hide_input_in_errors=True)
-)
-
-
-def hook_settings(config: Mapping[str, Any]) -> dict[str, HookSettings]:
-    """The `[webhooks.NAME]` tables, validated; ValueError when two share a state file."""
-    hooks = _HOOK_TABLES.validate_python(config.get("webhooks", {}))
-    states = [hook.state.resolve() for hook in hooks.values() if hook.state is not None]
-    if len(set(states)) < len(states):
-        raise ValueError("each webhook needs a state file of its own")
-    return hooks
 
 
 class Hook:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Mapping
@@ -29,18 +28,18 @@ from prometheus_client import (
     Gauge,
     Histogram,
 )
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic.json_schema import models_json_schema
 
 from buzzwatch import web
 from pipeline.brands import BrandMatcher
 from pipeline.models import SCHEMA_VERSION, Invalid, Mention
-from producers.hooks import HOOK_NAME_PATTERN, HOOKS_PATH, Hook, Numbered
+from producers.hooks import HOOKS_PATH, Hook, Numbered
 from producers.kafka_sink import KafkaUnavailable, MentionSink, in_time
 from producers.mapping import records_of
+from producers.settings import HOOK_NAME_PATTERN, IngestSettings
 
 log = logging.getLogger(__name__)
-TOKENS_ENV = "BUZZWATCH_INGEST_TOKENS"
 MENTIONS_PATH = "/v1/mentions"
 MAX_DETAILS = 100  # field errors listed in one 422 answer at most
 RETRY_BUSY_SECONDS = 1
@@ -51,53 +50,6 @@ DESCRIPTION = (
     "after 429, 503 or a lost answer is safe: a mention id already counted in its brand's open "
     "buckets counts once."
 )
-
-
-class IngestSettings(BaseModel):
-    """The `[ingest]` table: where the service listens, who may post, and its limits."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
-
-    address: str = "0.0.0.0"
-    port: int = Field(8080, ge=0, le=65535)
-    tokens: tuple[SecretStr, ...] = Field((), description="Bearer tokens accepted.")
-    max_body_bytes: int = Field(1_048_576, ge=1024, description="Larger requests get 413.")
-    max_batch: int = Field(1000, ge=1, description="More mentions in one request get 413.")
-    max_pending: int = Field(
-        10_000, ge=1, description="Mentions waiting for Kafka at once; beyond, 429."
-    )
-    send_timeout_seconds: float = Field(
-        10.0, ge=2, description="How long a request waits for Kafka's acknowledgement; then 503."
-    )
-    max_connections: int = Field(
-        256,
-        ge=1,
-        description="Requests in progress at once (a connection between two requests holds "
-        "none); a new one beyond gets 503.",
-    )
-    request_seconds: float = Field(
-        60.0,
-        ge=1,
-        description="How long a connection may take to send a request's head (or stay idle "
-        "between two), and then its body, before it is closed (408 for a late body); the wait "
-        "for Kafka comes on top.",
-    )
-
-    @model_validator(mode="after")
-    def _batch_fits(self) -> IngestSettings:
-        if self.max_batch > self.max_pending:
-            raise ValueError("max_batch must be at most max_pending")
-        return self
-
-
-def ingest_settings(config: Mapping[str, Any], **overrides: Any) -> IngestSettings:
-    """The `[ingest]` table, command-line values (those not None) on top, and the tokens of
-    `$BUZZWATCH_INGEST_TOKENS` (comma-separated) added to the table's."""
-    values = dict(config.get("ingest", {}))
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    from_env = [t.strip() for t in os.environ.get(TOKENS_ENV, "").split(",") if t.strip()]
-    values["tokens"] = [*values.get("tokens", []), *from_env]
-    return IngestSettings.model_validate(values)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from buzzwatch.cli import parser_for as cli_parser
 from pipeline.models import AlertEvent
 from tests.helpers import buzzwatch
 
+ROOT = Path(__file__).resolve().parent.parent
 CONTRACT = {"id", "brand", "kind", "state", "at", "observed", "expected", "score"}
 
 
@@ -193,16 +194,23 @@ def test_each_command_is_there_when_asked_for() -> None:
         assert asked[command].format_help() == full.format_help()
 
 
-def test_replay_does_not_import_the_evaluations_or_the_reports(tmp_path: Path) -> None:
+@pytest.mark.parametrize("with_config", [False, True], ids=["alone", "with-config"])
+def test_replay_imports_neither_kafka_nor_http_nor_the_reports(
+    tmp_path: Path, with_config: bool
+) -> None:
+    """A replay loads what it uses; checking a configuration file reads the services' settings
+    models, not their clients or servers."""
     source = tmp_path / "one.jsonl"
     source.write_text(
         '{"id": "1", "created_at": "2026-03-02T00:00:00Z", "text": "hello", "brand": "acme"}\n'
     )
+    config = ["--config", str(ROOT / "config" / "buzzwatch.example.toml")] if with_config else []
     script = (
         "import sys; from buzzwatch.cli import main; "
-        f"main(['replay', {str(source)!r}, '--no-progress']); "
+        f"main(['replay', {str(source)!r}, '--no-progress', *{config!r}]); "
         "print(sorted(m for m in sys.modules if m.startswith(('buzzwatch.evaluation', "
-        "'buzzwatch.report', 'buzzwatch.cli.evaluate', 'buzzwatch.cli.report', 'kafka'))))"
+        "'buzzwatch.report', 'buzzwatch.cli.evaluate', 'buzzwatch.cli.report', 'kafka', "
+        "'fastapi', 'hypercorn', 'feedparser', 'buzzwatch.web'))))"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

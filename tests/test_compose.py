@@ -20,13 +20,14 @@ import yaml
 from pydantic import BaseModel
 
 from buzzwatch.cli import parser_for as cli_parser
-from consumers.desk import DeskSettings
-from consumers.notifier import NotifySettings, notify_settings
 from consumers.settings import (
+    DeskSettings,
     KafkaSettings,
     MetricsSettings,
+    NotifySettings,
     kafka_settings,
     metrics_settings,
+    notify_settings,
 )
 from pipeline.settings import (
     DetectionSettings,
@@ -36,7 +37,7 @@ from pipeline.settings import (
     detection_settings,
     load_config,
 )
-from producers.ingest import IngestSettings, ingest_settings
+from producers.settings import IngestSettings, ingest_settings
 from tests.broker.kafka_broker import KAFKA_VERSION
 from tests.servers import binary, run_tool
 

@@ -21,7 +21,8 @@ from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.support.wait import WebDriverWait
 
 from pipeline.models import Mention
-from producers.ingest import TOKENS_ENV, openapi_document
+from producers.ingest import openapi_document
+from producers.settings import TOKENS_ENV
 from tests.broker.kafka_broker import KafkaBroker
 from tests.conftest import BROWSER_SECONDS
 from tests.helpers import read_topic

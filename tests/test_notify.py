@@ -31,8 +31,8 @@ from kafka.admin import ConfigResource
 from pydantic import ValidationError
 
 import consumers.notifier
-from consumers.notifier import Notifier, NotifySettings, notify_settings, receipt_key
-from consumers.settings import KafkaSettings
+from consumers.notifier import Notifier, receipt_key
+from consumers.settings import KafkaSettings, NotifySettings, notify_settings
 from consumers.webhooks import (
     Deliverer,
     DeliverySettings,

@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 
 from pipeline.models import Mention
-from producers.hooks import Hook, HookSettings, hook_settings
+from producers.hooks import Hook
+from producers.settings import HookSettings, hook_settings
 from tests.helpers import EXAMPLE_STATE, example_webhook, read_topic
 from tests.ingest_service import call, metric, new_topic, running_ingest
 from tests.servers import free_port, stop

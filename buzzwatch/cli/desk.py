@@ -29,9 +29,9 @@ def add_command(commands: SubParsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from consumers.desk import desk_service, desk_settings, serve
+    from consumers.desk import desk_service, serve
     from consumers.desk import run as run_desk
-    from consumers.settings import kafka_settings
+    from consumers.settings import desk_settings, kafka_settings
     from pipeline.brands import brand_matcher
     from pipeline.settings import detection_settings
 

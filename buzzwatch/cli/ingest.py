@@ -33,14 +33,9 @@ def run(args: argparse.Namespace) -> int:
     from consumers.settings import kafka_settings
     from pipeline.brands import brand_matcher
     from producers.hooks import configured_hooks
-    from producers.ingest import (
-        TOKENS_ENV,
-        IngestService,
-        ingest_settings,
-        openapi_document,
-        serve,
-    )
+    from producers.ingest import IngestService, openapi_document, serve
     from producers.kafka_sink import MentionSink
+    from producers.settings import TOKENS_ENV, ingest_settings
 
     if args.openapi:
         print(json.dumps(openapi_document(), indent=2, ensure_ascii=False))

@@ -25,8 +25,8 @@ def add_command(commands: SubParsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from consumers.notifier import Notifier, notify_settings
-    from consumers.settings import kafka_settings
+    from consumers.notifier import Notifier
+    from consumers.settings import kafka_settings, notify_settings
 
     config = load_config(args.config)
     with configuration_errors(args.config):
