@@ -19,10 +19,11 @@ import contextlib
 import hmac
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from anyio import to_thread
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -37,6 +38,7 @@ from prometheus_client import (
     make_asgi_app,
 )
 from pydantic import BaseModel, SecretStr
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -46,6 +48,8 @@ OTHER = "other"  # the path label of requests for no route
 # What is left of a refused request's body is read and dropped, this long and this much at most
 DRAIN_SECONDS = 2.0
 DRAIN_BYTES = 1 << 20
+CLOSE = {"Connection": "close"}  # a refusal's headers, unless it says otherwise
+BEARER_NEEDED = {"WWW-Authenticate": "Bearer", **CLOSE}
 Credentials = Annotated[
     HTTPAuthorizationCredentials | None,
     Depends(HTTPBearer(auto_error=False, description="One of the service's tokens.")),
@@ -64,11 +68,16 @@ def error(status: int, message: str, **headers: str) -> JSONResponse:
 
 
 class Refused(Exception):
-    """Raised by a route to answer `error(status, message, **headers)`."""
+    """Raised by a route to answer `error(status, message, **headers)` (by default closing the
+    connection); what is left of the request's body is read and dropped first (bounded)
+    unless `drain` is False."""
 
-    def __init__(self, status: int, message: str, **headers: str) -> None:
+    def __init__(
+        self, status: int, message: str, headers: Mapping[str, str] = CLOSE, drain: bool = True
+    ) -> None:
         super().__init__(message)
         self.answer = error(status, message, **headers)
+        self.drain = drain
 
 
 def service_app(
@@ -83,21 +92,24 @@ def service_app(
         version=version,
         description=description,
         redoc_url=None,
+        redirect_slashes=False,  # a redirect would name the client's Host: 404 instead
         swagger_ui_parameters={"defaultModelsExpandDepth": 0},
     )
 
     async def refused(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Refused)
-        await _drain(request)
+        if exc.drain:
+            await _drain(request)
         return exc.answer
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, HTTPException)
+        assert isinstance(exc, HTTPException)  # Starlette's: the router's 404 and 405 too
         await _drain(request)
         return error(exc.status_code, str(exc.detail), **(exc.headers or {}))
 
     async def invalid(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
+        await _drain(request)
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         return error(422, f"{where}: {first['msg']}")
@@ -160,14 +172,14 @@ def service_metrics(service: str) -> tuple[CollectorRegistry, Counter]:
     return registry, requests
 
 
-def bearer(tokens: Sequence[SecretStr]) -> Callable[..., None]:
+def bearer(tokens: Sequence[SecretStr]) -> Callable[..., Awaitable[None]]:
     """The dependency that lets a request through with one of `tokens` as its bearer token
     (compared in constant time), and answers 401 otherwise."""
     secrets = [token.get_secret_value().encode() for token in tokens]
 
-    def check(credentials: Credentials) -> None:
+    async def check(credentials: Credentials) -> None:
         if credentials is None or not authorised(secrets, credentials.credentials):
-            raise Refused(401, "a valid bearer token is required", **{"WWW-Authenticate": "Bearer"})
+            raise Refused(401, "a valid bearer token is required", BEARER_NEEDED)
 
     return check
 
@@ -203,42 +215,58 @@ async def read_body(request: Request, limit: int, seconds: float) -> bytes:
     """
     length = request.headers.get("content-length", "")
     if "transfer-encoding" in request.headers or not (length.isascii() and length.isdecimal()):
-        raise Refused(411, "a Content-Length is required", Connection="close")
+        raise Refused(411, "a Content-Length is required")
     if int(length) > limit:
-        raise Refused(413, f"body over {limit} bytes", Connection="close")
+        raise Refused(413, f"body over {limit} bytes")
     try:
         async with asyncio.timeout(seconds):
             return await request.body()
     except TimeoutError:
-        raise Refused(
-            408, f"the body did not come within {seconds:g} s", Connection="close"
-        ) from None
+        message = f"the body did not come within {seconds:g} s"
+        raise Refused(408, message, drain=False) from None
 
 
 class Capped:
-    """ASGI middleware: at most `limit` requests in progress at once; beyond, 503 at once."""
+    """ASGI middleware guarding a service: at most `limit` requests in progress at once
+    (beyond, 503 at once), HTTP/1 only (505 for HTTP/2, which Hypercorn would otherwise speak
+    on a cleartext connection that asks for it), and no answer waiting longer than
+    `send_seconds` for a client to take it (a client that stops reading, or closes an HTTP/2
+    stream under a pending answer, does not keep its slot)."""
 
-    def __init__(self, app: ASGIApp, limit: int, requests: Counter) -> None:
+    def __init__(self, app: ASGIApp, limit: int, requests: Counter, send_seconds: float) -> None:
         self.app = app
         self.limit = limit
         self.requests = requests
+        self.send_seconds = send_seconds
         self.running = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if self.running >= self.limit:
-            self.requests.labels(OTHER, 503).inc()
-            answer = error(503, "too many requests in progress", **{"Retry-After": "1"})
-            answer.headers["Connection"] = "close"
-            await answer(scope, receive, send)
-            return
-        self.running += 1
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.running -= 1
+
+        async def bounded(message: Message) -> None:
+            async with asyncio.timeout(self.send_seconds):
+                await send(message)
+
+        if scope.get("http_version") == "2":
+            await self._refuse(505, "HTTP/1.1 only", scope, receive, bounded)
+        elif self.running >= self.limit:
+            await self._refuse(503, "too many requests in progress", scope, receive, bounded)
+        else:
+            self.running += 1
+            try:
+                await self.app(scope, receive, bounded)
+            finally:
+                self.running -= 1
+
+    async def _refuse(
+        self, status: int, message: str, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        self.requests.labels(OTHER, status).inc()
+        await _drain(Request(scope, receive))
+        answer = error(status, message, **{"Retry-After": "1", "Connection": "close"})
+        await answer(scope, receive, send)
 
 
 def serve(
@@ -247,11 +275,14 @@ def serve(
     port: int,
     idle_seconds: float,
     graceful_seconds: float,
+    threads: int,
     stop: threading.Event,
 ) -> None:
     """Serve `app` on `address:port` until `stop` is set, then let the requests under way
     finish (at most `graceful_seconds`). A connection that takes longer than `idle_seconds` to
-    send a request's head, or stays idle that long between two, is closed."""
+    send a request's head, or stays idle that long between two, is closed. Blocking work
+    (`run_in_threadpool`, sync routes) runs on up to `threads` threads: one per request in
+    progress, so that a request waiting for Kafka holds back no other."""
     config = Config()
     host = f"[{address}]" if ":" in address else address
     config.bind = [f"{host}:{port}"]
@@ -264,4 +295,8 @@ def serve(
     async def stopped() -> None:
         await asyncio.to_thread(stop.wait)
 
-    asyncio.run(hypercorn_serve(app, config, shutdown_trigger=stopped))  # type: ignore[arg-type]
+    async def serving() -> None:
+        to_thread.current_default_thread_limiter().total_tokens = threads
+        await hypercorn_serve(app, config, shutdown_trigger=stopped)  # type: ignore[arg-type]
+
+    asyncio.run(serving())

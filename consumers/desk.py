@@ -61,6 +61,7 @@ MAX_BUFFERED = 20_000  # records held for alignment per topic; beyond, that topi
 MAX_BODY_BYTES = 16_384
 BODY_SECONDS = 30.0  # a status's body comes within this
 IDLE_SECONDS = 30.0  # a connection idle this long, or slower to send a request's head, is closed
+MAX_REQUESTS = 64  # requests in progress at once; beyond, 503
 
 
 class DeskService:
@@ -167,7 +168,7 @@ def desk_app(service: DeskService) -> FastAPI:
         return JSONResponse(result[1], result[0])
 
     @app.get("/healthz", summary="The desk is up.")
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/v1/incidents", summary="Incidents, newest first.", dependencies=guarded)
@@ -220,7 +221,8 @@ def desk_app(service: DeskService) -> FastAPI:
 
 def serve(service: DeskService, settings: DeskSettings, stop: threading.Event) -> None:
     """Serve the desk's HTTP API until `stop` is set."""
-    web.serve(desk_app(service), settings.address, settings.port, IDLE_SECONDS, 5.0, stop)
+    app = web.Capped(desk_app(service), MAX_REQUESTS, service.requests, IDLE_SECONDS)
+    web.serve(app, settings.address, settings.port, IDLE_SECONDS, 5.0, MAX_REQUESTS, stop)
 
 
 Buffered = tuple[float, TopicPartition, int, Any]  # event time, partition, offset, item

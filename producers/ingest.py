@@ -426,7 +426,7 @@ def ingest_app(service: IngestService) -> FastAPI:
     async def body_of(request: Request) -> bytes:
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media != "application/json":
-            raise web.Refused(415, "send the mentions as application/json", Connection="close")
+            raise web.Refused(415, "send the mentions as application/json")
         return await web.read_body(request, settings.max_body_bytes, settings.request_seconds)
 
     @app.post(
@@ -459,18 +459,16 @@ def ingest_app(service: IngestService) -> FastAPI:
     ) -> JSONResponse:
         hook = service.hooks.get(name)
         if hook is None:
-            raise web.Refused(404, f"no {request.url.path} here")
+            raise web.Refused(404, f"no {request.url.path} here", {})
         started = time.perf_counter()
         header = hook.settings.signature_header
         signature = request.headers.get(header, "") if hook.signed else None
         if signature == "":
-            raise web.Refused(401, f"a signature is required ({header})")
+            raise web.Refused(401, f"a signature is required ({header})", {})
         if signature is None:
             scheme, _, given = request.headers.get("authorization", "").partition(" ")
             if scheme.lower() != "bearer" or not web.authorised(secrets, given):
-                raise web.Refused(
-                    401, "a valid bearer token is required", **{"WWW-Authenticate": "Bearer"}
-                )
+                raise web.Refused(401, "a valid bearer token is required", web.BEARER_NEEDED)
         raw = await body_of(request)
         reply = await run_in_threadpool(service.take_hook, hook, raw, signature)
         service.metrics.seconds.labels(hook.path).observe(time.perf_counter() - started)
@@ -481,7 +479,7 @@ def ingest_app(service: IngestService) -> FastAPI:
         summary="Whether Kafka took the last contact.",
         responses=_answers({200: ("Yes.", Health), 503: ("No.", Health)}),
     )
-    def health() -> JSONResponse:
+    async def health() -> JSONResponse:
         return service.health().response()
 
     app.router.routes.append(web.metrics_route(service.metrics.registry))
@@ -517,7 +515,10 @@ def openapi_document() -> dict[str, Any]:
 def serve(service: IngestService, stop: threading.Event) -> None:
     """Serve until `stop` is set; then finish the requests under way and close the sink."""
     settings = service.settings
-    app = web.Capped(ingest_app(service), settings.max_connections, service.metrics.requests)
+    requests = service.metrics.requests
+    app = web.Capped(
+        ingest_app(service), settings.max_connections, requests, settings.request_seconds
+    )
     log.info("ingest: listening on http://%s:%s%s", settings.address, settings.port, MENTIONS_PATH)
     for hook in service.hooks.values():
         log.info("ingest: %s", hook.describe())
@@ -529,6 +530,7 @@ def serve(service: IngestService, stop: threading.Event) -> None:
             settings.port,
             settings.request_seconds,
             settings.send_timeout_seconds,
+            settings.max_connections,
             stop,
         )
     finally:

@@ -15,6 +15,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import h2.config
+import h2.connection
+import h2.settings
 import pytest
 from openapi_spec_validator import validate
 from selenium.webdriver.chrome.webdriver import WebDriver
@@ -101,29 +104,53 @@ def test_posted_mentions_reach_the_topic_keyed_by_brand(
     assert got[1][0] == Mention.model_validate(mention("one", brand="Initech"))
 
 
+CHUNKED = b"Transfer-Encoding: chunked\r\n\r\n", b"2\r\n{}\r\n" * 1000, b"0\r\n\r\n"
+SIZED = b"Content-Length: 7007\r\n\r\n", b"{" * 7000, b"}" * 7
+STILL_SENDING = {
+    "chunked": ("/v1/mentions", CHUNKED, b"411 ", b'{"error":"a Content-Length is required"}'),
+    "no-route": ("/nowhere", SIZED, b"404 ", b'{"error":"Not Found"}'),
+    "trailing-slash": ("/v1/mentions/", SIZED, b"404 ", b'{"error":"Not Found"}'),
+    "bad-hook-name": ("/v1/hooks/a.b", SIZED, b"422 ", b'{"error":"path.name: String should'),
+}
+
+
+@pytest.mark.parametrize("case", STILL_SENDING, ids=list(STILL_SENDING))
 def test_a_client_still_sending_a_refused_body_gets_the_answer(
-    tmp_path: Path, kafka_bootstrap: str
+    tmp_path: Path, kafka_bootstrap: str, case: str
 ) -> None:
-    """The server answers 411 on a chunked request's headers; the client sends its body after
-    that, as a slow client or a large upload does, and still reads the answer."""
+    """The server refuses a request on its head; the client sends its body after that, as a
+    slow client or a large upload does, and still reads the answer (not a reset). No redirect
+    either: a trailing slash is a path of its own."""
+    path, (framing, body, last), status, answer_end = STILL_SENDING[case]
     topic = new_topic(kafka_bootstrap)
     with ingest(tmp_path, kafka_bootstrap, topic) as (where, _):
         host, port = where.split(":")
         with socket.create_connection((host, int(port)), timeout=10) as client:
             client.sendall(
-                b"POST /v1/mentions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                b"Authorization: Bearer " + TOKEN.encode() + b"\r\n"
-                b"Transfer-Encoding: chunked\r\n\r\n"
+                b"POST " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+                b"Content-Type: application/json\r\n"
+                b"Authorization: Bearer " + TOKEN.encode() + b"\r\n" + framing
             )
-            time.sleep(0.5)  # the answer is sent, the connection would be closed by now
-            client.sendall(b"2\r\n{}\r\n" * 1000)  # a closed server answers with a reset...
+            time.sleep(0.5)  # the answer is decided, the connection would be closed by now
+            client.sendall(body)  # a closed server answers with a reset...
             time.sleep(0.5)
-            client.sendall(b"0\r\n\r\n")  # ...and this send would fail on it
-            answer = b""
-            while chunk := client.recv(65_536):
-                answer += chunk
-        assert answer.startswith(b"HTTP/1.1 411 ")
-        assert answer.endswith(b'{"error":"a Content-Length is required"}')
+            client.sendall(last)  # ...and this send would fail on it
+            head, content = _one_answer(client)
+        assert head.startswith(b"HTTP/1.1 " + status), head
+        assert answer_end in content
+
+
+def _one_answer(client: socket.socket) -> tuple[bytes, bytes]:
+    """One HTTP answer's head and body (by its Content-Length), however the connection goes
+    on after it."""
+    answer = b""
+    while b"\r\n\r\n" not in answer and (chunk := client.recv(65_536)):
+        answer += chunk
+    head, _, content = answer.partition(b"\r\n\r\n")
+    length = int(re.search(rb"(?i)content-length: *(\d+)", head)[1])  # type: ignore[index]
+    while len(content) < length and (chunk := client.recv(65_536)):
+        content += chunk
+    return head, content
 
 
 def test_refusals_say_why_and_write_nothing(tmp_path: Path, kafka_bootstrap: str) -> None:
@@ -217,26 +244,42 @@ def test_without_kafka_it_answers_503_and_loses_nothing_silently(tmp_path: Path)
 def test_a_broker_outage_gives_503_and_429_then_202_again(
     tmp_path: Path, kafka_broker: KafkaBroker | None, kafka_bootstrap: str
 ) -> None:
+    """60 requests wait for a stopped broker at once: each gets its 503 after
+    send_timeout_seconds (3 s), none queues behind the others, and /healthz answers meanwhile;
+    a batch beyond max_pending gets 429; once the broker is back, 202 again."""
     if kafka_broker is None:
         pytest.fail("this test stops the suite's own broker: unset BUZZWATCH_KAFKA_BOOTSTRAP")
     topic = new_topic(kafka_bootstrap)
-    with ingest(tmp_path, kafka_bootstrap, topic) as (where, _):
+    config = CONFIG.replace("max_pending = 5", "max_pending = 64")
+    with running_ingest(config, tmp_path, kafka_bootstrap, topic) as (where, _):
         assert post(where, mention("before", brand="Acme"))[0] == 202
         kafka_broker.halt()
         try:
-            waiting: list[tuple[int, Any, Any]] = []
-            batch = [mention(f"held-{i}", brand="Acme") for i in range(5)]
-            holder = threading.Thread(target=lambda: waiting.append(post(where, batch)))
-            holder.start()
+            answers: list[tuple[float, int, str]] = []
+
+            def waiting(index: int) -> None:
+                started = time.monotonic()
+                status, headers, _ = post(where, mention(f"held-{index}", brand="Acme"))
+                answers.append((time.monotonic() - started, status, headers["Retry-After"]))
+
+            holders = [threading.Thread(target=waiting, args=(i,)) for i in range(60)]
+            for holder in holders:
+                holder.start()
             deadline = time.monotonic() + 10
-            while metric(where, "buzzwatch_ingest_pending_mentions") < 5:
-                assert time.monotonic() < deadline, "the batch never waited for Kafka"
+            while metric(where, "buzzwatch_ingest_pending_mentions") < 60:
+                assert time.monotonic() < deadline, "the requests never waited for Kafka"
                 time.sleep(0.05)
-            status, headers, body = post(where, mention("more", brand="Acme"))
+            started = time.monotonic()
+            assert call(where, "GET", "/healthz")[0] in (200, 503)
+            assert time.monotonic() - started < 1.0, "/healthz queued behind the waits"
+            batch = [mention(f"more-{i}", brand="Acme") for i in range(5)]
+            status, headers, body = post(where, batch)
             assert status == 429 and headers["Retry-After"] == "1", body
-            holder.join(timeout=30)
-            ((status, headers, body),) = waiting
-            assert status == 503 and headers["Retry-After"] == "5", body
+            for holder in holders:
+                holder.join(timeout=30)
+            assert len(answers) == 60
+            assert {(status, retry) for _, status, retry in answers} == {(503, "5")}
+            assert max(seconds for seconds, _, _ in answers) < 3 + 2.5
             assert call(where, "GET", "/healthz")[0] == 503
         finally:
             kafka_broker.resume()
@@ -360,3 +403,51 @@ def test_docs_work_offline_in_chromium_and_curl_reads_the_metrics(
         assert "content-type: application/openmetrics-text" in head.lower()
         assert "content-encoding: gzip" in head.lower()
         assert "buzzwatch_ingest_kafka_connected 1.0" in text and text.endswith("# EOF\n")
+
+
+def test_http2_is_refused_and_a_client_that_leaves_holds_no_slot(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    """curl speaking HTTP/2 from its first byte gets 505. A client that opens HTTP/2 streams
+    it never reads (flow-control window 0) and leaves keeps no request slot: with
+    max_connections = 2, a mention still gets 202 after it."""
+    config = CONFIG.replace("[ingest]\n", "[ingest]\nmax_connections = 2\nrequest_seconds = 1\n")
+    with running_ingest(config, tmp_path, kafka_bootstrap, new_topic(kafka_bootstrap)) as (
+        where,
+        process,
+    ):
+        curl = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_version} %{http_code}"]
+        answer = subprocess.run(
+            [*curl, "--http2-prior-knowledge", f"http://{where}/healthz"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
+        assert answer == "2 505"
+        host, port = where.split(":")
+        for _ in range(3):
+            _unread_http2_streams(host, int(port), streams=10)
+        deadline = time.monotonic() + 15
+        status = 0
+        while status != 202 and time.monotonic() < deadline:
+            status = post(where, mention("after-h2", brand="Acme"))[0]
+            time.sleep(0.2)
+        assert status == 202
+        assert metric(where, 'buzzwatch_ingest_requests_total{code="505",path="other"}') >= 1
+        assert process.poll() is None
+
+
+def _unread_http2_streams(host: str, port: int, streams: int) -> None:
+    """Open `streams` HTTP/2 GETs with a flow-control window of 0 (no answer can be sent),
+    wait a moment, and close the connection."""
+    client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    client.initiate_connection()
+    client.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 0})
+    with socket.create_connection((host, port), timeout=10) as connection:
+        for _ in range(streams):
+            stream = client.get_next_available_stream_id()
+            headers = [(":method", "GET"), (":path", "/healthz"), (":scheme", "http")]
+            client.send_headers(stream, [*headers, (":authority", "x")], end_stream=True)
+        connection.sendall(client.data_to_send())
+        time.sleep(0.5)
