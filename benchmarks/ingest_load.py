@@ -2,13 +2,15 @@
 reference (by default the last release on `ThreadingHTTPServer`, taken from git), in the
 same run, on the same broker.
 
-    python -m benchmarks.ingest_load [--seconds 60] [--clients 200] [--reference ed99450]
+    python -m benchmarks.ingest_load [--seconds 60] [--clients 200] [--rounds 2]
+                                     [--reference ed99450]
 
-Each server gets its own topic of 3 partitions and `--seconds` of vegeta (a Go load tester,
-built once with `go install` into the benchmark cache) with `--clients` concurrent
-keep-alive clients sending one mention per request, as fast as answers come. Printed per
-server: requests/s, latency percentiles, status codes; then the records on its topic, which
-must be at least the 202 answers: 0 lost.
+Each run starts a server on a topic of its own (3 partitions) and gives it `--seconds` of
+vegeta (a Go load tester, built once with `go install` into the benchmark cache) with
+`--clients` concurrent keep-alive clients sending one mention per request, as fast as answers
+come. The two servers take turns, `--rounds` runs each, so that both see the machine in the
+same moods. Printed per run: requests/s, latency percentiles, status codes, and the records
+on its topic, which must be at least the 202 answers: 0 lost. Then the ratios of the medians.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import base64
 import io
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -154,28 +157,32 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--reference", default=REFERENCE, help="git revision of the reference")
     args = parser.parse_args(argv)
     tool = vegeta()
+    runs: dict[str, list[dict[str, Any]]] = {"reference": [], "this release": []}
     with broker() as bootstrap, tempfile.TemporaryDirectory() as scratch:
-        old = reference_tree(args.reference, Path(scratch))
-        figures = [
-            measure(
-                f"reference ({args.reference})", old, bootstrap, tool, args.seconds, args.clients
-            ),
-            measure("this release", REPO, bootstrap, tool, args.seconds, args.clients),
-        ]
-    for f in figures:
-        print(
-            f"{f['name']}: {f['per_second']:,.0f} accepted requests/s, p50 {f['p50_ms']:.1f} ms, "
-            f"p99 {f['p99_ms']:.1f} ms; {f['requests']:,} requests, codes {f['codes']}; "
-            f"{f['written']:,} records on the topic, {f['lost']} lost"
-        )
-    reference, current = figures
+        trees = {"reference": reference_tree(args.reference, Path(scratch)), "this release": REPO}
+        for _ in range(args.rounds):
+            for name, code in trees.items():
+                run = measure(name, code, bootstrap, tool, args.seconds, args.clients)
+                runs[name].append(run)
+                print(
+                    f"{name}: {run['per_second']:,.0f} accepted requests/s, p50 "
+                    f"{run['p50_ms']:.1f} ms, p99 {run['p99_ms']:.1f} ms; {run['requests']:,} "
+                    f"requests, codes {run['codes']}; {run['written']:,} records on the topic, "
+                    f"{run['lost']} lost",
+                    flush=True,
+                )
+    rate = {name: statistics.median(r["per_second"] for r in rs) for name, rs in runs.items()}
+    p99 = {name: statistics.median(r["p99_ms"] for r in rs) for name, rs in runs.items()}
+    lost = sum(r["lost"] for rs in runs.values() for r in rs)
     print(
-        f"this release: {current['per_second'] / reference['per_second']:.2f}× the reference's "
-        f"requests/s, p99 {current['p99_ms'] / reference['p99_ms']:.2f}× its p99 "
-        f"({args.clients} clients, {args.seconds} s each, same broker)"
+        f"this release ({args.reference} the reference): "
+        f"{rate['this release'] / rate['reference']:.2f}× the requests/s, "
+        f"{p99['this release'] / p99['reference']:.2f}× the p99 (medians of {args.rounds} runs "
+        f"each, {args.clients} clients, {args.seconds} s a run); {lost} lost in all"
     )
 
 

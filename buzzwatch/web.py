@@ -20,13 +20,12 @@ import hmac
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
-from typing import Annotated
 
 from anyio import to_thread
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 from fastapi_offline import FastAPIOffline
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config
@@ -50,10 +49,7 @@ DRAIN_SECONDS = 2.0
 DRAIN_BYTES = 1 << 20
 CLOSE = {"Connection": "close"}  # a refusal's headers, unless it says otherwise
 BEARER_NEEDED = {"WWW-Authenticate": "Bearer", **CLOSE}
-Credentials = Annotated[
-    HTTPAuthorizationCredentials | None,
-    Depends(HTTPBearer(auto_error=False, description="One of the service's tokens.")),
-]
+BEARER = "bearer"  # the security scheme's name in the OpenAPI documents
 
 
 class Error(BaseModel):
@@ -172,16 +168,21 @@ def service_metrics(service: str) -> tuple[CollectorRegistry, Counter]:
     return registry, requests
 
 
-def bearer(tokens: Sequence[SecretStr]) -> Callable[..., Awaitable[None]]:
+class Bearer(HTTPBearer):
     """The dependency that lets a request through with one of `tokens` as its bearer token
-    (compared in constant time), and answers 401 otherwise."""
-    secrets = [token.get_secret_value().encode() for token in tokens]
+    (compared in constant time), and answers 401 otherwise; in the OpenAPI document, the
+    security scheme `bearer`."""
 
-    async def check(credentials: Credentials) -> None:
-        if credentials is None or not authorised(secrets, credentials.credentials):
+    def __init__(self, tokens: Sequence[SecretStr]) -> None:
+        super().__init__(
+            scheme_name=BEARER, description="One of the service's tokens.", auto_error=False
+        )
+        self.secrets = [token.get_secret_value().encode() for token in tokens]
+
+    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not authorised(self.secrets, given):
             raise Refused(401, "a valid bearer token is required", BEARER_NEEDED)
-
-    return check
 
 
 def authorised(secrets: Sequence[bytes], given: str) -> bool:

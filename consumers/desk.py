@@ -160,7 +160,7 @@ def desk_app(service: DeskService) -> FastAPI:
     paths = ["/healthz"]  # the others hold ids: counted as `other`
     description = "The crisis desk: incidents, their response queues, and statuses set."
     app = web.service_app("buzzwatch desk", SCHEMA_VERSION, description, service.requests, paths)
-    guarded = [Depends(web.bearer(service.tokens))]
+    guarded = [Depends(web.Bearer(service.tokens))]
     error: dict[str, Any] = {"model": web.Error}
     missing: dict[int | str, dict[str, Any]] = {404: {"description": "No such incident.", **error}}
 

@@ -6,10 +6,10 @@ written twice.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
-import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,7 +36,7 @@ class Hook:
         self.mapper = RecordMapper(name, settings.fields, settings.source or name, settings.brand)
         self.position = Position(settings.state)
         self.position.save()  # a file it cannot write stops the start, not a delivery
-        self.lock = threading.Lock()
+        self.lock = asyncio.Lock()
         self._secret = settings.secret.get_secret_value().encode() if settings.secret else None
 
     @property

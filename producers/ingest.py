@@ -12,6 +12,7 @@ The HTTP stack (FastAPI on Hypercorn) is `buzzwatch.web`'s, shared with the desk
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
@@ -21,7 +22,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Path, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from prometheus_client import (
     Counter,
@@ -118,7 +118,8 @@ class IngestMetrics:
 
 
 class IngestService:
-    """The answers of the HTTP API, apart from the HTTP plumbing."""
+    """The answers of the HTTP API, apart from the HTTP plumbing: on the server's event loop,
+    the wait for Kafka holding no thread."""
 
     def __init__(
         self,
@@ -132,8 +133,7 @@ class IngestService:
         self.matcher = matcher
         self.hooks = hooks
         self.metrics = IngestMetrics(sink)
-        self._pending = 0
-        self._lock = threading.Lock()
+        self._pending = 0  # touched by the event loop only
 
     @property
     def pending(self) -> int:
@@ -145,7 +145,7 @@ class IngestService:
             return Reply(200, {"status": "ok", "kafka": "connected"})
         return Reply(503, {"status": "unavailable", "kafka": self.sink.problem})
 
-    def take(self, raw: bytes) -> Reply:
+    async def take(self, raw: bytes) -> Reply:
         """`POST /v1/mentions`'s body, from its JSON to Kafka's acknowledgement."""
         try:
             items = _decoded(raw)
@@ -163,10 +163,10 @@ class IngestService:
         if detail:
             self.metrics.mentions.labels(MENTIONS_PATH, "invalid").inc(len(batch))
             return Reply(422, {"detail": detail[:MAX_DETAILS], "errors": len(detail)})
-        sent = self._send(MENTIONS_PATH, list(enumerate(mentions)))
+        sent = await self._send(MENTIONS_PATH, list(enumerate(mentions)))
         return sent if isinstance(sent, Reply) else Reply(202, asdict(sent))
 
-    def take_hook(self, hook: Hook, raw: bytes, signature: str | None) -> Reply:
+    async def take_hook(self, hook: Hook, raw: bytes, signature: str | None) -> Reply:
         """A hook's payload, with the `signature` its hook asks for (None: the bearer token
         was checked): its records mapped, those not delivered before sent; 422 when none maps
         to a mention."""
@@ -193,16 +193,21 @@ class IngestService:
         if invalid and len(invalid) == len(mapped):
             return Reply(422, {"error": "no record maps to a mention", "invalid": invalid})
         numbered = [(i, m) for i, m in enumerate(mapped) if isinstance(m, Mention)]
-        return self._send_once(hook, numbered, invalid)
+        return await self._send_once(hook, numbered, invalid)
 
-    def _send_once(self, hook: Hook, numbered: Numbered, invalid: list[dict[str, Any]]) -> Reply:
+    async def _send_once(
+        self, hook: Hook, numbered: Numbered, invalid: list[dict[str, Any]]
+    ) -> Reply:
         """Send the mentions the hook has not delivered before, and record their ids once
         Kafka acknowledged them; the answer counts those delivered before."""
-        if not hook.lock.acquire(timeout=self.settings.send_timeout_seconds):
+        try:
+            async with asyncio.timeout(self.settings.send_timeout_seconds):
+                await hook.lock.acquire()
+        except TimeoutError:
             return self._busy(hook.path, len(numbered), "a delivery to this hook waits for Kafka")
         try:
             fresh, duplicates = hook.fresh(numbered)
-            sent = self._send(hook.path, fresh) if fresh else Sent()
+            sent = await self._send(hook.path, fresh) if fresh else Sent()
             if isinstance(sent, Reply):
                 return sent
             hook.record([mention.id for _, mention in fresh])
@@ -219,7 +224,7 @@ class IngestService:
         self.metrics.mentions.labels(path, "busy").inc(count)
         return _error(429, f"{why}; retry", **{"Retry-After": str(RETRY_BUSY_SECONDS)})
 
-    def _send(self, path: str, mentions: Numbered) -> Sent | Reply:
+    async def _send(self, path: str, mentions: Numbered) -> Sent | Reply:
         """Send the mentions, one record per brand, and wait for Kafka's acknowledgement."""
         records, sent = [], Sent(accepted=len(mentions))
         for index, mention in mentions:
@@ -229,21 +234,19 @@ class IngestService:
                 sent.unbranded.append(index)
             records.extend(copies)
         sent.records = len(records)
-        with self._lock:
-            if self._pending + len(mentions) > self.settings.max_pending:
-                why = f"over {self.settings.max_pending} mentions wait for Kafka"
-                return self._busy(path, len(mentions), why)
-            self._pending += len(mentions)
-            self.metrics.pending.set(self._pending)
+        if self._pending + len(mentions) > self.settings.max_pending:
+            why = f"over {self.settings.max_pending} mentions wait for Kafka"
+            return self._busy(path, len(mentions), why)
+        self._pending += len(mentions)
+        self.metrics.pending.set(self._pending)
         try:
-            self.sink.send(records)
+            await self.sink.delivered(records)
         except KafkaUnavailable as error:
             self.metrics.mentions.labels(path, "unavailable").inc(len(mentions))
             return _error(503, str(error), **{"Retry-After": str(RETRY_KAFKA_SECONDS)})
         finally:
-            with self._lock:
-                self._pending -= len(mentions)
-                self.metrics.pending.set(self._pending)
+            self._pending -= len(mentions)
+            self.metrics.pending.set(self._pending)
         self.metrics.mentions.labels(path, "accepted").inc(len(mentions))
         self.metrics.records.labels(path).inc(len(records))
         return sent
@@ -420,8 +423,7 @@ def ingest_app(service: IngestService) -> FastAPI:
     app = web.service_app(
         "buzzwatch ingest", SCHEMA_VERSION, DESCRIPTION, service.metrics.requests, paths
     )
-    bearer = web.bearer(settings.tokens)
-    secrets = [token.get_secret_value().encode() for token in settings.tokens]
+    bearer = web.Bearer(settings.tokens)
 
     async def body_of(request: Request) -> bytes:
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -440,7 +442,7 @@ def ingest_app(service: IngestService) -> FastAPI:
     async def post_mentions(request: Request) -> JSONResponse:
         started = time.perf_counter()
         raw = await body_of(request)
-        reply = await run_in_threadpool(service.take, raw)
+        reply = await service.take(raw)
         service.metrics.seconds.labels(MENTIONS_PATH).observe(time.perf_counter() - started)
         return reply.response()
 
@@ -452,7 +454,7 @@ def ingest_app(service: IngestService) -> FastAPI:
         "not written again (a retried delivery, also after a restart).",
         status_code=202,
         responses=_answers(_HOOK_ANSWERS),
-        openapi_extra={**_HOOK_BODY, "security": [{"signature": []}, {"HTTPBearer": []}]},
+        openapi_extra={**_HOOK_BODY, "security": [{"signature": []}, {web.BEARER: []}]},
     )
     async def post_hook(
         request: Request, name: Annotated[str, Path(pattern=HOOK_NAME_PATTERN)]
@@ -466,11 +468,9 @@ def ingest_app(service: IngestService) -> FastAPI:
         if signature == "":
             raise web.Refused(401, f"a signature is required ({header})", {})
         if signature is None:
-            scheme, _, given = request.headers.get("authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not web.authorised(secrets, given):
-                raise web.Refused(401, "a valid bearer token is required", web.BEARER_NEEDED)
+            await bearer(request)
         raw = await body_of(request)
-        reply = await run_in_threadpool(service.take_hook, hook, raw, signature)
+        reply = await service.take_hook(hook, raw, signature)
         service.metrics.seconds.labels(hook.path).observe(time.perf_counter() - started)
         return reply.response()
 

@@ -7,6 +7,8 @@ by itself.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -26,6 +28,28 @@ LAST_RETRY_SECONDS = 30.0
 # Kafka refuses a record stamped more than log.message.timestamp.after.max.ms (one hour by
 # default) ahead of the broker's clock; a few minutes of margin for the clocks' skew.
 MAX_AHEAD = timedelta(minutes=55)
+
+
+def _awaitable(loop: asyncio.AbstractEventLoop, future: Any) -> asyncio.Future[Any]:
+    """An asyncio future of `loop` settled as kafka-python's `future` is (from the producer's
+    I/O thread)."""
+    done: asyncio.Future[Any] = loop.create_future()
+
+    def settle(value: Any, error: BaseException | None) -> None:
+        if done.done():
+            return
+        if error is None:
+            done.set_result(value)
+        else:
+            done.set_exception(error)
+
+    def later(value: Any, error: BaseException | None = None) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, value, error)
+
+    future.add_callback(later)
+    future.add_errback(lambda error: later(None, error))
+    return done
 
 
 def in_time(record: Mention | Invalid, now: datetime | None = None) -> Mention | Invalid:
@@ -99,18 +123,43 @@ class MentionSink:
 
     def send(self, mentions: Sequence[Mention]) -> None:
         """Send and wait for every acknowledgement; KafkaUnavailable if any is missing."""
-        producer = self._producer
-        if producer is None:
-            raise KafkaUnavailable(self._problem)
         deadline = time.monotonic() + self.send_timeout
+        futures = self._submit(mentions)
         try:
-            futures = [send(producer, self.topic, mention) for mention in mentions]
             for future in futures:
                 future.get(timeout=max(0.0, deadline - time.monotonic()))
         except KafkaError as error:
-            self._problem = f"Kafka did not acknowledge: {error}"
-            raise KafkaUnavailable(self._problem) from error
+            raise self._failed(str(error)) from error
         self._problem = ""
+
+    async def delivered(self, mentions: Sequence[Mention]) -> None:
+        """`send` for an event loop: the wait for the acknowledgements holds no thread (the
+        producer's I/O thread completes them)."""
+        futures = self._submit(mentions)
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self.send_timeout):
+                await asyncio.gather(*(_awaitable(loop, future) for future in futures))
+        except TimeoutError:
+            raise self._failed(f"no acknowledgement within {self.send_timeout:g} s") from None
+        except KafkaError as error:
+            raise self._failed(str(error)) from error
+        self._problem = ""
+
+    def _submit(self, mentions: Sequence[Mention]) -> list[Any]:
+        """Hand the mentions to the producer: their futures. It does not block once the
+        topic's partitions are known (`_connect` waits for them)."""
+        producer = self._producer
+        if producer is None:
+            raise KafkaUnavailable(self._problem)
+        try:
+            return [send(producer, self.topic, mention) for mention in mentions]
+        except KafkaError as error:
+            raise self._failed(str(error)) from error
+
+    def _failed(self, why: str) -> KafkaUnavailable:
+        self._problem = f"Kafka did not acknowledge: {why}"
+        return KafkaUnavailable(self._problem)
 
     def close(self) -> None:
         """Stop connecting; flush and close the producer (bounded by the send timeout)."""
@@ -133,6 +182,8 @@ class MentionSink:
             if self._stop.is_set():
                 producer.close(timeout=0)
                 return
+            with contextlib.suppress(KafkaError):  # the first sends then need not wait for it
+                producer.partitions_for(self.topic)
             self._producer, self._problem = producer, ""
             log.info("connected to Kafka, sending to %s", self.topic)
             return
