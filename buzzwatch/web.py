@@ -277,9 +277,9 @@ def serve(
 ) -> None:
     """Serve `app` on `address:port` until `stop` is set, then let the requests under way
     finish (at most `graceful_seconds`). A connection that takes longer than `idle_seconds` to
-    send a request's head, or stays idle that long between two, is closed. Blocking work
-    (`run_in_threadpool`, sync routes) runs on up to `threads` threads: one per request in
-    progress, so that a request waiting for Kafka holds back no other."""
+    send a request's head, or stays idle that long between two, is closed. Sync routes (the
+    desk's, which wait for its lock) run on up to `threads` threads: one per request in
+    progress, so that none queues behind another's wait."""
     config = Config()
     host = f"[{address}]" if ":" in address else address
     config.bind = [f"{host}:{port}"]

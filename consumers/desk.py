@@ -39,9 +39,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
-from prometheus_client import (
-    Gauge,
-)
+from prometheus_client import Gauge
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from buzzwatch import web

@@ -112,7 +112,7 @@ def metrics_settings(config: dict[str, Any], **overrides: Any) -> MetricsSetting
     return MetricsSettings.model_validate(_table(config, "metrics", overrides))
 
 
-def _table(config: dict[str, Any], name: str, overrides: dict[str, Any]) -> dict[str, Any]:
+def _table(config: Mapping[str, Any], name: str, overrides: dict[str, Any]) -> dict[str, Any]:
     values = dict(config.get(name, {}))
     values.update({k: v for k, v in overrides.items() if v is not None})
     return values
@@ -135,8 +135,7 @@ class DeskSettings(BaseModel):
 
 def desk_settings(config: Mapping[str, Any], **overrides: Any) -> DeskSettings:
     """The `[desk]` table, command-line values (not None) on top, `$BUZZWATCH_DESK_TOKENS` added."""
-    values = dict(config.get("desk", {}))
-    values.update({k: v for k, v in overrides.items() if v is not None})
+    values = _table(config, "desk", overrides)
     from_env = [t.strip() for t in os.environ.get(DESK_TOKENS_ENV, "").split(",") if t.strip()]
     values["tokens"] = [*values.get("tokens", []), *from_env]
     settings = DeskSettings.model_validate(values)
@@ -164,6 +163,4 @@ class NotifySettings(DeliverySettings):
 
 def notify_settings(config: dict[str, Any], **overrides: Any) -> NotifySettings:
     """The `[notify]` table, with command-line values (those not None) on top."""
-    values = dict(config.get("notify", {}))
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    return NotifySettings.model_validate(values)
+    return NotifySettings.model_validate(_table(config, "notify", overrides))
