@@ -231,11 +231,3 @@ def _hour_slots(t: int) -> tuple[int, int, float]:
 
 def _weekday(t: int) -> int:
     return (t // DAY_SECONDS + _EPOCH_WEEKDAY) % DAYS_PER_WEEK
-
-
-def restore_ewma(state: list[float]) -> Ewma:
-    return Ewma(state[0], state[1])
-
-
-def restore_dispersion(state: list[list[float]]) -> Dispersion:
-    return Dispersion(restore_ewma(state[0]), restore_ewma(state[1]))
