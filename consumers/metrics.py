@@ -12,6 +12,7 @@ import math
 import platform
 import time
 from collections.abc import Iterable
+from functools import partial
 
 from prometheus_client import (
     CollectorRegistry,
@@ -45,12 +46,9 @@ class BoundedLabel:
     def __call__(self, value: str) -> str:
         if self._allowed:
             return value if value in self._allowed else OTHER
-        if value in self._seen:
-            return value
-        if len(self._seen) < self._cap:
+        if value not in self._seen and len(self._seen) < self._cap:
             self._seen.add(value)
-            return value
-        return OTHER
+        return value if value in self._seen else OTHER
 
 
 class DetectorMetrics:
@@ -67,145 +65,123 @@ class DetectorMetrics:
         self._watermark: float | None = None
         self._firing: dict[tuple[str, str, str], set[str]] = {}
         r = self.registry
-        self.mentions = Counter(
+        counter, gauge = partial(Counter, registry=r), partial(Gauge, registry=r)
+        histogram = partial(Histogram, registry=r)
+        self.mentions = counter(
             "buzzwatch_mentions",
             "Mentions accepted and counted, by brand, source and sentiment.",
             ["brand", "source", "sentiment"],
-            registry=r,
         )
-        self.rejected = Counter(
+        self.rejected = counter(
             "buzzwatch_records_rejected",
             "Records not counted, by reason (invalid_json, invalid_record, unbranded, ahead, "
             "brand_limit, late, duplicate, own: the brand's own posts).",
             ["reason"],
-            registry=r,
         )
-        self.dead_letters = Counter(
+        self.dead_letters = counter(
             "buzzwatch_dead_letters",
             "Records sent to the dead-letter topic, by reason.",
             ["reason"],
-            registry=r,
         )
-        self.skipped = Counter(
+        self.skipped = counter(
             "buzzwatch_records_skipped",
             "Records not read because an operator asked so (`buzzwatch skip`).",
-            registry=r,
         )
-        self.rekeyed = Counter(
+        self.rekeyed = counter(
             "buzzwatch_records_rekeyed",
             "Mentions read off their brand's home partition (a producer with another "
             "partitioner) and produced to it for the detector that owns it.",
-            registry=r,
         )
-        self.alert_events = Counter(
+        self.alert_events = counter(
             "buzzwatch_alert_events",
             "Alert events published.",
             ["brand", "kind", "state", "severity"],
-            registry=r,
         )
-        self.alerts_active = Gauge(
+        self.alerts_active = gauge(
             "buzzwatch_alerts_active",
             "1 while the detector's alert of (brand, kind) is firing, else 0.",
             ["brand", "kind", "severity"],
-            registry=r,
         )
-        self.spike_score = Gauge(
+        self.spike_score = gauge(
             "buzzwatch_spike_score",
             "Spike score of the last closed bucket: 0.5 at the firing bar, 1 at the critical one.",
             ["brand", "kind"],
-            registry=r,
         )
-        self.bucket_mentions = Gauge(
+        self.bucket_mentions = gauge(
             "buzzwatch_bucket_mentions",
             "Mentions in the brand's last closed bucket.",
             ["brand"],
-            registry=r,
         )
-        self.bucket_expected = Gauge(
+        self.bucket_expected = gauge(
             "buzzwatch_bucket_expected_mentions",
             "Mentions the baseline expected in the brand's last closed bucket.",
             ["brand"],
-            registry=r,
         )
-        self.bucket_negative_ratio = Gauge(
+        self.bucket_negative_ratio = gauge(
             "buzzwatch_bucket_negative_ratio",
             "Negative share of the brand's last closed bucket (0 to 1).",
             ["brand"],
-            registry=r,
         )
-        self.batch_seconds = Histogram(
+        self.batch_seconds = histogram(
             "buzzwatch_batch_processing_seconds",
             "Wall time to process one polled batch, publishing and acknowledgements included.",
             buckets=LATENCY_BUCKETS,
-            registry=r,
         )
-        self.scoring_seconds = Histogram(
+        self.scoring_seconds = histogram(
             "buzzwatch_scoring_seconds",
             "Wall time to decode, score and count one polled batch's records.",
             buckets=LATENCY_BUCKETS,
-            registry=r,
         )
-        self.watermark = Gauge(
+        self.watermark = gauge(
             "buzzwatch_watermark_timestamp_seconds",
             "Event-time watermark, as a Unix time.",
-            registry=r,
         )
-        self.event_time_lag = Gauge(
+        self.event_time_lag = gauge(
             "buzzwatch_event_time_lag_seconds",
             "Wall-clock time minus the event-time watermark.",
-            registry=r,
         )
         self.event_time_lag.set_function(self._event_time_lag)
-        self.consumer_lag = Gauge(
+        self.consumer_lag = gauge(
             "buzzwatch_consumer_lag_records",
             "Records between the consumer's position and the partition's high watermark.",
             ["topic", "partition"],
-            registry=r,
         )
-        self.commits = Counter(
+        self.commits = counter(
             "buzzwatch_offset_commits",
             "Transactions committed (alerts, dead letters, state and consumed offsets together).",
-            registry=r,
         )
-        self.restarts = Counter(
+        self.restarts = counter(
             "buzzwatch_detector_restarts",
             "Sessions started again after a Kafka error (broker lost, producer fenced).",
-            registry=r,
         )
-        self.restore_seconds = Histogram(
+        self.restore_seconds = histogram(
             "buzzwatch_state_restore_seconds",
             "Wall time to read the state of newly assigned partitions from the state topic.",
             buckets=RESTORE_BUCKETS,
-            registry=r,
         )
-        self.restored_bytes = Gauge(
+        self.restored_bytes = gauge(
             "buzzwatch_state_restored_bytes",
             "Bytes of state records read when the partition was last assigned.",
             ["partition"],
-            registry=r,
         )
-        self.restored_brands = Gauge(
+        self.restored_brands = gauge(
             "buzzwatch_state_restored_brands",
             "Brands whose state was restored when the partition was last assigned.",
             ["partition"],
-            registry=r,
         )
-        self.state_written_bytes = Counter(
+        self.state_written_bytes = counter(
             "buzzwatch_state_written_bytes",
             "Bytes of state records written to the state topic (before compression).",
-            registry=r,
         )
-        self.rebalances = Counter(
+        self.rebalances = counter(
             "buzzwatch_rebalances",
             "Consumer-group rebalances, by event (assigned, revoked, lost).",
             ["event"],
-            registry=r,
         )
-        self.source_last_seen = Gauge(
+        self.source_last_seen = gauge(
             "buzzwatch_source_last_seen_timestamp_seconds",
             "Wall-clock time the last mention of a source was processed.",
             ["source"],
-            registry=r,
         )
         Info("buzzwatch_build", "Build information.", registry=r).info(
             {"version": _version(), "python": platform.python_version()}

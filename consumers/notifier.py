@@ -119,9 +119,6 @@ class DeliveryLedger:
     def __contains__(self, key: str) -> bool:
         return key in self._keys
 
-    def __len__(self) -> int:
-        return len(self._keys)
-
     def paused(self, webhook: str, brand: str) -> frozenset[str]:
         """Ids of the brand's alerts whose `pause` reached this `marketing_pause` webhook and
         whose resolution it has not handled yet."""

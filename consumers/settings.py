@@ -78,16 +78,13 @@ class KafkaSettings(BaseModel):
 
     def client_options(self) -> dict[str, Any]:
         """Bootstrap servers and security settings for a kafka-python client."""
-        options: dict[str, Any] = {"bootstrap_servers": self.bootstrap_servers}
-        for key in SECURITY_KEYS:
-            value = getattr(self, key)
-            if value is not None:
-                options[key] = value
-        for key in SECRET_KEYS:
-            secret: SecretStr | None = getattr(self, key)
-            if secret is not None:
-                options[key] = secret.get_secret_value()
-        return options
+        keys = ("bootstrap_servers", *SECURITY_KEYS, *SECRET_KEYS)
+        values = {key: getattr(self, key) for key in keys}
+        return {
+            key: value.get_secret_value() if isinstance(value, SecretStr) else value
+            for key, value in values.items()
+            if value is not None
+        }
 
 
 def kafka_settings(config: dict[str, Any], **overrides: Any) -> KafkaSettings:

@@ -67,7 +67,6 @@ def _opener(watch: _Watch) -> urllib.request.OpenerDirector:
     for handler in (
         urllib.request.ProxyHandler(),  # $https_proxy and the like, as urlopen honours them
         _WatchedHTTP(watch),
-        _WatchedHTTPS(watch),
         _RegularFiles(),
         _WebRedirects(),
         urllib.request.HTTPDefaultErrorHandler(),
@@ -171,19 +170,17 @@ def _watched(base: type[http.client.HTTPConnection], watch: _Watch) -> Any:
     return Watched
 
 
-class _WatchedHTTP(urllib.request.HTTPHandler):
+class _WatchedHTTP(urllib.request.HTTPSHandler):
+    """http and https (`HTTPHandler`'s and `HTTPSHandler`'s work), over watched connections."""
+
+    http_request = urllib.request.AbstractHTTPHandler.do_request_
+
     def __init__(self, watch: _Watch) -> None:
         super().__init__()
         self._watch = watch
 
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         return self.do_open(_watched(http.client.HTTPConnection, self._watch), req)
-
-
-class _WatchedHTTPS(urllib.request.HTTPSHandler):
-    def __init__(self, watch: _Watch) -> None:
-        super().__init__()
-        self._watch = watch
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         connection = _watched(http.client.HTTPSConnection, self._watch)

@@ -18,16 +18,12 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Path, Request
 from fastapi.responses import JSONResponse
-from prometheus_client import (
-    Counter,
-    Gauge,
-    Histogram,
-)
+from prometheus_client import Counter, Gauge, Histogram
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic.json_schema import models_json_schema
 
@@ -66,17 +62,6 @@ class Reply:
 
 def _error(status: int, message: str, **headers: str) -> Reply:
     return Reply(status, {"error": message}, headers)
-
-
-@dataclass
-class Sent:
-    """What a request wrote: its mentions, the records (one per brand a mention names), the
-    mentions given brands by matching, and the places of those naming none."""
-
-    accepted: int = 0
-    records: int = 0
-    matched: int = 0
-    unbranded: list[int] = field(default_factory=list)
 
 
 class IngestMetrics:
@@ -135,11 +120,6 @@ class IngestService:
         self.metrics = IngestMetrics(sink)
         self._pending = 0  # touched by the event loop only
 
-    @property
-    def pending(self) -> int:
-        """Mentions waiting for Kafka's acknowledgement now."""
-        return self._pending
-
     def health(self) -> Reply:
         if self.sink.connected:
             return Reply(200, {"status": "ok", "kafka": "connected"})
@@ -164,7 +144,7 @@ class IngestService:
             self.metrics.mentions.labels(MENTIONS_PATH, "invalid").inc(len(batch))
             return Reply(422, {"detail": detail[:MAX_DETAILS], "errors": len(detail)})
         sent = await self._send(MENTIONS_PATH, list(enumerate(mentions)))
-        return sent if isinstance(sent, Reply) else Reply(202, asdict(sent))
+        return sent if isinstance(sent, Reply) else Reply(202, sent.model_dump())
 
     async def take_hook(self, hook: Hook, raw: bytes, signature: str | None) -> Reply:
         """A hook's payload, with the `signature` its hook asks for (None: the bearer token
@@ -207,14 +187,14 @@ class IngestService:
             return self._busy(hook.path, len(numbered), "a delivery to this hook waits for Kafka")
         try:
             fresh, duplicates = hook.fresh(numbered)
-            sent = await self._send(hook.path, fresh) if fresh else Sent()
+            sent = await self._send(hook.path, fresh) if fresh else _NOTHING_SENT
             if isinstance(sent, Reply):
                 return sent
             hook.record([mention.id for _, mention in fresh])
         finally:
             hook.lock.release()
         self.metrics.mentions.labels(hook.path, "duplicate").inc(duplicates)
-        return Reply(202, {**asdict(sent), "duplicates": duplicates, "invalid": invalid})
+        return Reply(202, {**sent.model_dump(), "duplicates": duplicates, "invalid": invalid})
 
     def _too_many(self, path: str, count: int) -> Reply:
         self.metrics.mentions.labels(path, "too_large").inc(count)
@@ -224,16 +204,19 @@ class IngestService:
         self.metrics.mentions.labels(path, "busy").inc(count)
         return _error(429, f"{why}; retry", **{"Retry-After": str(RETRY_BUSY_SECONDS)})
 
-    async def _send(self, path: str, mentions: Numbered) -> Sent | Reply:
-        """Send the mentions, one record per brand, and wait for Kafka's acknowledgement."""
-        records, sent = [], Sent(accepted=len(mentions))
+    async def _send(self, path: str, mentions: Numbered) -> Accepted | Reply:
+        """Send the mentions, one record per brand, and wait for Kafka's acknowledgement; what
+        was written (the mentions given brands by matching, the places of those naming none)."""
+        records, matched, unbranded = [], 0, []
         for index, mention in mentions:
             copies = [mention] if self.matcher is None else self.matcher.assign(mention)
-            sent.matched += mention.brand is None and copies[0].brand is not None
+            matched += mention.brand is None and copies[0].brand is not None
             if copies[0].brand is None:
-                sent.unbranded.append(index)
+                unbranded.append(index)
             records.extend(copies)
-        sent.records = len(records)
+        sent = Accepted(
+            accepted=len(mentions), records=len(records), matched=matched, unbranded=unbranded
+        )
         if self._pending + len(mentions) > self.settings.max_pending:
             why = f"over {self.settings.max_pending} mentions wait for Kafka"
             return self._busy(path, len(mentions), why)
@@ -266,15 +249,8 @@ def _validate(batch: list[Any]) -> tuple[list[Mention], list[dict[str, Any]]]:
     mentions, detail = [], []
     for index, item in enumerate(batch):
         if not isinstance(item, dict):
-            kind = type(item).__name__
-            detail.append(
-                {
-                    "index": index,
-                    "loc": [],
-                    "msg": f"expected a JSON object, got {kind}",
-                    "type": "object_type",
-                }
-            )
+            msg = f"expected a JSON object, got {type(item).__name__}"
+            detail.append({"index": index, "loc": [], "msg": msg, "type": "object_type"})
             continue
         try:
             mention = in_time(Mention.model_validate(item))
@@ -314,6 +290,9 @@ class Accepted(BaseModel):
         description="Indexes of the mentions with no brand that name none of the configured "
         "brands: written, and dead-lettered by the detector."
     )
+
+
+_NOTHING_SENT = Accepted(accepted=0, records=0, matched=0, unbranded=[])  # duplicates only
 
 
 class RecordError(BaseModel):

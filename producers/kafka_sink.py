@@ -56,14 +56,11 @@ def in_time(record: Mention | Invalid, now: datetime | None = None) -> Mention |
     """The record, or `Invalid` when it is a mention whose `created_at` is so far ahead of
     this clock that Kafka would refuse it (and, with an idempotent producer, the records
     after it)."""
-    if isinstance(record, Invalid):
-        return record
-    mention = record
     limit = (now or datetime.now(UTC)) + MAX_AHEAD
-    if mention.created_at <= limit:
-        return mention
+    if isinstance(record, Invalid) or record.created_at <= limit:
+        return record
     return Invalid(
-        f"created_at {iso_utc(mention.created_at)} is more than an hour ahead of this "
+        f"created_at {iso_utc(record.created_at)} is more than an hour ahead of this "
         f"server's clock ({iso_utc(limit - MAX_AHEAD)}): Kafka would refuse it"
     )
 

@@ -17,6 +17,8 @@ _BLOCKS = frozenset(
     }
 )
 _HIDDEN = frozenset({"script", "style", "template", "noscript"})  # content never shown as text
+# A comment, or one never closed with the rest of the markup, as a browser hides it.
+_COMMENT = re.compile(r"<!--.*?-->|<!--.*", re.DOTALL)
 
 
 MAX_MARKUP = 250_000  # characters of markup read: far more than the texts kept need
@@ -33,31 +35,14 @@ def plain_text(markup: str, links: Mapping[str, str] | None = None) -> str:
     keeps html.parser linear: runs of unclosed comments, marked sections or tags cost it
     quadratic time. Only the first `MAX_MARKUP` characters are read.
     """
-    markup = _without_comments(markup[:MAX_MARKUP])
+    markup = _COMMENT.sub("", markup[:MAX_MARKUP])
     markup = markup.replace("<!--", "&lt;!--").replace("<![", "&lt;![")
     last = markup.rfind(">") + 1
     markup = markup[:last] + markup[last:].replace("<", "&lt;")
     stripper = _TextOnly(links or {})
     stripper.feed(markup)
     stripper.close()
-    return _collapsed("".join(stripper.parts))
-
-
-def _without_comments(markup: str) -> str:
-    """`markup` without its comments; one never closed hides the rest, as in a browser."""
-    kept, position = [], 0
-    while (start := markup.find("<!--", position)) != -1:
-        kept.append(markup[position:start])
-        end = markup.find("-->", start + 4)
-        if end == -1:
-            return "".join(kept)
-        position = end + 3
-    kept.append(markup[position:])
-    return "".join(kept)
-
-
-def _collapsed(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+    return re.sub(r"\s+", " ", "".join(stripper.parts)).strip()
 
 
 class _TextOnly(HTMLParser):

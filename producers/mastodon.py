@@ -120,11 +120,10 @@ def _texts(status: dict[str, Any], host: str, quoting: bool = True) -> Iterator[
         if isinstance(part, str) and part.strip():
             yield plain_text(part, handles)
     poll = status.get("poll")
-    options = [
-        o.get("title") for o in _dicts(poll.get("options") if isinstance(poll, dict) else [])
-    ]
-    if any(isinstance(title, str) and title.strip() for title in options):
-        yield " / ".join(t.strip() for t in options if isinstance(t, str) and t.strip())
+    titles = [o.get("title") for o in _dicts(poll.get("options") if isinstance(poll, dict) else [])]
+    options = [title.strip() for title in titles if isinstance(title, str) and title.strip()]
+    if options:
+        yield " / ".join(options)
     for media in _dicts(status.get("media_attachments")):
         description = media.get("description")
         if isinstance(description, str) and description.strip():
