@@ -102,10 +102,8 @@ class IncidentResult:
     @property
     def delay(self) -> timedelta | None:
         """First negative alert's `at` minus the onset; None when none fired."""
-        negatives = self.negative_alerts
-        if not negatives:
-            return None
-        return min(alert.at for alert in negatives) - self.incident.start
+        first = min((alert.at for alert in self.negative_alerts), default=None)
+        return None if first is None else first - self.incident.start
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +147,7 @@ class Tally:
 
     @property
     def false_per_brand_week(self) -> float | None:
-        return self.false_total / self.brand_weeks if self.brand_weeks > 0 else None
+        return per_brand_week(self.false_total, self.brand_weeks)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -235,14 +233,62 @@ class CrisisReport:
             "false_alarms": [
                 {"brand": brand, "at": iso_utc(at)} for brand, at in self.oracle_false_alarms
             ],
-            "false_alarms_per_brand_week": _per(
+            "false_alarms_per_brand_week": per_brand_week(
                 len(self.oracle_false_alarms), self.overall.brand_weeks
             ),
         }
 
     def table(self) -> str:
-        """The readable report: one row per brand and overall, then misses and false alerts."""
-        return format_report(self)
+        """The readable report: a fixed-width table with a row per brand and overall, a legend,
+        then misses and false alerts."""
+        days = (self.end - self.start) / timedelta(days=1)
+        mentions = f", {self.mentions:,} mentions" if self.mentions is not None else ""
+        seed = f", seed {self.seed}" if self.seed is not None else ""
+        head = [
+            f"{'brand':<22} {'/day':>6} {'crisis':>7} {'slow':>5} {'recall':>6} {'troll':>5} "
+            f"{'viral':>5} {'outage':>6} {'false':>5} {'b-wk':>5} {'false/bw':>8} "
+            f"{'crisis delay':>13} {'slow-burn delay':>15}",
+            f"{'':<22} {'':>6} {'':>7} {'':>5} {'':>6} {'':>5} {'':>5} {'':>6} {'':>5} {'':>5} "
+            f"{'':>8} {'median':>6} {'max':>6} {'median':>7} {'max':>7}",
+        ]
+        lines = [
+            f"Crisis-stream evaluation: {len(self.brands)} brands, {days:g} days from "
+            f"{iso_utc(self.start)}{seed}{mentions}; warm-up until {iso_utc(self.warmup_end)}",
+            "",
+            *ruled(head, map(_row, self.brands), [_row(self.overall)]),
+            "",
+            "crisis, slow: detected/total (a negative alert from onset to end + "
+            f"{duration_text(GRACE)}); recall: both kinds",
+            "troll: bursts flagged by a negative alert (not required, not false); "
+            "viral: viral moments with a negative alert (false);",
+            f"outage: outages with an alert until {duration_text(OUTAGE_AFTERMATH)} after data "
+            "resumes (false); false: all false alerts; b-wk: brand-weeks after the warm-up",
+        ]
+        missed = [r for r in self.results if r.incident.kind in REQUIRED and not r.detected]
+        lines += ["", f"missed crises and slow burns: {len(missed)}"]
+        for result in missed[:LISTED]:
+            incident = result.incident
+            volume = sum(alert.kind != NEGATIVE for alert in result.alerts)
+            seen = f", {volume} volume alert(s) in window" if volume else ""
+            lines.append(
+                f"  {incident.brand}: {incident.kind} at {iso_utc(incident.start)} for "
+                f"{duration_text(incident.duration)}, intensity {incident.intensity:g}{seen}"
+            )
+        lines += _more(len(missed))
+        lines.append(f"false alerts: {len(self.false_alerts)}")
+        for false in self.false_alerts[:LISTED]:
+            event = false.event
+            lines.append(
+                f"  {event.brand}: {event.kind} ({event.severity}) at {iso_utc(event.at)}: "
+                f"{event.observed:g} vs {event.expected:.1f} expected; {_why(false)}"
+            )
+        lines += _more(len(self.false_alerts))
+        lines.append(f"alerts during the warm-up (not counted): {len(self.warmup_alerts)}")
+        flags = ", ".join(
+            f"{kind} {flagged}/{alerts}" for kind, (flagged, alerts) in self.troll_flags().items()
+        )
+        lines.append(f"alerts whose explanation suspects trolls, by what they matched: {flags}")
+        return "\n".join(lines) + "\n"
 
     def troll_flags(self) -> dict[str, tuple[int, int]]:
         """Per kind of what the alerts were matched to (and `false`): (firing alerts whose
@@ -327,10 +373,8 @@ def match_alerts(
         index = _explaining(incidents, event.brand, event.at)
         if index is None:
             before = _lingering(incidents, event)
-            if before is None:
-                false_alerts.append(FalseAlert(event, "unmatched"))
-            else:
-                false_alerts.append(FalseAlert(event, "after_incident", before))
+            reason: FalseReason = "unmatched" if before is None else "after_incident"
+            false_alerts.append(FalseAlert(event, reason, before))
             continue
         matched[index].append(event)
         incident = incidents[index]
@@ -372,61 +416,11 @@ def match_alerts(
     )
 
 
-def format_report(report: CrisisReport) -> str:
-    """The report as a fixed-width table with a legend, misses and false alerts."""
-    days = (report.end - report.start) / timedelta(days=1)
-    mentions = f", {report.mentions:,} mentions" if report.mentions is not None else ""
-    seed = f", seed {report.seed}" if report.seed is not None else ""
-    lines = [
-        f"Crisis-stream evaluation: {len(report.brands)} brands, {days:g} days from "
-        f"{iso_utc(report.start)}{seed}{mentions}; warm-up until {iso_utc(report.warmup_end)}",
-        "",
-        f"{'brand':<22} {'/day':>6} {'crisis':>7} {'slow':>5} {'recall':>6} {'troll':>5} "
-        f"{'viral':>5} {'outage':>6} {'false':>5} {'b-wk':>5} {'false/bw':>8} "
-        f"{'crisis delay':>13} {'slow-burn delay':>15}",
-        f"{'':<22} {'':>6} {'':>7} {'':>5} {'':>6} {'':>5} {'':>5} {'':>6} {'':>5} {'':>5} "
-        f"{'':>8} {'median':>6} {'max':>6} {'median':>7} {'max':>7}",
-    ]
-    rule = "-" * len(lines[-1])
-    lines.append(rule)
-    lines += [_row(tally) for tally in report.brands]
-    lines.append(rule)
-    lines.append(_row(report.overall))
-    lines += [
-        "",
-        "crisis, slow: detected/total (a negative alert from onset to end + "
-        f"{duration_text(GRACE)}); recall: both kinds",
-        "troll: bursts flagged by a negative alert (not required, not false); "
-        "viral: viral moments with a negative alert (false);",
-        f"outage: outages with an alert until {duration_text(OUTAGE_AFTERMATH)} after data "
-        "resumes (false); false: all false alerts; b-wk: brand-weeks after the warm-up",
-    ]
-    missed = [r for r in report.results if r.incident.kind in REQUIRED and not r.detected]
-    lines.append("")
-    lines.append(f"missed crises and slow burns: {len(missed)}")
-    for result in missed[:LISTED]:
-        incident = result.incident
-        volume = sum(alert.kind != NEGATIVE for alert in result.alerts)
-        seen = f", {volume} volume alert(s) in window" if volume else ""
-        lines.append(
-            f"  {incident.brand}: {incident.kind} at {iso_utc(incident.start)} for "
-            f"{duration_text(incident.duration)}, intensity {incident.intensity:g}{seen}"
-        )
-    lines += _more(len(missed))
-    lines.append(f"false alerts: {len(report.false_alerts)}")
-    for false in report.false_alerts[:LISTED]:
-        event = false.event
-        lines.append(
-            f"  {event.brand}: {event.kind} ({event.severity}) at {iso_utc(event.at)}: "
-            f"{event.observed:g} vs {event.expected:.1f} expected; {_why(false)}"
-        )
-    lines += _more(len(report.false_alerts))
-    lines.append(f"alerts during the warm-up (not counted): {len(report.warmup_alerts)}")
-    flags = ", ".join(
-        f"{kind} {flagged}/{alerts}" for kind, (flagged, alerts) in report.troll_flags().items()
-    )
-    lines.append(f"alerts whose explanation suspects trolls, by what they matched: {flags}")
-    return "\n".join(lines) + "\n"
+def ruled(head: Sequence[str], body: Iterable[str], foot: Iterable[str] = ()) -> list[str]:
+    """A table's lines: `head`, then `body` and `foot` each under a rule as long as the head's
+    last line."""
+    rule = "-" * len(head[-1])
+    return [*head, rule, *body, rule, *foot]
 
 
 def goal_failures(report: CrisisReport) -> list[str]:
@@ -510,17 +504,12 @@ def delay_ratio(result: IncidentResult) -> float | None:
 def _explaining(incidents: Sequence[Incident], brand: str, at: datetime) -> int | None:
     """Index of the incident that explains an alert of `brand` at `at`, by kind priority; None
     if none does."""
-    best: tuple[int, int] | None = None
+    ranked = []  # (priority of its kind, index) of each incident whose window holds `at`
     for index, incident in enumerate(incidents):
-        if incident.brand != brand:
-            continue
         after = OUTAGE_AFTERMATH if incident.kind == "outage" else GRACE
-        if not incident.start < at <= incident.end + after:
-            continue
-        rank = _PRIORITY.index(incident.kind)
-        if best is None or rank < best[0]:
-            best = (rank, index)
-    return None if best is None else best[1]
+        if incident.brand == brand and incident.start < at <= incident.end + after:
+            ranked.append((_PRIORITY.index(incident.kind), index))
+    return min(ranked)[1] if ranked else None
 
 
 def _lingering(incidents: Sequence[Incident], event: AlertEvent) -> Incident | None:
@@ -603,9 +592,7 @@ def _row(tally: Tally) -> str:
 
 
 def median_text(delays: Sequence[timedelta]) -> str:
-    if not delays:
-        return "-"
-    return duration_text(_span(median_minutes(delays)))
+    return duration_text(_span(median_minutes(delays))) if delays else "-"
 
 
 def median_minutes(delays: Iterable[timedelta]) -> float:
@@ -616,7 +603,8 @@ def _span(minutes: float) -> timedelta:
     return timedelta(minutes=minutes)
 
 
-def _per(count: int, brand_weeks: float) -> float | None:
+def per_brand_week(count: int, brand_weeks: float) -> float | None:
+    """`count` over `brand_weeks`; None when there is no brand-week."""
     return count / brand_weeks if brand_weeks > 0 else None
 
 

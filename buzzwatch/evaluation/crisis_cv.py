@@ -30,6 +30,7 @@ from buzzwatch.evaluation.crisis import (
     MIN_RECALL,
     CrisisReport,
     median_delay_ratio,
+    per_brand_week,
 )
 from buzzwatch.evaluation.oracle_table import pooled_tally
 
@@ -61,7 +62,7 @@ class Summary:
 
     @property
     def false_per_brand_week(self) -> float | None:
-        return self.false_alerts / self.brand_weeks if self.brand_weeks > 0 else None
+        return per_brand_week(self.false_alerts, self.brand_weeks)
 
     @property
     def qualifies(self) -> bool:

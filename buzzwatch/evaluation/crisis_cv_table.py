@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import groupby
 
-from buzzwatch.evaluation.crisis import CrisisReport
+from buzzwatch.evaluation.crisis import CrisisReport, ruled
 from buzzwatch.evaluation.crisis_cv import Choice, Summary
 from buzzwatch.evaluation.oracle_table import (
     FIGURES,
@@ -37,16 +38,14 @@ def candidates_table(
 ) -> str:
     """A row per candidate (`names`, in grid order) over its `reports` on the choosing streams,
     with its recall and whether it qualified; the chosen one marked."""
-    lines = [f"{'#':>3} {FIGURES} {'recall':>6} {'qualifies':>9}  candidate"]
-    rule = "-" * len(lines[0])
-    lines.append(rule)
+    rows = []
     for index, (name, mine, summary) in enumerate(zip(names, reports, summaries, strict=True)):
         mark = "*" if index == choice.index else " "
         recall = "-" if summary.recall is None else f"{summary.recall:.1%}"
         qualifies = "yes" if summary.qualifies else "no"
-        lines.append(f"{index + 1:>2}{mark} {figures(mine)} {recall:>6} {qualifies:>9}  {name}")
-    lines += [
-        rule,
+        rows.append(f"{index + 1:>2}{mark} {figures(mine)} {recall:>6} {qualifies:>9}  {name}")
+    lines = [
+        *ruled([f"{'#':>3} {FIGURES} {'recall':>6} {'qualifies':>9}  candidate"], rows),
         "",
         *FIGURES_LEGEND,
         "recall: crises and slow burns found; qualifies: recall and false/bw within the rule's "
@@ -64,15 +63,15 @@ def samples_table(inside: Sequence[Group], outside: Sequence[Group]) -> str:
     order = list(dict.fromkeys(group.scenario for _, group in samples))
     samples.sort(key=lambda sample: order.index(sample[1].scenario))
     width = max(len("streams"), *(len(group.label) for _, group in samples))
-    lines = [f"{'streams':<{width}} {'sample':<13} {FIGURES}"]
-    rule = "-" * len(lines[0])
-    lines.append(rule)
-    for sample, group in samples:
-        lines.append(f"{group.label:<{width}} {sample:<13} {figures(group.reports)}")
-    lines.append(rule)
     pooled = [("in-sample", inside), ("out-of-sample", outside)]
-    for sample, groups in pooled:
-        lines.append(f"{'all':<{width}} {sample:<13} {figures(_reports(groups))}")
+    lines = ruled(
+        [f"{'streams':<{width}} {'sample':<13} {FIGURES}"],
+        (
+            f"{group.label:<{width}} {sample:<13} {figures(group.reports)}"
+            for sample, group in samples
+        ),
+        (f"{'all':<{width}} {sample:<13} {figures(_reports(groups))}" for sample, groups in pooled),
+    )
     lines += ["", *FIGURES_LEGEND]
     for sample, groups in pooled:
         failures = pooled_goal_failures(_reports(groups))
@@ -83,12 +82,9 @@ def samples_table(inside: Sequence[Group], outside: Sequence[Group]) -> str:
 
 def seeds_text(seeds: Sequence[int]) -> str:
     """`1-3,7`: runs of consecutive seeds as ranges."""
-    runs: list[list[int]] = []
-    for seed in seeds:
-        if runs and seed == runs[-1][-1] + 1:
-            runs[-1].append(seed)
-        else:
-            runs.append([seed])
+    # Within a run of consecutive seeds, seed minus position is the same.
+    by_offset = groupby(enumerate(seeds), key=lambda pair: pair[1] - pair[0])
+    runs = [[seed for _, seed in run] for _, run in by_offset]
     return ",".join(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}" for run in runs)
 
 

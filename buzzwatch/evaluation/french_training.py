@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -95,10 +96,7 @@ def train(pool: Sequence[Example], penalty: float) -> FrenchModel:
     features seen in fewer than `MIN_COUNT` examples are left out."""
     if WORDLESS_WEIGHT:
         pool = [*pool, *(wordless(e) for e in pool)]
-    counts: dict[str, int] = {}
-    for example in pool:
-        for name in example.found:
-            counts[name] = counts.get(name, 0) + 1
+    counts = Counter(name for example in pool for name in example.found)
     names = sorted(name for name, count in counts.items() if count >= MIN_COUNT)
     index = {name: i for i, name in enumerate(names)}
     rows, cols, vals = [], [], []

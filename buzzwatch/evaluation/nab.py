@@ -343,9 +343,7 @@ def run_corpus(
         except NabError as exc:
             raise NabError(f"{path}: {exc}") from None
         scores = detect(series, settings or DetectionSettings())
-        labels = [0] * len(scores)
-        for start, end in windows:
-            labels[start : end + 1] = [1] * (end - start + 1)
+        labels = [int(any(s <= i <= e for s, e in windows)) for i in range(len(scores))]
         score = score_file(name, scores, windows, corpus.profiles, threshold)
         results.append(FileResult(path.parent.name, series, scores, labels, score))
     return results

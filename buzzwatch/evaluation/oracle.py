@@ -212,7 +212,8 @@ def calibrate_threshold(
     for step in THRESHOLD_STEPS:
         grid = np.arange(1, round((high - low) / step) + 1) * step + low
         chunks = (_llr(*week, rates, share, rhos).astype(np.float32) for week in counts)
-        found = _alarm_counts(chunks, grid[:, np.newaxis]) / (streams * weeks)
+        hits = (hit.sum(axis=1) for hit in _cusum(chunks, grid[:, np.newaxis]))
+        found = sum(hits, np.zeros(len(grid))) / (streams * weeks)  # per brand-week, at each h
         passing = np.flatnonzero(found <= target)
         if not len(passing):
             raise ValueError(f"no threshold up to {high:g} reaches {target} false alarms")
@@ -290,14 +291,6 @@ def _calm_weeks(
         mentions = rng.poisson(week_rates[:, np.newaxis], size=(len(week_rates), streams))
         negatives = rng.binomial(mentions, share)
         yield mentions.astype(np.int32), negatives.astype(np.int32)
-
-
-def _alarm_counts(chunks: Iterable[Levels], bars: Levels) -> Floats:
-    """Alarms per threshold (rows of `bars`), summed over the streams."""
-    total = np.zeros(len(bars))
-    for hit in _cusum(chunks, bars):
-        total += hit.sum(axis=1)
-    return total
 
 
 def _cusum(chunks: Iterable[Levels], bars: Levels) -> Iterator[npt.NDArray[np.bool_]]:

@@ -23,6 +23,8 @@ from buzzwatch.evaluation.crisis import (
     median_delay_ratio,
     median_text,
     paired_delays,
+    per_brand_week,
+    ruled,
     tally,
 )
 from pipeline.models import iso_utc
@@ -36,34 +38,33 @@ def oracle_section(report: CrisisReport, scenario: Scenario) -> str:
     if oracle is None:
         raise ValueError("the report has no oracle: evaluate it with a calibration")
     calibration = oracle.calibration
+    head = [
+        f"{'brand':<22} {'h':>5} {'neg':>5} {'cal/bw':>6} {'false/bw':>8} "
+        f"{'crises':>11} {'crisis median':>15} {'slow burns':>11} {'slow-burn median':>16}",
+        f"{'':<22} {'':>5} {'':>5} {'':>6} {'':>8} {'det':>5} {'orc':>5} {'det':>7} "
+        f"{'orc':>7} {'det':>5} {'orc':>5} {'det':>8} {'orc':>7}",
+    ]
+    rows = []
+    weeks = report.overall.brand_weeks / max(1, len(calibration.brands))
+    for brand in calibration.brands:
+        mine = [r for r in report.results if r.incident.brand == brand.brand]
+        false = sum(name == brand.brand for name, _ in report.oracle_false_alarms)
+        rows.append(
+            f"{brand.brand[:22]:<22} {brand.threshold:>5.2f} {brand.negative_share:>5.1%} "
+            f"{brand.false_per_brand_week:>6.2f} {_rate(false, weeks):>8} {_found(mine)}"
+        )
+    false = len(report.oracle_false_alarms)
+    overall = (
+        f"{'all':<22} {'':>5} {'':>5} {'':>6} {_rate(false, report.overall.brand_weeks):>8} "
+        f"{_found(report.results)}"
+    )
     lines = [
         "Detector vs oracle (Page's CUSUM on per-minute mentions and scored negatives, knowing "
         f"the true baseline; rate x{'/'.join(f'{rho:g}' for rho in calibration.rhos)}, h per "
         f"brand for {calibration.target:g} "
         f"false alarms per brand-week on {calibration.brand_weeks} incident-free brand-weeks):",
         "",
-        f"{'brand':<22} {'h':>5} {'neg':>5} {'cal/bw':>6} {'false/bw':>8} "
-        f"{'crises':>11} {'crisis median':>15} {'slow burns':>11} {'slow-burn median':>16}",
-        f"{'':<22} {'':>5} {'':>5} {'':>6} {'':>8} {'det':>5} {'orc':>5} {'det':>7} "
-        f"{'orc':>7} {'det':>5} {'orc':>5} {'det':>8} {'orc':>7}",
-    ]
-    rule = "-" * len(lines[-1])
-    lines.append(rule)
-    weeks = report.overall.brand_weeks / max(1, len(calibration.brands))
-    for brand in calibration.brands:
-        mine = [r for r in report.results if r.incident.brand == brand.brand]
-        false = sum(name == brand.brand for name, _ in report.oracle_false_alarms)
-        lines.append(
-            f"{brand.brand[:22]:<22} {brand.threshold:>5.2f} {brand.negative_share:>5.1%} "
-            f"{brand.false_per_brand_week:>6.2f} {_rate(false, weeks):>8} {_found(mine)}"
-        )
-    lines.append(rule)
-    false = len(report.oracle_false_alarms)
-    lines.append(
-        f"{'all':<22} {'':>5} {'':>5} {'':>6} {_rate(false, report.overall.brand_weeks):>8} "
-        f"{_found(report.results)}"
-    )
-    lines += [
+        *ruled(head, rows, [overall]),
         "",
         "h: the oracle's threshold; neg: share of normal mentions scored negative; cal/bw: its "
         "false alarms per brand-week on the calibration streams; false/bw: on this stream, "
@@ -92,15 +93,13 @@ FIGURES_LEGEND: Final = (
 
 def seeds_summary(reports: Sequence[CrisisReport]) -> str:
     """One row per seed's report and a pooled row, then the goals judged on all of them."""
-    lines = [f"{'seed':<6} {FIGURES}"]
-    rule = "-" * len(lines[0])
-    lines.append(rule)
-    for report in reports:
-        lines.append(f"{'-' if report.seed is None else report.seed:<6} {figures([report])}")
-    lines.append(rule)
-    lines.append(f"{'pooled':<6} {figures(reports)}")
+    rows = [
+        f"{'-' if report.seed is None else report.seed:<6} {figures([report])}"
+        for report in reports
+    ]
     failures = pooled_goal_failures(reports)
-    lines += [
+    lines = [
+        *ruled([f"{'seed':<6} {FIGURES}"], rows, [f"{'pooled':<6} {figures(reports)}"]),
         "",
         *FIGURES_LEGEND,
         "goals (pooled): " + ("all met" if not failures else "; ".join(failures)),
@@ -199,9 +198,7 @@ def _counts(results: Sequence[IncidentResult]) -> str:
 
 
 def _spread(delays: Sequence[timedelta]) -> str:
-    if not delays:
-        return "-"
-    return f"{median_text(delays)} ({duration_text(max(delays))})"
+    return f"{median_text(delays)} ({duration_text(max(delays))})" if delays else "-"
 
 
 def _two_places(value: float | None) -> str:
@@ -213,4 +210,4 @@ def _delay(delay: timedelta | None) -> str:
 
 
 def _rate(count: int, brand_weeks: float) -> str:
-    return f"{count / brand_weeks:.2f}" if brand_weeks > 0 else "-"
+    return _two_places(per_brand_week(count, brand_weeks))
