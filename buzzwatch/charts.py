@@ -12,6 +12,7 @@ charts are inline SVG, followed by a table of the alert events and one of the br
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ from buzzwatch.svg_charts import (
     Line,
     Marker,
     Span,
+    count_text,
     line_chart,
     nice_top,
     stacked,
@@ -104,7 +106,9 @@ def _brand(brand: str, rows: pd.DataFrame, alerts: list[AlertEvent]) -> list[str
         for e in firing
     ]
     markers = [Marker(e.at, e.kind, _note(e, resolved.get(e.id))) for e in firing]
-    count = Axis(0.0, nice_top(max([*volume, *expected])), _count, f"{brand}: mentions / bucket")
+    count = Axis(
+        0.0, nice_top(max([*volume, *expected])), count_text, f"{brand}: mentions / bucket"
+    )
     total = int(sum(volume))
     title = (
         f"{brand}: {total} mentions in {len(rows)} buckets, {len(firing)} alert"
@@ -128,10 +132,6 @@ def _brand(brand: str, rows: pd.DataFrame, alerts: list[AlertEvent]) -> list[str
         shaded,
     )
     return [volume_chart, share_chart]
-
-
-def _count(value: float) -> str:
-    return f"{value:g}"
 
 
 def _percent(value: float) -> str:
@@ -209,10 +209,7 @@ def _shown(name: str, value: object) -> str:
 
 def _brand_table(series: pd.DataFrame, alerts: Sequence[AlertEvent]) -> doc.Table:
     head = ("brand", "buckets", "mentions", "negatives", "negative share", "peak bucket")
-    fired: dict[str, int] = {}
-    for event in alerts:
-        if event.state == "firing":
-            fired[event.brand] = fired.get(event.brand, 0) + 1
+    fired = Counter(event.brand for event in alerts if event.state == "firing")
     rows = []
     for brand in busiest_brands(series):
         group = series[series["brand"] == brand]
@@ -228,7 +225,7 @@ def _brand_table(series: pd.DataFrame, alerts: Sequence[AlertEvent]) -> doc.Tabl
                 *(str(n) for n in numbers),
                 f"{share:.1%}",
                 f"{int(peak['volume'])} at {peak_at}",
-                str(fired.get(brand, 0)),
+                str(fired[brand]),
             )
         )
     return doc.Table((*head, "alerts fired"), tuple(rows), "no closed buckets")

@@ -15,8 +15,6 @@ from pipeline.synthetic import SAMPLE_PATH
 def run_demo(out: IO[str], alerts_out: IO[str] | None = None) -> int:
     """Replay the sample, print a readable account of its alerts; 0 when something fired."""
     events: list[AlertEvent] = []
-    brands: Counter[str] = Counter()
-    engine = Engine()
 
     def keep(event: AlertEvent) -> None:
         events.append(event)
@@ -25,8 +23,8 @@ def run_demo(out: IO[str], alerts_out: IO[str] | None = None) -> int:
 
     with open_input(SAMPLE_PATH) as stream:
         records = list(read_jsonl(stream))
-    brands.update(r.brand for _, r in records if isinstance(r, Mention) and r.brand)
-    summary = replay(records, engine, keep)
+    brands = Counter(r.brand for _, r in records if isinstance(r, Mention) and r.brand)
+    summary = replay(records, Engine(), keep)
     out.write(describe(summary.accepted, brands, events))
     return 0 if any(e.state == "firing" for e in events) else 1
 

@@ -13,6 +13,8 @@ communication sums the curve buckets lying wholly in the hour before it and in t
 from __future__ import annotations
 
 import math
+import statistics
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +27,8 @@ from pipeline.models import AlertEvent, EmergingTerm, ExplainedMention, HoldingS
 HOUR = timedelta(hours=1)
 FEW = 5  # defenders, negative mentions and terms shown
 TOP_SHARED = 10
+# what a Post takes by name from a logged mention or an explanation's (besides its time)
+POST_FIELDS = ("id", "source", "author", "author_name", "reach", "compound", "text", "url")
 RESPONSE_BINS: tuple[tuple[str, float], ...] = (  # label, upper bound in minutes
     ("< 15 min", 15),
     ("15–30 min", 30),
@@ -122,10 +126,7 @@ class Responses:
 
     @property
     def median(self) -> float | None:
-        values, n = self.seconds, len(self.seconds)
-        if not n:
-            return None
-        return float(values[n // 2]) if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
+        return float(statistics.median(self.seconds)) if self.seconds else None
 
     @property
     def p90(self) -> float | None:
@@ -136,11 +137,11 @@ class Responses:
 
     def histogram(self) -> list[tuple[str, int]]:
         """How many answers fall in each of `RESPONSE_BINS`."""
-        counts = [0] * len(RESPONSE_BINS)
-        for seconds in self.seconds:
-            index = next(i for i, (_, top) in enumerate(RESPONSE_BINS) if seconds / 60 < top)
-            counts[index] += 1
-        return [(label, count) for (label, _), count in zip(RESPONSE_BINS, counts, strict=True)]
+        counts = Counter(
+            next(label for label, top in RESPONSE_BINS if seconds / 60 < top)
+            for seconds in self.seconds
+        )
+        return [(label, counts[label]) for label, _ in RESPONSE_BINS]
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,21 +396,10 @@ def platforms(state: Incident, replies: Iterable[LogEntry]) -> list[Platform]:
     names = sorted({item.source for item in state.queue.values()} | seconds.keys())
     rows = []
     for name in names:
-        items = [item for item in state.queue.values() if item.source == name]
-        count = {
-            status: sum(item.status == status for item in items)
-            for status in ("replied", "skipped", "open")
-        }
-        rows.append(
-            Platform(
-                name,
-                len(items),
-                count["replied"],
-                count["skipped"],
-                count["open"],
-                Responses(tuple(sorted(seconds.get(name, ())))),
-            )
-        )
+        statuses = [item.status for item in state.queue.values() if item.source == name]
+        replied, skipped, waiting = (statuses.count(s) for s in ("replied", "skipped", "open"))
+        responses = Responses(tuple(sorted(seconds.get(name, ()))))
+        rows.append(Platform(name, len(statuses), replied, skipped, waiting, responses))
     return rows
 
 
@@ -441,32 +431,14 @@ def _point(data: dict[str, Any]) -> Point:
 
 
 def _post(data: dict[str, Any]) -> Post:
+    at = datetime.fromisoformat(data["created_at"])
     return Post(
-        id=data["id"],
-        at=datetime.fromisoformat(data["created_at"]),
-        source=data["source"],
-        author=data["author"],
-        author_name=data["author_name"],
-        reach=data["reach"],
-        compound=data["compound"],
-        text=data["text"],
-        url=data["url"],
-        in_reply_to=data["in_reply_to"],
+        at=at, in_reply_to=data["in_reply_to"], **{name: data[name] for name in POST_FIELDS}
     )
 
 
 def _explained(mention: ExplainedMention) -> Post:
-    return Post(
-        id=mention.id,
-        at=mention.created_at,
-        source=mention.source,
-        author=mention.author,
-        author_name=mention.author_name,
-        reach=mention.reach,
-        compound=mention.compound,
-        text=mention.text,
-        url=mention.url,
-    )
+    return Post(at=mention.created_at, **{name: getattr(mention, name) for name in POST_FIELDS})
 
 
 def _widest(posts: Iterable[Post]) -> list[Post]:

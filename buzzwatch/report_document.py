@@ -339,21 +339,18 @@ def _shift_row(shift: Shift) -> tuple[Cell, ...]:
 
 def _onset(incident: IncidentReport) -> list[Block]:
     statement = incident.holding_statement
-    blocks: list[Block] = [Heading(4, "Holding statement suggested")]
-    blocks.append(Quote(f"[{statement.lang}] {statement.text}") if statement else Paragraph("none"))
-    blocks += [
-        Heading(4, "Negative mentions with the widest reach"),
-        _mentions(incident.top_negative),
-    ]
     terms = tuple(
         (t.term, str(t.mentions), share_text(t.share), share_text(t.usual_share))
         for t in incident.emerging_terms
     )
-    blocks += [
+    return [
+        Heading(4, "Holding statement suggested"),
+        Quote(f"[{statement.lang}] {statement.text}") if statement else Paragraph("none"),
+        Heading(4, "Negative mentions with the widest reach"),
+        _mentions(incident.top_negative),
         Heading(4, "Emerging terms"),
         Table(("Term", "Mentions", "Share", "Usual share"), terms),
     ]
-    return blocks
 
 
 def _mentions(posts: Sequence[Post]) -> Table:
@@ -401,12 +398,7 @@ def _most_shared(incident: IncidentReport) -> Table:
 
 def _queue(incident: IncidentReport) -> Table:
     queue = incident.queue
-    row = (
-        str(queue["open"]),
-        str(queue["replied"]),
-        str(queue["skipped"]),
-        str(sum(queue.values())),
-    )
+    row = tuple(map(str, (queue["open"], queue["replied"], queue["skipped"], sum(queue.values()))))
     return Table(("Still open", "Replied", "Skipped", "People"), (row,))
 
 

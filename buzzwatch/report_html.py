@@ -3,8 +3,8 @@ nothing fetched. Also well-formed XML. Every text is escaped."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable
+from html import escape as _e
 from typing import TYPE_CHECKING
 
 from buzzwatch import report_document as doc
@@ -88,7 +88,3 @@ def _cell(cell: doc.Cell) -> str:
     if isinstance(cell, doc.Link):
         return f'<a href="{_e(cell.url)}" rel="noopener noreferrer nofollow">{_e(cell.text)}</a>'
     return _e(cell)
-
-
-def _e(text: str) -> str:
-    return html.escape(text, quote=True)

@@ -61,9 +61,8 @@ def _statement(incident: IncidentReport) -> str:
     statements = incident.statements
     if not statements:
         return "No public statement was posted during the incident."
-    first = statements[0]
     text = f"First public statement {duration_text(incident.first_statement)} after the onset"
-    return text + _shift_text(first) + "."
+    return text + _shift_text(statements[0]) + "."
 
 
 def _shift_text(shift: Shift) -> str:

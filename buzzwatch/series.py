@@ -27,6 +27,8 @@ COLUMNS = (
     "negative_score",
 )
 SERIES_SUFFIXES = (".csv", ".parquet")
+# the types of the columns that are not float64 (start and end: epoch seconds, then UTC times)
+_DTYPES = {"brand": "string", **dict.fromkeys(("start", "end", "volume", "negatives"), "int64")}
 
 
 class SeriesCollector:
@@ -46,25 +48,13 @@ def series_frame(reports: list[BucketReport]) -> pd.DataFrame:
     """The reports as a DataFrame with the columns of `COLUMNS` (typed, even when empty)."""
     frame = pd.DataFrame(
         {
-            "brand": pd.Series([r.brand for r in reports], dtype="string"),
-            "start": pd.to_datetime(
-                pd.Series([r.start for r in reports], dtype="int64"), unit="s", utc=True
-            ),
-            "end": pd.to_datetime(
-                pd.Series([r.end for r in reports], dtype="int64"), unit="s", utc=True
-            ),
-            "volume": pd.Series([r.volume for r in reports], dtype="int64"),
-            "negatives": pd.Series([r.negatives for r in reports], dtype="int64"),
-            "negative_share": pd.Series([r.negative_share for r in reports], dtype="float64"),
-            "expected_volume": pd.Series([r.expected_volume for r in reports], dtype="float64"),
-            "volume_score": pd.Series([r.volume_score for r in reports], dtype="float64"),
-            "expected_negatives": pd.Series(
-                [r.expected_negatives for r in reports], dtype="float64"
-            ),
-            "negative_score": pd.Series([r.negative_score for r in reports], dtype="float64"),
+            name: pd.Series([getattr(r, name) for r in reports], dtype=_DTYPES.get(name, "float64"))
+            for name in COLUMNS
         }
     )
-    return frame[list(COLUMNS)]
+    for name in ("start", "end"):  # epoch seconds
+        frame[name] = pd.to_datetime(frame[name], unit="s", utc=True)
+    return frame
 
 
 def check_series_path(path: Path) -> Path:

@@ -9,11 +9,11 @@ Every chart is an `<svg class="chart …">` whose drawn marks are in `<g class="
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from html import escape as _e
 
 WIDTH, HEIGHT = 760, 220
 LEFT, RIGHT, TOP, BOTTOM = 52, 16, 34, 34
@@ -115,7 +115,7 @@ def bar_chart(
     top = nice_top(max(b.value for b in bars))
     y = Scale(0.0, top, HEIGHT - BOTTOM, TOP)
     marks = [_bar(bar, x, y) for bar in bars]
-    return _chart(css, title, x, y, _value_ticks(top), _count, y_label, marks, markers)
+    return _chart(css, title, x, y, _value_ticks(top), count_text, y_label, marks, markers)
 
 
 def line_chart(
@@ -134,7 +134,7 @@ def line_chart(
     y = Scale(axis.lo, axis.hi, HEIGHT - BOTTOM, TOP)
     marks = [_span(shaded, x, y) for shaded in spans]
     for line in lines:
-        points = " ".join(f"{x(_epoch(at))},{y(value)}" for at, value in line.points)
+        points = " ".join(f"{x(at.timestamp())},{y(value)}" for at, value in line.points)
         marks.append(f'<polyline class="series {line.kind}" points="{points}" />')
     ticks = [axis.lo + (axis.hi - axis.lo) * i / 4 for i in range(5)]
     return _chart(css, title, x, y, ticks, axis.fmt, axis.label, marks, markers)
@@ -162,7 +162,7 @@ def histogram(css: str, title: str, bins: Sequence[tuple[str, int]], y_label: st
     top = nice_top(max(count for _, count in bins))
     y = Scale(0.0, top, HEIGHT - BOTTOM, TOP)
     slot = (WIDTH - LEFT - RIGHT) / len(bins)
-    parts = _value_axis(y, _value_ticks(top), _count, y_label)
+    parts = _value_axis(y, _value_ticks(top), count_text, y_label)
     marks = []
     for index, (label, count) in enumerate(bins):
         left = LEFT + index * slot
@@ -192,7 +192,7 @@ def _chart(
     markers: Sequence[Marker],
 ) -> str:
     parts = _value_axis(y, ticks, fmt, y_label) + _time_axis(x)
-    shown = [_marker(marker, x) for marker in markers if x.lo <= _epoch(marker.at) <= x.hi]
+    shown = [_marker(marker, x) for marker in markers if x.lo <= marker.at.timestamp() <= x.hi]
     return _svg(css, title, [*parts, _group([*marks, *shown])])
 
 
@@ -218,7 +218,7 @@ def _group(marks: Sequence[str]) -> str:
 
 
 def _bar(bar: Bar, x: Scale, y: Scale) -> str:
-    left, right = x(_epoch(bar.start)), x(_epoch(bar.end))
+    left, right = x(bar.start.timestamp()), x(bar.end.timestamp())
     width = max(round(right - left - 1, 1), 1.0)
     height = round(y(0) - y(bar.value), 1)
     return (
@@ -228,8 +228,8 @@ def _bar(bar: Bar, x: Scale, y: Scale) -> str:
 
 
 def _span(span: Span, x: Scale, y: Scale) -> str:
-    left = max(x(_epoch(span.start)), x.a)
-    right = min(x(_epoch(span.end)), x.b)
+    left = max(x(span.start.timestamp()), x.a)
+    right = min(x(span.end.timestamp()), x.b)
     return (
         f'<rect class="span {span.kind}" x="{left}" y="{TOP}" width="{max(right - left, 1.0)}" '
         f'height="{HEIGHT - BOTTOM - TOP}"><title>{_e(span.note)}</title></rect>'
@@ -237,7 +237,7 @@ def _span(span: Span, x: Scale, y: Scale) -> str:
 
 
 def _marker(marker: Marker, x: Scale) -> str:
-    at = x(_epoch(marker.at))
+    at = x(marker.at.timestamp())
     top = HEIGHT - BOTTOM - REPLY_TICK if marker.kind == "reply" else TOP
     line = (
         f'<line class="marker {marker.kind}" x1="{at}" x2="{at}" y1="{top}" '
@@ -245,10 +245,8 @@ def _marker(marker: Marker, x: Scale) -> str:
     )
     if not marker.tag:
         return line
-    return (
-        line
-        + f'<text class="tag" x="{at}" y="{TOP - 5}" text-anchor="middle">{_e(marker.tag)}</text>'
-    )
+    tag = f'<text class="tag" x="{at}" y="{TOP - 5}" text-anchor="middle">{_e(marker.tag)}</text>'
+    return line + tag
 
 
 def _value_axis(
@@ -271,7 +269,7 @@ def _time_axis(x: Scale) -> list[str]:
     base = HEIGHT - BOTTOM
     parts = [f'<line class="axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{base}" y2="{base}" />']
     for index, tick in enumerate(_time_ticks(x.lo, x.hi)):
-        at = x(_epoch(tick))
+        at = x(tick.timestamp())
         label = tick.strftime("%H:%M")
         if index == 0 or (tick.hour, tick.minute) == (0, 0):
             label = tick.strftime("%d %b %H:%M")
@@ -282,7 +280,9 @@ def _time_axis(x: Scale) -> list[str]:
 
 
 def _time_scale(start: datetime, end: datetime) -> Scale:
-    return Scale(_epoch(start), max(_epoch(end), _epoch(start) + 60), LEFT, WIDTH - RIGHT)
+    return Scale(
+        start.timestamp(), max(end.timestamp(), start.timestamp() + 60), LEFT, WIDTH - RIGHT
+    )
 
 
 def _time_ticks(lo: float, hi: float) -> list[datetime]:
@@ -308,13 +308,6 @@ def _value_ticks(top: float) -> list[float]:
     return [i * step for i in range(round(top / step) + 1)]
 
 
-def _count(value: float) -> str:
+def count_text(value: float) -> str:
+    """A count as an axis tick reads it."""
     return f"{value:g}"
-
-
-def _epoch(moment: datetime) -> float:
-    return moment.timestamp()
-
-
-def _e(text: str) -> str:
-    return html.escape(text, quote=True)
