@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from buzzwatch.cli.common import configuration_errors, fail
+from buzzwatch.cli.common import SubParsers, configuration_errors, fail
 from buzzwatch.configuration import load_config
-
-if TYPE_CHECKING:
-    from buzzwatch.cli.common import SubParsers
 
 
 def add_command(commands: SubParsers) -> None:

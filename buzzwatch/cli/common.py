@@ -1,5 +1,5 @@
-"""What the commands share: argument types, the input file's records, configuration errors,
-signals, the one-line report of a Kafka that cannot be reached."""
+"""What the commands share: argument types, readable input files, rejected records,
+configuration errors, signals, the one-line report of a Kafka that cannot be reached."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from buzzwatch.cli import CommandError
 from buzzwatch.configuration import ConfigError
-from buzzwatch.replay_sources import Numbered, file_records
-from pipeline.records import Rejections
 
 if TYPE_CHECKING:
-    SubParsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+    from pipeline.records import Rejections
+
+# A string: argparse's class cannot be subscripted at run time.
+SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 Run: TypeAlias = Callable[[argparse.Namespace], int]
 
 
@@ -34,10 +35,10 @@ def configuration_errors(path: Path | None = None) -> Iterator[None]:
         raise ConfigError(f"{path}: {error}" if path else str(error)) from error
 
 
-def fail(command: str, message: str) -> int:
-    """Say why `command` cannot run, as every command does; its exit status, 2."""
+def fail(command: str, message: str, status: int = 2) -> int:
+    """Say why `command` cannot run (or failed), as every command does; its exit `status`."""
     print(f"{command}: error: {message}", file=sys.stderr)
-    return 2
+    return status
 
 
 def on_stop_signals(stop: Callable[[], None]) -> None:
@@ -55,8 +56,7 @@ def kafka_errors(run: Run) -> Run:
         try:
             return run(args)
         except KafkaError as error:
-            print(f"{args.command}: error: Kafka: {error}", file=sys.stderr)
-            return 1
+            return fail(args.command, f"Kafka: {error}", 1)
 
     return guarded
 
@@ -84,13 +84,6 @@ def output_path(*suffixes: str) -> Callable[[str], Path]:
     return check
 
 
-def input_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", type=Path, help="mentions: JSONL or CSV, optionally .gz")
-    parser.add_argument("--format", choices=["jsonl", "csv"], help="default: from the name")
-    parser.add_argument("--config", type=Path, help="TOML configuration file")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-
-
 def readable(path: Path) -> Path:
     """`path`, or CommandError saying why it cannot be read (`COMMAND: error: ...`, exit 2)."""
     try:
@@ -99,11 +92,6 @@ def readable(path: Path) -> Path:
     except OSError as error:
         raise CommandError(f"{path}: {error.strerror or error}") from error
     return path
-
-
-def records(args: argparse.Namespace) -> contextlib.AbstractContextManager[Numbered]:
-    """The input file's numbered records, behind a progress bar on stderr."""
-    return file_records(readable(args.input), args.format, not args.no_progress)
 
 
 def report_rejections(command: str, rejected: Rejections) -> None:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from buzzwatch.cli.common import SubParsers
+from buzzwatch.cli.common import SubParsers
 
 
 def add_command(commands: SubParsers) -> None:
@@ -20,9 +19,5 @@ def add_command(commands: SubParsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from buzzwatch.demo import run_demo
 
-    out: IO[str] | None = args.alerts_out.open("w") if args.alerts_out else None
-    try:
+    with args.alerts_out.open("w") if args.alerts_out else contextlib.nullcontext() as out:
         return run_demo(sys.stdout, out)
-    finally:
-        if out:
-            out.close()

@@ -6,13 +6,9 @@ from __future__ import annotations
 import argparse
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from buzzwatch.cli.common import configuration_errors, on_stop_signals
+from buzzwatch.cli.common import SubParsers, configuration_errors, on_stop_signals
 from buzzwatch.configuration import load_config
-
-if TYPE_CHECKING:
-    from buzzwatch.cli.common import SubParsers
 
 
 def add_command(commands: SubParsers) -> None:

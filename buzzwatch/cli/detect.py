@@ -8,13 +8,10 @@ import os
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from buzzwatch.cli.common import configuration_errors, on_stop_signals
+from buzzwatch.cli.common import SubParsers, configuration_errors, on_stop_signals
 from buzzwatch.configuration import load_config
-
-if TYPE_CHECKING:
-    from buzzwatch.cli.common import SubParsers
 
 STOP_GRACE_SECONDS = 60.0
 OVERRIDES = (

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from buzzwatch.cli import evaluate_crisis, evaluate_nab, evaluate_sentiment
-
-if TYPE_CHECKING:
-    from buzzwatch.cli.common import SubParsers
+from buzzwatch.cli.common import SubParsers
 
 
 def add_command(commands: SubParsers) -> None:

@@ -9,21 +9,21 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, TypeAlias
+from typing import Any, Final, TypeAlias
 
 from tqdm import tqdm
 
-from buzzwatch.cli.common import configuration_errors, fail
+from buzzwatch.cli.common import SubParsers, configuration_errors, fail
 from buzzwatch.configuration import load_config
 from buzzwatch.evaluation.crisis import CrisisReport, evaluate, goal_failures, negative_scorer
-from buzzwatch.evaluation.crisis_cv import RULE, Choice, Summary, choose, summarise
+from buzzwatch.evaluation.crisis_cv import RULE, Summary, choose, summarise
 from buzzwatch.evaluation.crisis_cv_table import Group, candidates_table, samples_table, seeds_text
 from buzzwatch.evaluation.nab_cv import Candidate, GridError, read_grid
 from buzzwatch.evaluation.oracle import (
     CALIBRATION_BRAND_WEEKS,
     RHOS,
-    BrandCalibration,
     Calibration,
     calibrate,
 )
@@ -40,8 +40,6 @@ from pipeline.synthetic import (
 )
 from pipeline.synthetic_ramped import ramped_scenario
 
-if TYPE_CHECKING:
-    from buzzwatch.cli.common import SubParsers
 HELP = "score the detector on a labelled synthetic crisis stream, beside the oracle"
 # name: (builder, default weeks); ramped crises build up over tens of minutes, step ones do not
 SCENARIOS: Final[dict[str, tuple[Callable[..., Scenario], int]]] = {
@@ -159,13 +157,14 @@ def run(args: argparse.Namespace) -> int:
     failures = pooled_goal_failures(reports)  # one seed's own when there is one
     seconds = time.monotonic() - began
     print(f"evaluate crisis: {mentions:,} mentions generated and replayed in {seconds:.1f} s")
-    if args.json:
-        extra = {
+    if args.json:  # one seed's document, or every seed's with the pooled goals
+        every = {"seeds": seeds, "runs": documents, "pooled_goals_failed": failures}
+        document = {
+            **(documents[0] if len(documents) == 1 else every),
             "scenario": name,
             "settings": settings.model_dump(mode="json"),
             "wall_seconds": round(seconds, 1),
         }
-        document = _document(documents, reports, failures, extra)
         args.json.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
         print(f"evaluate crisis: report written to {args.json}")
     return 1 if args.check and failures else 0
@@ -261,7 +260,13 @@ def _cross_validate(args: argparse.Namespace) -> int:
                 _candidate_document(candidate, summary, reports, choose_on)
                 for candidate, summary, reports in zip(candidates, summaries, runs, strict=True)
             ],
-            "chosen": _chosen_document(chosen, choice),
+            "chosen": {
+                "name": chosen.name,
+                "number": choice.index + 1,
+                "by_rule": bool(choice.qualifying),
+                "qualifying": [index + 1 for index in choice.qualifying],
+                "settings": chosen.settings.model_dump(mode="json"),
+            },
             "in_sample": _sample_document(inside),
             "out_of_sample": _sample_document(outside),
             "wall_seconds": round(seconds, 1),
@@ -282,16 +287,12 @@ def _calibrate(
         disable=args.no_progress,
         file=sys.stderr,
     ) as progress:
-
-        def done(_: BrandCalibration) -> None:
-            progress.update()
-
         return calibrate(
             scenario,
             negative_scorer(settings),
             rhos=args.oracle_rho,
             brand_weeks=args.oracle_weeks,
-            on_brand=done,
+            on_brand=lambda _: progress.update(),
         )
 
 
@@ -395,11 +396,8 @@ def _candidates_on(
 
 def _groups(streams: Streams, reports: Sequence[CrisisReport]) -> list[Group]:
     """`reports`, one per stream of `streams` in order, grouped by scenario."""
-    groups, done = [], 0
-    for name, seeds in streams:
-        groups.append(Group(name, tuple(seeds), tuple(reports[done : done + len(seeds)])))
-        done += len(seeds)
-    return groups
+    rest = iter(reports)
+    return [Group(name, tuple(seeds), tuple(islice(rest, len(seeds)))) for name, seeds in streams]
 
 
 def _candidate_document(
@@ -424,16 +422,6 @@ def _candidate_document(
     }
 
 
-def _chosen_document(candidate: Candidate, choice: Choice) -> dict[str, Any]:
-    return {
-        "name": candidate.name,
-        "number": choice.index + 1,
-        "by_rule": bool(choice.qualifying),
-        "qualifying": [index + 1 for index in choice.qualifying],
-        "settings": candidate.settings.model_dump(mode="json"),
-    }
-
-
 def _sample_document(groups: Sequence[Group]) -> dict[str, Any]:
     """The chosen candidate's full reports on a sample's streams, and its pooled goals."""
     reports = [report for group in groups for report in group.reports]
@@ -444,23 +432,6 @@ def _sample_document(groups: Sequence[Group]) -> dict[str, Any]:
             for report in group.reports
         ],
         "pooled_goals_failed": pooled_goal_failures(reports),
-    }
-
-
-def _document(
-    documents: list[dict[str, Any]],
-    reports: list[CrisisReport],
-    failures: list[str],
-    extra: dict[str, Any],
-) -> dict[str, Any]:
-    """The JSON report: one seed's document, or every seed's with the pooled goals."""
-    if len(documents) == 1:
-        return {**documents[0], **extra}
-    return {
-        "seeds": [report.seed for report in reports],
-        "runs": documents,
-        "pooled_goals_failed": failures,
-        **extra,
     }
 
 

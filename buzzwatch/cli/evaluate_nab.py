@@ -9,9 +9,8 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from buzzwatch.cli.common import configuration_errors, fail
+from buzzwatch.cli.common import SubParsers, configuration_errors, fail
 from buzzwatch.configuration import load_config
 from buzzwatch.evaluation.nab import (
     MAIN_PROFILES,
@@ -37,9 +36,6 @@ from buzzwatch.evaluation.nab_cv import (
     score_matrix,
 )
 from pipeline.settings import DetectionSettings, detection_settings
-
-if TYPE_CHECKING:
-    from buzzwatch.cli.common import SubParsers
 
 COLUMNS = ("std", "low FP", "low FN")
 FIGURES = f"{'detected':>9}{'FP rows':>8}" + "".join(f"{c:>8}" for c in COLUMNS)
@@ -219,12 +215,8 @@ def _cv_document(
 
 
 def _table(totals: Sequence[Score], profiles: dict[str, Profile]) -> str:
-    lines = [f"{'family':<24}{'files':>6}{'windows':>8}{FIGURES}"]
-    for score in totals:
-        lines.append(
-            f"{score.name:<24}{score.files:>6}{score.windows:>8}{_figures(score, profiles)}"
-        )
-    return "\n".join(lines)
+    rows = (f"{s.name:<24}{s.files:>6}{s.windows:>8}{_figures(s, profiles)}" for s in totals)
+    return "\n".join([f"{'family':<24}{'files':>6}{'windows':>8}{FIGURES}", *rows])
 
 
 def _figures(score: Score, profiles: dict[str, Profile]) -> str:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-from buzzwatch.cli.common import fail
+from buzzwatch.cli.common import SubParsers, fail
 from pipeline.sentiment import Polarity, Scorer, french, french_vader, vadersentiment_fr
 from pipeline.sentiment_eval import (
     HELD_OUT,
@@ -18,9 +17,6 @@ from pipeline.sentiment_eval import (
     read_set,
     recall_at_precision,
 )
-
-if TYPE_CHECKING:
-    from buzzwatch.cli.common import SubParsers
 
 HELP = "the French scorer, its lexicon alone and vadersentiment-fr on labelled French posts"
 

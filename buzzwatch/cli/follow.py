@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from buzzwatch.cli.common import configuration_errors, on_stop_signals
+from buzzwatch.cli.common import SubParsers, configuration_errors, fail, on_stop_signals
 from buzzwatch.configuration import load_config
 
 if TYPE_CHECKING:
-    from buzzwatch.cli.common import SubParsers
     from pipeline.brands import BrandMatcher
     from producers.follow import Position, Sink
 
@@ -68,8 +66,7 @@ def run(args: argparse.Namespace) -> int:
     from producers.kafka_sink import MentionSink
 
     if args.state is None and not args.dry_run:
-        print("follow: error: --state is required (or --dry-run)", file=sys.stderr)
-        return 2
+        return fail("follow", "--state is required (or --dry-run)")
     config = load_config(args.config)
     with configuration_errors(args.config):
         kafka = kafka_settings(
@@ -85,8 +82,7 @@ def run(args: argparse.Namespace) -> int:
     sink.start()
     try:
         if not sink.wait_connected(stop, timeout=60.0):
-            print(f"follow: error: {sink.problem}", file=sys.stderr)
-            return 1
+            return fail("follow", sink.problem, 1)
         return _poll_source(args, sink, position, matcher, stop)
     finally:
         sink.close()

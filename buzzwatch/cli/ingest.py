@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from buzzwatch.cli.common import configuration_errors, on_stop_signals
+from buzzwatch.cli.common import SubParsers, configuration_errors, fail, on_stop_signals
 from buzzwatch.configuration import load_config
-
-if TYPE_CHECKING:
-    from buzzwatch.cli.common import SubParsers
 
 
 def add_command(commands: SubParsers) -> None:
@@ -49,10 +44,7 @@ def run(args: argparse.Namespace) -> int:
         matcher = brand_matcher(config)
         hooks = configured_hooks(config)
     if not settings.tokens:
-        print(
-            f"ingest: error: no bearer token: set [ingest] tokens or ${TOKENS_ENV}", file=sys.stderr
-        )
-        return 2
+        return fail("ingest", f"no bearer token: set [ingest] tokens or ${TOKENS_ENV}")
     sink = MentionSink(kafka.client_options(), kafka.mentions_topic, settings.send_timeout_seconds)
     stop = threading.Event()
     on_stop_signals(stop.set)

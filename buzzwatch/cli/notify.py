@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from buzzwatch.cli.common import configuration_errors, on_stop_signals
+from buzzwatch.cli.common import SubParsers, configuration_errors, fail, on_stop_signals
 from buzzwatch.configuration import load_config
-
-if TYPE_CHECKING:
-    from buzzwatch.cli.common import SubParsers
 
 
 def add_command(commands: SubParsers) -> None:
@@ -35,8 +30,7 @@ def run(args: argparse.Namespace) -> int:
         )
         settings = notify_settings(config, group_id=args.group_id)
     if not settings.webhooks:
-        print("notify: error: no [[notify.webhooks]] configured", file=sys.stderr)
-        return 2
+        return fail("notify", "no [[notify.webhooks]] configured")
     stop = threading.Event()
     on_stop_signals(stop.set)
     Notifier(kafka, settings).run(stop)

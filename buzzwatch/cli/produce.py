@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from buzzwatch.cli.common import (
-    configuration_errors,
-    input_arguments,
-    matched,
-    records,
-    report_rejections,
-)
+from buzzwatch.cli.common import configuration_errors, matched, readable, report_rejections
 from buzzwatch.configuration import load_config
+from buzzwatch.replay_sources import file_records
 
 if TYPE_CHECKING:
     from buzzwatch.cli.common import SubParsers
@@ -20,7 +16,10 @@ if TYPE_CHECKING:
 
 def add_command(commands: SubParsers) -> None:
     pr = commands.add_parser("produce", help="push a mention file onto a Kafka topic")
-    input_arguments(pr)
+    pr.add_argument("input", type=Path, help="mentions: JSONL or CSV, optionally .gz")
+    pr.add_argument("--format", choices=["jsonl", "csv"], help="default: from the name")
+    pr.add_argument("--config", type=Path, help="TOML configuration file")
+    pr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     pr.add_argument("--topic", help="default: [kafka] mentions_topic, buzzwatch.mentions")
     pr.add_argument("--bootstrap-servers", help="default: [kafka] bootstrap_servers")
     pr.add_argument("--speed", type=float, help="pace by event time, N times real time")
@@ -37,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         kafka = kafka_settings(config, bootstrap_servers=args.bootstrap_servers)
         matcher = brand_matcher(config)
     topic = args.topic or kafka.mentions_topic
-    with records(args) as numbered:
+    with file_records(readable(args.input), args.format, not args.no_progress) as numbered:
         producer = mention_producer(kafka.client_options())
         try:
             summary = produce(numbered, producer, topic, speed=args.speed, matcher=matcher)

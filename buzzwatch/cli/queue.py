@@ -6,14 +6,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import urllib.request
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.error import HTTPError, URLError
 from urllib.parse import quote
 
-if TYPE_CHECKING:
-    from buzzwatch.cli.common import SubParsers
+from buzzwatch.cli.common import SubParsers, fail
 
 TOKEN_ENV = "BUZZWATCH_DESK_TOKEN"
 DEFAULT_URL = "http://127.0.0.1:8090"
@@ -40,14 +38,11 @@ def add_command(commands: SubParsers) -> None:
 def run(args: argparse.Namespace) -> int:
     token = os.environ.get(TOKEN_ENV, "")
     if not token:
-        print(f"queue: error: set ${TOKEN_ENV} to one of the desk's tokens", file=sys.stderr)
-        return 2
+        return fail("queue", f"set ${TOKEN_ENV} to one of the desk's tokens")
     if (args.mark is None) != (args.status is None):
-        print("queue: error: --mark PERSON and --status go together", file=sys.stderr)
-        return 2
+        return fail("queue", "--mark PERSON and --status go together")
     if args.mark is not None and args.incident is None:
-        print("queue: error: --mark needs the INCIDENT", file=sys.stderr)
-        return 2
+        return fail("queue", "--mark needs the INCIDENT")
     base = args.url.rstrip("/")
     if args.incident is None:
         path, body = "/v1/incidents" + ("" if args.all else "?state=open"), None
@@ -59,8 +54,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         answer = _call(base + path, token, body)
     except (HTTPError, URLError, OSError, ValueError) as error:
-        print(f"queue: error: {_reason(error)}", file=sys.stderr)
-        return 1
+        return fail("queue", _reason(error), 1)
     print(json.dumps(answer, ensure_ascii=False, indent=2) if args.json else _text(answer))
     return 0
 

@@ -22,7 +22,6 @@ from pipeline.engine import Scored
 from pipeline.models import AlertEvent, Invalid, Mention, iso_utc
 from pipeline.records import MAX_KEPT_REJECTIONS
 from pipeline.replay import ReplaySummary, replay
-from pipeline.settings import DetectionSettings
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -162,12 +161,17 @@ def run(args: argparse.Namespace) -> int:
 
         collector = SeriesCollector()
     engine = setup.engine(on_bucket=collector)
-    desk = _logged_desk(args.crisis_log, setup.settings) if args.crisis_log else None
+    desk: LoggedDesk | None = None
+    if args.crisis_log:  # the crisis log's desk, restored from the directory first
+        window = (setup.settings.bucket_seconds, setup.settings.allowed_lateness_seconds)
+        desk = LoggedDesk(CrisisLog(args.crisis_log), Desk(*window))
     alerts: list[AlertEvent] = []
     source_context = (
         _kafka_source(args, config, setup.settings.allowed_lateness_seconds)
         if args.kafka_topic
-        else _file_source(args)
+        else file_source(
+            readable(args.input), args.format, args.start, args.end, not args.no_progress
+        )
     )
     try:
         with contextlib.ExitStack() as stack:
@@ -248,12 +252,6 @@ def _replay_outputs(
         _write_analyst_outputs(args, collector.frame(), alerts, source, summary.records)
 
 
-def _logged_desk(directory: Path, settings: DetectionSettings) -> LoggedDesk:
-    """The desk of an embedded replay, logging into `directory` (restored from it first)."""
-    desk = Desk(settings.bucket_seconds, settings.allowed_lateness_seconds)
-    return LoggedDesk(CrisisLog(directory), desk)
-
-
 def _own(count: int) -> str:
     return f", {count} posts of the brands' own handles" if count else ""
 
@@ -266,11 +264,6 @@ def _range_text(args: argparse.Namespace) -> str:
     start = iso_utc(args.start) if args.start is not None else "the beginning"
     end = iso_utc(args.end) if args.end is not None else "the end"
     return f"[{start}, {end})"
-
-
-def _file_source(args: argparse.Namespace) -> contextlib.AbstractContextManager[ReplaySource]:
-    path = readable(args.input)
-    return file_source(path, args.format, args.start, args.end, not args.no_progress)
 
 
 @contextlib.contextmanager

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from buzzwatch.cli.common import fail, utc_time
+from buzzwatch.cli.common import SubParsers, fail, utc_time
 from buzzwatch.report import ReportError, build_report, range_text, select
 from buzzwatch.report_html import render_html
 from buzzwatch.report_markdown import render_markdown
 from pipeline.crisis_log import CrisisLog, LogBroken
-
-if TYPE_CHECKING:
-    from buzzwatch.cli.common import SubParsers
 
 DESCRIPTION = """\
 A post-crisis report of one incident, or of every incident of a brand in a time range, from a

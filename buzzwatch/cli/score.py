@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from buzzwatch.cli.common import SubParsers
+from buzzwatch.cli.common import SubParsers
 
 
 def add_command(commands: SubParsers) -> None:

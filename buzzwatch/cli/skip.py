@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from buzzwatch.cli.common import configuration_errors, kafka_errors
+from buzzwatch.cli.common import SubParsers, configuration_errors, fail, kafka_errors
 from buzzwatch.configuration import load_config
-
-if TYPE_CHECKING:
-    from buzzwatch.cli.common import SubParsers
 
 
 def add_command(commands: SubParsers) -> None:
@@ -53,16 +48,11 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         if args.partition not in (consumer.partitions_for_topic(tp.topic) or ()):
-            print(f"skip: error: {tp.topic} has no partition {args.partition}", file=sys.stderr)
-            return 2
+            return fail("skip", f"{tp.topic} has no partition {args.partition}")
         first = consumer.beginning_offsets([tp])[tp]
         end = consumer.end_offsets([tp])[tp]
         if not first <= args.offset < end:
-            print(
-                f"skip: error: {tp.topic}/{tp.partition} holds offsets {first} to {end - 1}",
-                file=sys.stderr,
-            )
-            return 2
+            return fail("skip", f"{tp.topic}/{tp.partition} holds offsets {first} to {end - 1}")
         committed = consumer.committed(tp, metadata=True)
         at = first if committed is None else committed.offset
         if args.offset < at:
@@ -73,12 +63,12 @@ def run(args: argparse.Namespace) -> int:
         try:
             consumer.commit({tp: OffsetAndMetadata(at, skip_metadata(skips | {args.offset}), -1)})
         except KafkaError as error:
-            print(
-                f"skip: error: group {kafka.group_id} refused the commit ({error!r}): "
+            return fail(
+                "skip",
+                f"group {kafka.group_id} refused the commit ({error!r}): "
                 "stop every detector of the group first",
-                file=sys.stderr,
+                1,
             )
-            return 1
     finally:
         consumer.close(autocommit=False)
     print(

@@ -4,15 +4,10 @@ admin API."""
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from buzzwatch.cli.common import configuration_errors, kafka_errors
+from buzzwatch.cli.common import SubParsers, configuration_errors, fail, kafka_errors
 from buzzwatch.configuration import load_config
-
-if TYPE_CHECKING:
-    from buzzwatch.cli.common import SubParsers
 
 
 def add_command(commands: SubParsers) -> None:
@@ -50,10 +45,9 @@ def run(args: argparse.Namespace) -> int:
         configs = " ".join(f"{k}={v}" for k, v in spec["configs"].items())
         print(f"topics: {topic}: {state}, {after.get(topic, 0)} partitions {configs}".rstrip())
     if after.get(kafka.mentions_topic) != after.get(kafka.state_topic):
-        print(
-            f"topics: error: {kafka.state_topic} must have as many partitions as "
-            f"{kafka.mentions_topic}",
-            file=sys.stderr,
+        return fail(
+            "topics",
+            f"{kafka.state_topic} must have as many partitions as {kafka.mentions_topic}",
+            1,
         )
-        return 1
     return 0
