@@ -68,15 +68,21 @@ def _token_features(tokens: list[Token]) -> Iterator[str]:
         if kind != "word":
             yield "e:" + original.lower()
             continue
-        word = _reduced(folded)
-        if word != folded:
-            yield "s:elongated"
-        if len(original) > 2 and original.isupper():
-            yield "s:caps"
-        yield "w:" + word
+        word, own = _word_features(original, folded)
+        yield from own
         if previous:
             yield f"b:{previous} {word}"
         previous = word
+
+
+@lru_cache(maxsize=100_000)
+def _word_features(original: str, folded: str) -> tuple[str, tuple[str, ...]]:
+    """A word's reduced form, for word pairs, and its own features."""
+    word = _reduced(folded)
+    own = ["s:elongated"] if word != folded else []
+    if len(original) > 2 and original.isupper():
+        own.append("s:caps")
+    return word, (*own, "w:" + word)
 
 
 @lru_cache(maxsize=100_000)

@@ -147,10 +147,11 @@ NEGATED_ONLY = frozenset(
 )
 _TOKEN = re.compile(
     r"(?P<emoticon>[:;=8xX][-']?[()\[\]DPpOo3/\\|*]+(?=\W|$)|<3)"
-    r"|(?P<word>[^\W_](?:[^\W_]|[-](?=[^\W_]))*)"
+    r"|(?P<word>[^\W_]+(?:-[^\W_]+)*)"
     r"|(?P<stop>[.!?;:,…]+)"
     r"|(?P<symbol>[^\s\w])",
 )
+_SKIPPED = frozenset("'\"#@()[]{}*/-+&%")  # symbols that are not tokens
 REPEATS = re.compile(r"(\w)\1{2,}")  # a letter written three times or more
 Token = tuple[str, str, str]  # kind (word, emoticon, stop, symbol), as written, folded
 
@@ -213,20 +214,20 @@ class Lexicon:
         for phrase in self.phrases:
             sizes[phrase[0]].add(len(phrase))
         self.phrase_sizes = {first: sorted(n, reverse=True) for first, n in sizes.items()}
-        self._known: dict[tuple[str, str], float | None] = {}
+        self._known: dict[str, float] = {}
 
-    def valence(self, word: str, written: str = "") -> float | None:
-        """The valence of `word` (folded) as `written` (lower case); its family's mean if
-        the form is missing; None if unknown. Remembered (up to `WORDS_REMEMBERED`)."""
-        key = (word, written)
-        if key in self._known:
-            return self._known[key]
-        if len(self._known) >= WORDS_REMEMBERED:
-            self._known.clear()
-        self._known[key] = valence = self._look_up(word, written)
-        return valence
+    def valence(self, original: str) -> float:
+        """The valence of a word as written: its own, its family's mean if the form is
+        missing, 0 if unknown. Remembered (up to `WORDS_REMEMBERED`)."""
+        known = self._known.get(original)
+        if known is None:
+            if len(self._known) >= WORDS_REMEMBERED:
+                self._known.clear()
+            known = self.look_up(fold(original), original.lower()) or 0.0
+            self._known[original] = known
+        return known
 
-    def _look_up(self, word: str, written: str) -> float | None:
+    def look_up(self, word: str, written: str) -> float | None:
         if len(word) < 2:  # the "j" of "j'aime", the "s" of "s'il"
             return None
         if written in self.exact:
@@ -281,38 +282,47 @@ class FrenchVader:
         return _compound(valences, text)
 
     def _sentiments(self, tokens: list[Token], caps_differ: bool) -> list[float]:
-        folded = [t[2] for t in tokens]
         values = [0.0] * len(tokens)
-        taken = [False] * len(tokens)
-        starts = self.lexicon.phrase_sizes
-        for start, first in enumerate(folded):  # phrases first: they replace their words
-            for size in starts.get(first, ()):
-                phrase = tuple(folded[start : start + size])
-                if len(phrase) < size or phrase not in self.lexicon.phrases:
-                    continue
-                if not any(taken[start : start + size]):
-                    end = start + size - 1
-                    values[end] = self._adjusted(self.lexicon.phrases[phrase], tokens, end, start)
-                    for index in range(start, end + 1):
-                        taken[index] = True
-                    break
+        taken = self._phrases(tokens, values)  # phrases first: they replace their words
+        lexicon = self.lexicon
         for index, (kind, original, word) in enumerate(tokens):
-            if taken[index] or kind == "stop" or word in BOOSTERS or word in NEGATORS:
+            if kind == "stop" or word in BOOSTERS or word in NEGATORS or index in taken:
                 continue
-            if kind == "symbol":
-                valence = self.lexicon.words.get(original, _emoji_valence(original))
-            elif word in NEGATED_ONLY:
-                valence = NEGATED_COMPLAINT if self._negated(tokens, index, index) else 0.0
-                values[index] = valence
-                continue
-            else:
-                valence = self.lexicon.valence(word, original.lower()) or 0.0
+            if kind == "word":
+                if word in NEGATED_ONLY:
+                    negated = self._negated(tokens, index, index)
+                    values[index] = NEGATED_COMPLAINT if negated else 0.0
+                    continue
+                valence = lexicon.valence(original)
+            elif kind == "symbol":
+                valence = lexicon.words.get(original, _emoji_valence(original))
+            else:  # an emoticon, as written
+                valence = lexicon.look_up(original, original.lower()) or 0.0
             if valence == 0.0:
                 continue
             if kind == "word" and original.isupper() and len(original) > 1 and caps_differ:
                 valence += C_INCR if valence > 0 else -C_INCR
             values[index] = self._adjusted(valence, tokens, index, index)
         return values
+
+    def _phrases(self, tokens: list[Token], values: list[float]) -> set[int]:
+        """Valences of the lexicon's phrases, set at their last word; the indices they take."""
+        starts = self.lexicon.phrase_sizes
+        folded = [t[2] for t in tokens]
+        taken: set[int] = set()
+        if starts.keys().isdisjoint(folded):
+            return taken
+        for start, first in enumerate(folded):
+            for size in starts.get(first, ()):
+                phrase = tuple(folded[start : start + size])
+                if len(phrase) < size or phrase not in self.lexicon.phrases:
+                    continue
+                if taken.isdisjoint(range(start, start + size)):
+                    end = start + size - 1
+                    values[end] = self._adjusted(self.lexicon.phrases[phrase], tokens, end, start)
+                    taken.update(range(start, end + 1))
+                    break
+        return taken
 
     def _adjusted(self, valence: float, tokens: list[Token], index: int, start: int) -> float:
         """Boosters before the word (or phrase starting at `start`), then negation."""
@@ -358,13 +368,16 @@ def _booster(tokens: list[Token], index: int) -> float:
 def tokens_of(text: str) -> list[Token]:
     """(kind, original, folded) per token: words (split at apostrophes and on `#`),
     emoticons, emoji and other symbols, and runs of clause punctuation (`stop`)."""
-    tokens = []
-    for match in _TOKEN.finditer(text.replace("’", "'")):
-        kind = match.lastgroup or "symbol"
-        original = match.group()
-        if kind == "symbol" and (original.isspace() or original in "'\"#@()[]{}*/-+&%"):
-            continue
-        tokens.append((kind, original, fold(original) if kind == "word" else original))
+    tokens: list[Token] = []
+    for emoticon, word, stop, symbol in _TOKEN.findall(text.replace("’", "'")):
+        if word:  # each match fills one group, and none matches empty
+            tokens.append(("word", word, fold(word)))
+        elif stop:
+            tokens.append(("stop", stop, stop))
+        elif emoticon:
+            tokens.append(("emoticon", emoticon, emoticon))
+        elif symbol not in _SKIPPED:
+            tokens.append(("symbol", symbol, symbol))
     return tokens
 
 
