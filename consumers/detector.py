@@ -282,11 +282,11 @@ class Detector:
     def _process(self, task: Task, record: Any) -> None:
         decoded = decode_record(record.value or b"")
         if isinstance(decoded, Invalid):
-            self.metrics.record_invalid(decoded.kind)
+            self.metrics.rejected.labels(decoded.kind).inc()
             self._dead_letter(record, decoded.kind, decoded.reason)
             return
         if self._from_the_future(decoded):
-            self.metrics.record_invalid(Admission.AHEAD.value)
+            self.metrics.rejected.labels(Admission.AHEAD.value).inc()
             self._dead_letter(record, Admission.AHEAD.value, FUTURE_REASON)
             return
         home = task
@@ -512,33 +512,18 @@ class Detector:
             key = (key or b"")[:MAX_KEY_BYTES] or None
             value = (value or b"")[:DEAD_LETTER_MAX_BYTES]
         self._send(self.kafka.dead_letter_topic, key, value, headers=headers)
-        self.metrics.record_dead_letter(kind)
+        self.metrics.dead_letters.labels(kind).inc()
         log.warning("dead letter %s/%s: %s", record.partition, record.offset, reason)
 
-    def _send(
-        self,
-        topic: str,
-        key: bytes | None,
-        value: bytes | None,
-        headers: list[tuple[str, bytes]] | None = None,
-        partition: int | None = None,
-        timestamp_ms: int | None = None,
-    ) -> None:
-        """Produce within the batch's transaction, starting it on the first record."""
+    def _send(self, topic: str, key: bytes | None, value: bytes | None, **options: Any) -> None:
+        """Produce within the batch's transaction, starting it on the first record; `options`
+        are `KafkaProducer.send`'s (headers, partition, timestamp_ms)."""
         producer = self._producer
         assert producer is not None, "sending outside a session"
         if not self._in_transaction:
             producer.begin_transaction()
             self._in_transaction = True
-        future = producer.send(
-            topic,
-            key=key,
-            value=value,
-            headers=headers,
-            partition=partition,
-            timestamp_ms=timestamp_ms,
-        )
-        self._pending.append(future)
+        self._pending.append(producer.send(topic, key=key, value=value, **options))
 
     def _await_acks(self, producer: KafkaProducer) -> None:
         """Block until every record sent in this transaction is acknowledged (or raise)."""

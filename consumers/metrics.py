@@ -203,12 +203,6 @@ class DetectorMetrics:
         ).inc()
         self.source_last_seen.labels(source).set(time.time())
 
-    def record_invalid(self, reason: str) -> None:
-        self.rejected.labels(reason).inc()
-
-    def record_dead_letter(self, reason: str) -> None:
-        self.dead_letters.labels(reason).inc()
-
     def record_alert(self, event: AlertEvent) -> None:
         """Count the event; `alerts_active` of `other` is 1 while any brand folded into it fires."""
         brand = self.brand(event.brand)

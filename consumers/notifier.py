@@ -51,6 +51,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -241,43 +242,40 @@ class Notifier:
                 max_poll_interval_ms=self.max_poll_interval_ms(),
             )
             try:
-                self._loop(consumer, producer, deliverer, stop)
+                ledger = DeliveryLedger(client, self.settings.deliveries_topic, producer)
+                run = _Run(self.settings, consumer, producer, ledger, deliverer, stop)
+                run.loop(self.kafka.alerts_topic)
             finally:
                 consumer.close(autocommit=False)
         finally:
             producer.close(timeout=SEND_TIMEOUT_SECONDS)
 
-    def _loop(
-        self,
-        consumer: KafkaConsumer,
-        producer: KafkaProducer,
-        deliverer: Deliverer,
-        stop: threading.Event,
-    ) -> None:
-        ledger = DeliveryLedger(
-            self.kafka.client_options(), self.settings.deliveries_topic, producer
-        )
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """What one `Notifier.run` opened, and the event that stops it."""
+
+    settings: NotifySettings
+    consumer: KafkaConsumer
+    producer: KafkaProducer
+    ledger: DeliveryLedger
+    deliverer: Deliverer
+    stop: threading.Event
+
+    def loop(self, topic: str) -> None:
         assignments = _Assignments()
-        consumer.subscribe([self.kafka.alerts_topic], listener=assignments)
+        self.consumer.subscribe([topic], listener=assignments)
         names = ", ".join(webhook.name for webhook in self.settings.webhooks)
-        log.info("notifying %s from %s", names, self.kafka.alerts_topic)
-        while not stop.is_set():
-            batch = consumer.poll(timeout_ms=POLL_TIMEOUT_MS)
+        log.info("notifying %s from %s", names, topic)
+        while not self.stop.is_set():
+            batch = self.consumer.poll(timeout_ms=POLL_TIMEOUT_MS)
             if assignments.stale:  # (re)read after an assignment, before its records
-                ledger.load()
+                self.ledger.load()
                 assignments.stale = False
             if batch:
-                self._process(consumer, producer, ledger, deliverer, batch, stop)
+                self._process(batch)
 
-    def _process(
-        self,
-        consumer: KafkaConsumer,
-        producer: KafkaProducer,
-        ledger: DeliveryLedger,
-        deliverer: Deliverer,
-        batch: dict[TopicPartition, list[Any]],
-        stop: threading.Event,
-    ) -> None:
+    def _process(self, batch: dict[TopicPartition, list[Any]]) -> None:
         """Handle a batch's records in order, then commit the handled ones.
 
         Records left unhandled (stop requested, delivery abandoned, batch time budget spent)
@@ -288,9 +286,9 @@ class Notifier:
         done: dict[TopicPartition, int] = {}
         handled = 0
         for tp, record in records:
-            if stop.is_set() or (handled and time.monotonic() - started > BATCH_SECONDS):
+            if self.stop.is_set() or (handled and time.monotonic() - started > BATCH_SECONDS):
                 break
-            if not self._handle(record, producer, ledger, deliverer):
+            if not self._handle(record):
                 break
             done[tp] = record.offset + 1
             handled += 1
@@ -298,54 +296,40 @@ class Notifier:
         for tp, record in records[handled:]:
             rewind.setdefault(tp, record.offset)
         for tp, offset in rewind.items():
-            consumer.seek(tp, offset)
+            self.consumer.seek(tp, offset)
         if not done:
             return
+        offsets = {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in done.items()}
         try:
-            consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in done.items()})
+            self.consumer.commit(offsets)
         except CommitFailedError as error:
             # The group rebalanced while we delivered: the new owner re-reads these records
             # and the delivery ledger keeps it from notifying them again.
             log.warning("commit failed after a rebalance: %s", error)
 
-    def _handle(
-        self,
-        record: Any,
-        producer: KafkaProducer,
-        ledger: DeliveryLedger,
-        deliverer: Deliverer,
-    ) -> bool:
+    def _handle(self, record: Any) -> bool:
         """Deliver one alert record to its webhooks; False if a delivery was abandoned."""
         try:
             event = AlertEvent.model_validate_json(record.value or b"")
         except ValidationError as error:
             reason = f"invalid alert event: {describe_validation_error(error)}"
-            self._dead_letter(producer, record, reason, None, 0)
+            self._dead_letter(record, reason, None, 0)
             return True
-        for webhook in self.settings.webhooks:
-            if webhook.wants(event) and not self._notify(
-                webhook, event, record, producer, ledger, deliverer
-            ):
-                return False
-        return True
+        return all(
+            self._notify(webhook, event, record)
+            for webhook in self.settings.webhooks
+            if webhook.wants(event)
+        )
 
-    def _notify(
-        self,
-        webhook: WebhookSettings,
-        event: AlertEvent,
-        record: Any,
-        producer: KafkaProducer,
-        ledger: DeliveryLedger,
-        deliverer: Deliverer,
-    ) -> bool:
+    def _notify(self, webhook: WebhookSettings, event: AlertEvent, record: Any) -> bool:
         """Deliver the event to one webhook unless it is done or held; False if abandoned."""
         key = receipt_key(webhook.name, event)
-        if key in ledger:
+        if key in self.ledger:
             log.info("webhook %s: %s %s already handled", webhook.name, event.id, event.state)
             return True
-        if webhook.format == "marketing_pause" and _held(ledger, webhook, event, key):
+        if webhook.format == "marketing_pause" and _held(self.ledger, webhook, event, key):
             return True
-        outcome = deliverer.deliver(webhook, event)
+        outcome = self.deliverer.deliver(webhook, event)
         if outcome.abandoned:
             log.info(
                 "webhook %s: %s %s abandoned: %s",
@@ -356,7 +340,7 @@ class Notifier:
             )
             return False
         if outcome.delivered:
-            ledger.record(key, _receipt(webhook, event, outcome))
+            self.ledger.record(key, _receipt(webhook, event, outcome))
             log.info(
                 "webhook %s: %s %s %s %s delivered (HTTP %s, %d attempts)",
                 webhook.name,
@@ -368,16 +352,11 @@ class Notifier:
                 outcome.attempts,
             )
         else:
-            self._dead_letter(producer, record, outcome.reason, webhook, outcome.attempts)
+            self._dead_letter(record, outcome.reason, webhook, outcome.attempts)
         return True
 
     def _dead_letter(
-        self,
-        producer: KafkaProducer,
-        record: Any,
-        reason: str,
-        webhook: WebhookSettings | None,
-        attempts: int,
+        self, record: Any, reason: str, webhook: WebhookSettings | None, attempts: int
     ) -> None:
         """Produce the alert record to the dead-letter topic and wait for the acknowledgement."""
         headers = [
@@ -387,6 +366,7 @@ class Notifier:
         ]
         if webhook is not None:
             headers.append(("buzzwatch.webhook", webhook.name.encode()))
+        producer = self.producer
         future = producer.send(
             self.settings.dead_letter_topic, key=record.key, value=record.value, headers=headers
         )

@@ -62,10 +62,9 @@ class PartitionRange:
 
 @dataclass
 class RangeStats:
-    """What a read went through: offsets scanned, records yielded, records outside the range."""
+    """What a read went through: offsets scanned, records outside the range."""
 
     scanned: int = 0
-    yielded: int = 0
     outside: int = 0
     partitions: list[PartitionRange] = field(default_factory=list)
     event_stamped: bool = True  # records stamped with their created_at: the plan used them
@@ -205,7 +204,6 @@ class TopicRangeReader:
             raise RuntimeError("open the reader (with ...) before iterating")
         streams = [self._partition(part) for part in self.stats.partitions if part.size > 0]
         for _at, partition, offset, decoded in heapq.merge(*streams):
-            self.stats.yielded += 1
             yield f"{partition}:{offset}", decoded
 
     def _in_range(self, timestamp: int | None) -> bool:

@@ -256,3 +256,8 @@ def brand_matcher(config: Mapping[str, Any]) -> BrandMatcher | None:
     if not tables:
         return None
     return BrandMatcher({name: BrandTerms.model_validate(t) for name, t in tables.items()})
+
+
+def assigned(matcher: BrandMatcher | None, mention: Mention) -> list[Mention]:
+    """`matcher.assign(mention)`; without a matcher, the mention as it is."""
+    return [mention] if matcher is None else matcher.assign(mention)

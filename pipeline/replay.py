@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from pipeline.brands import BrandMatcher
+from pipeline.brands import BrandMatcher, assigned
 from pipeline.engine import Admission, Engine, Scored
 from pipeline.models import AlertEvent, Invalid, Mention
 from pipeline.records import Rejections
@@ -58,7 +58,7 @@ def replay(
             summary.invalid += 1
             summary.rejected.add(line, record.reason)
             continue
-        mentions = [record] if matcher is None else matcher.assign(record)
+        mentions = assigned(matcher, record)
         if record.brand is None and mentions[0].brand is not None:
             summary.matched += 1
         for mention in mentions:

@@ -9,7 +9,7 @@ from typing import Any
 
 from kafka import KafkaProducer
 
-from pipeline.brands import BrandMatcher
+from pipeline.brands import BrandMatcher, assigned
 from pipeline.models import Invalid, Mention
 from pipeline.records import Rejections
 
@@ -68,7 +68,7 @@ def produce(
             delay = (event_time - first_event) / speed - (clock() - started)
             if delay > 0:
                 sleep(delay)
-        mentions = [record] if matcher is None else matcher.assign(record)
+        mentions = assigned(matcher, record)
         if record.brand is None and mentions[0].brand is not None:
             summary.matched += 1
         for mention in mentions:

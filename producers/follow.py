@@ -24,7 +24,7 @@ from http.client import HTTPException
 from pathlib import Path
 from typing import Any, Protocol
 
-from pipeline.brands import BrandMatcher
+from pipeline.brands import BrandMatcher, assigned
 from pipeline.models import Invalid, Mention
 from producers.feeds import parse_feed
 from producers.fetch import address, fetch
@@ -128,7 +128,7 @@ class Delivery:
                 result.seen += 1
             else:
                 fresh[record.id] = record
-        sent = [m for mention in fresh.values() for m in self._assign(mention)]
+        sent = [m for mention in fresh.values() for m in assigned(self.matcher, mention)]
         if sent:
             self.sink.send(sent)
         self.position.add(list(fresh))
@@ -137,9 +137,6 @@ class Delivery:
         self.position.save()
         result.new += len(fresh)
         result.records += len(sent)
-
-    def _assign(self, mention: Mention) -> list[Mention]:
-        return [mention] if self.matcher is None else self.matcher.assign(mention)
 
 
 class FeedFollower:

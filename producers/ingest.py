@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic.json_schema import models_json_schema
 
 from buzzwatch import web
-from pipeline.brands import BrandMatcher
+from pipeline.brands import BrandMatcher, assigned
 from pipeline.models import SCHEMA_VERSION, Invalid, Mention
 from producers.hooks import HOOKS_PATH, Hook, Numbered
 from producers.kafka_sink import KafkaUnavailable, MentionSink, in_time
@@ -209,7 +209,7 @@ class IngestService:
         was written (the mentions given brands by matching, the places of those naming none)."""
         records, matched, unbranded = [], 0, []
         for index, mention in mentions:
-            copies = [mention] if self.matcher is None else self.matcher.assign(mention)
+            copies = assigned(self.matcher, mention)
             matched += mention.brand is None and copies[0].brand is not None
             if copies[0].brand is None:
                 unbranded.append(index)

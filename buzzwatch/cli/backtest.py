@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from buzzwatch.cli.common import SubParsers, configuration_errors, fail
-from buzzwatch.configuration import load_config
+from buzzwatch.cli.common import SubParsers, configured, fail, readable
 
 
 def add_command(commands: SubParsers) -> None:
@@ -21,14 +20,12 @@ def run(args: argparse.Namespace) -> int:
     from buzzwatch.evaluation.nab import NabError, detect, read_series, write_scored
     from pipeline.settings import detection_settings
 
-    with configuration_errors(args.config):
-        settings = detection_settings(load_config(args.config))
+    with configured(args.config) as config:
+        settings = detection_settings(config)
     try:
-        series = read_series(args.input)
+        series = read_series(readable(args.input))
     except NabError as exc:
         return fail("backtest", f"{args.input}: {exc}")
-    except OSError as exc:
-        return fail("backtest", f"{args.input}: {exc.strerror}")
     scores = detect(series, settings)
     write_scored(args.out, series, scores)
     alerts = sum(score >= 1.0 for score in scores)

@@ -1,5 +1,5 @@
-"""What the commands share: argument types, readable input files, rejected records,
-configuration errors, signals, the one-line report of a Kafka that cannot be reached."""
+"""What the commands share: argument types, readable input files, rejected records, the
+configuration file and its errors, signals, the one-line report of an unreachable Kafka."""
 
 from __future__ import annotations
 
@@ -10,13 +10,11 @@ import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import Any, TypeAlias
 
 from buzzwatch.cli import CommandError
-from buzzwatch.configuration import ConfigError
-
-if TYPE_CHECKING:
-    from pipeline.records import Rejections
+from buzzwatch.configuration import ConfigError, load_config
+from pipeline.records import Rejections
 
 # A string: argparse's class cannot be subscripted at run time.
 SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -24,11 +22,12 @@ Run: TypeAlias = Callable[[argparse.Namespace], int]
 
 
 @contextlib.contextmanager
-def configuration_errors(path: Path | None = None) -> Iterator[None]:
-    """Wrong values read from a configuration (OSError, ValueError: pydantic's errors too) as
-    a ConfigError naming the file: `buzzwatch` prints it as `COMMAND: error: ...`, exit 2."""
+def configured(path: Path | None) -> Iterator[dict[str, Any]]:
+    """The configuration file, read and checked; wrong values read from it then (OSError,
+    ValueError: pydantic's errors too) as a ConfigError naming the file: `buzzwatch` prints it
+    as `COMMAND: error: ...`, exit 2."""
     try:
-        yield
+        yield load_config(path)
     except ConfigError:
         raise
     except (OSError, ValueError) as error:

@@ -7,8 +7,7 @@ import argparse
 import threading
 from pathlib import Path
 
-from buzzwatch.cli.common import SubParsers, configuration_errors, on_stop_signals
-from buzzwatch.configuration import load_config
+from buzzwatch.cli.common import SubParsers, configured, on_stop_signals
 
 
 def add_command(commands: SubParsers) -> None:
@@ -31,8 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from pipeline.brands import brand_matcher
     from pipeline.settings import detection_settings
 
-    config = load_config(args.config)
-    with configuration_errors(args.config):
+    with configured(args.config) as config:
         settings = desk_settings(
             config,
             log_dir=args.log_dir,

@@ -10,8 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from buzzwatch.cli.common import SubParsers, configuration_errors, on_stop_signals
-from buzzwatch.configuration import load_config
+from buzzwatch.cli.common import SubParsers, configured, on_stop_signals
 
 STOP_GRACE_SECONDS = 60.0
 OVERRIDES = (
@@ -45,9 +44,8 @@ def run(args: argparse.Namespace) -> int:
     from pipeline.settings import detection_settings
     from pipeline.statements import HoldingStatements
 
-    config = load_config(args.config)
     overrides: dict[str, Any] = {key: getattr(args, key) for key in OVERRIDES}
-    with configuration_errors(args.config):
+    with configured(args.config) as config:
         kafka = kafka_settings(config, **overrides)
         served = metrics_settings(config, port=args.metrics_port, address=args.metrics_address)
         settings = detection_settings(config)

@@ -15,8 +15,7 @@ from typing import Any, Final, TypeAlias
 
 from tqdm import tqdm
 
-from buzzwatch.cli.common import SubParsers, configuration_errors, fail
-from buzzwatch.configuration import load_config
+from buzzwatch.cli.common import SubParsers, configured, fail
 from buzzwatch.evaluation.crisis import CrisisReport, evaluate, goal_failures, negative_scorer
 from buzzwatch.evaluation.crisis_cv import RULE, Summary, choose, summarise
 from buzzwatch.evaluation.crisis_cv_table import Group, candidates_table, samples_table, seeds_text
@@ -132,8 +131,8 @@ def run(args: argparse.Namespace) -> int:
         return _cross_validate(args)
     if args.grid or args.choose_on or args.report_on:
         return fail("evaluate crisis", "--grid, --choose-on and --report-on need --cv")
-    with configuration_errors(args.config):
-        settings = detection_settings(load_config(args.config))
+    with configured(args.config) as config:
+        settings = detection_settings(config)
     name = args.scenario or "ramped"
     seeds = args.seeds or [1 if args.seed is None else args.seed]
     scenarios = [_scenario(name, seed, args) for seed in seeds]
@@ -187,8 +186,8 @@ def _cross_validate(args: argparse.Namespace) -> int:
             "evaluate crisis",
             f"{streams}: both chosen on and reported on (out of sample means other)",
         )
-    with configuration_errors(args.config):
-        settings = detection_settings(load_config(args.config))
+    with configured(args.config) as config:
+        settings = detection_settings(config)
     grid: Path = args.grid or GRID
     try:
         candidates = read_grid(grid, settings)

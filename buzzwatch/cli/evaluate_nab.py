@@ -10,8 +10,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from buzzwatch.cli.common import SubParsers, configuration_errors, fail
-from buzzwatch.configuration import load_config
+from buzzwatch.cli.common import SubParsers, configured, fail
 from buzzwatch.evaluation.nab import (
     MAIN_PROFILES,
     Corpus,
@@ -73,8 +72,8 @@ def add_to(benchmarks: SubParsers) -> None:
 def run(args: argparse.Namespace) -> int:
     if not args.cv and (args.grid or args.select_on):
         return fail("evaluate nab", "--grid and --select-on need --cv")
-    with configuration_errors(args.config):
-        settings = detection_settings(load_config(args.config))
+    with configured(args.config) as config:
+        settings = detection_settings(config)
     try:
         corpus = open_corpus(args.data)
         if args.cv:

@@ -9,8 +9,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from buzzwatch.cli.common import SubParsers, configuration_errors, fail, on_stop_signals
-from buzzwatch.configuration import load_config
+from buzzwatch.cli.common import SubParsers, configured, fail, on_stop_signals
 
 if TYPE_CHECKING:
     from pipeline.brands import BrandMatcher
@@ -67,8 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.state is None and not args.dry_run:
         return fail("follow", "--state is required (or --dry-run)")
-    config = load_config(args.config)
-    with configuration_errors(args.config):
+    with configured(args.config) as config:
         kafka = kafka_settings(
             config, bootstrap_servers=args.bootstrap_servers, mentions_topic=args.mentions_topic
         )

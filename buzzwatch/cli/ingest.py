@@ -7,8 +7,7 @@ import json
 import threading
 from pathlib import Path
 
-from buzzwatch.cli.common import SubParsers, configuration_errors, fail, on_stop_signals
-from buzzwatch.configuration import load_config
+from buzzwatch.cli.common import SubParsers, configured, fail, on_stop_signals
 
 
 def add_command(commands: SubParsers) -> None:
@@ -35,8 +34,7 @@ def run(args: argparse.Namespace) -> int:
     if args.openapi:
         print(json.dumps(openapi_document(), indent=2, ensure_ascii=False))
         return 0
-    config = load_config(args.config)
-    with configuration_errors(args.config):
+    with configured(args.config) as config:
         kafka = kafka_settings(
             config, bootstrap_servers=args.bootstrap_servers, mentions_topic=args.mentions_topic
         )

@@ -6,8 +6,7 @@ import argparse
 import threading
 from pathlib import Path
 
-from buzzwatch.cli.common import SubParsers, configuration_errors, fail, on_stop_signals
-from buzzwatch.configuration import load_config
+from buzzwatch.cli.common import SubParsers, configured, fail, on_stop_signals
 
 
 def add_command(commands: SubParsers) -> None:
@@ -23,8 +22,7 @@ def run(args: argparse.Namespace) -> int:
     from consumers.notifier import Notifier
     from consumers.settings import kafka_settings, notify_settings
 
-    config = load_config(args.config)
-    with configuration_errors(args.config):
+    with configured(args.config) as config:
         kafka = kafka_settings(
             config, bootstrap_servers=args.bootstrap_servers, alerts_topic=args.alerts_topic
         )

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from buzzwatch.cli.common import configuration_errors, matched, readable, report_rejections
-from buzzwatch.configuration import load_config
+from buzzwatch.cli.common import SubParsers, configured, matched, readable, report_rejections
 from buzzwatch.replay_sources import file_records
-
-if TYPE_CHECKING:
-    from buzzwatch.cli.common import SubParsers
 
 
 def add_command(commands: SubParsers) -> None:
@@ -31,8 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from pipeline.brands import brand_matcher
     from producers.file_producer import mention_producer, produce
 
-    config = load_config(args.config)
-    with configuration_errors(args.config):
+    with configured(args.config) as config:
         kafka = kafka_settings(config, bootstrap_servers=args.bootstrap_servers)
         matcher = brand_matcher(config)
     topic = args.topic or kafka.mentions_topic

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
-from buzzwatch.cli.common import configuration_errors, matched, output_path, readable, utc_time
-from buzzwatch.configuration import load_config
+from buzzwatch.cli.common import SubParsers, configured, matched, output_path, readable, utc_time
 from buzzwatch.replay_setup import ReplaySetup
 from buzzwatch.replay_sources import ReplaySource, file_source
 from pipeline.crisis_log import CrisisLog
@@ -26,7 +25,6 @@ from pipeline.replay import ReplaySummary, replay
 if TYPE_CHECKING:
     import pandas as pd
 
-    from buzzwatch.cli.common import SubParsers
     from buzzwatch.series import SeriesCollector
 
 
@@ -150,8 +148,7 @@ def _check_replay_arguments(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     _check_replay_arguments(args)
-    config = load_config(args.config)
-    with configuration_errors(args.config):
+    with configured(args.config) as config:
         setup = ReplaySetup.from_config(config)
     if args.workers > 1:
         return _parallel_replay(args)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from buzzwatch.cli.common import SubParsers, configuration_errors, fail, kafka_errors
-from buzzwatch.configuration import load_config
+from buzzwatch.cli.common import SubParsers, configured, fail, kafka_errors
 
 
 def add_command(commands: SubParsers) -> None:
@@ -34,8 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from consumers.detector import skip_metadata, skipped_offsets
     from consumers.settings import kafka_settings
 
-    config = load_config(args.config)
-    with configuration_errors(args.config):
+    with configured(args.config) as config:
         kafka = kafka_settings(
             config,
             bootstrap_servers=args.bootstrap_servers,

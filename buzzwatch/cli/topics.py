@@ -6,8 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from buzzwatch.cli.common import SubParsers, configuration_errors, fail, kafka_errors
-from buzzwatch.configuration import load_config
+from buzzwatch.cli.common import SubParsers, configured, fail, kafka_errors
 
 
 def add_command(commands: SubParsers) -> None:
@@ -30,8 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from consumers.settings import kafka_settings
     from consumers.topics import ensure_topics, partition_counts
 
-    config = load_config(args.config)
-    with configuration_errors(args.config):
+    with configured(args.config) as config:
         kafka = kafka_settings(config, bootstrap_servers=args.bootstrap_servers)
         specs = buzzwatch_topics(
             kafka, config.get("notify", {}), args.partitions, args.replication_factor
