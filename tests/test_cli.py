@@ -135,6 +135,11 @@ def test_every_command_refuses_a_bad_configuration_by_name(
     result = run(*command, "--config", str(tmp_path / "none.toml"))
     assert result.returncode == 2 and "none.toml: no such configuration file" in result.stderr
     assert "Traceback" not in result.stderr
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes("[detection]\nwarmup_hours = 1 # réglé\n".encode("latin-1"))
+    result = run(*command, "--config", str(latin))
+    assert result.returncode == 2 and result.stderr.startswith(f"{command[0]}: error: {latin}: ")
+    assert "utf-8" in result.stderr and result.stderr.count("\n") == 1
     wrong = {"detection = 5\n": "[detection] must be a table, not 5"}
     if command[0] in READ_DETECTION:
         wrong["[detection]\nbucket_seconds = 'x'\n"] = "bucket_seconds"  # pydantic refuses it
