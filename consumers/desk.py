@@ -99,7 +99,7 @@ class DeskService:
 
     # --- the API -----------------------------------------------------------------------------
 
-    def incidents(self, only_open: bool) -> tuple[int, Any]:
+    def incidents(self, only_open: bool) -> JSONResponse:
         with self.lock:
             chosen = [
                 incident.summary()
@@ -109,26 +109,26 @@ class DeskService:
         chosen.sort(key=lambda summary: summary["opened_at"], reverse=True)
         for summary in chosen:
             summary.pop("explanation")
-        return 200, {"incidents": chosen}
+        return JSONResponse({"incidents": chosen})
 
-    def incident(self, incident_id: str) -> tuple[int, Any]:
+    def incident(self, incident_id: str) -> JSONResponse:
         with self.lock:
             incident = self.desk.desk.incidents.get(incident_id)
-            return (200, incident.summary()) if incident else _missing(incident_id)
+            return JSONResponse(incident.summary()) if incident else _missing(incident_id)
 
-    def queue(self, incident_id: str) -> tuple[int, Any]:
+    def queue(self, incident_id: str) -> JSONResponse:
         with self.lock:
             incident = self.desk.desk.incidents.get(incident_id)
             if incident is None:
                 return _missing(incident_id)
             items = [item_dict(item) for item in incident.ordered_queue()]
-        return 200, {"incident": incident_id, "brand": incident.brand, "queue": items}
+        return JSONResponse({"incident": incident_id, "brand": incident.brand, "queue": items})
 
-    def mark(self, incident_id: str, person: str, body: bytes) -> tuple[int, Any]:
+    def mark(self, incident_id: str, person: str, body: bytes) -> JSONResponse:
         try:
             change = StatusChange.model_validate_json(body or b"{}")
         except ValidationError:
-            return 422, {"error": f"give status ({', '.join(STATUSES)}) and an optional note"}
+            return web.error(422, f"give status ({', '.join(STATUSES)}) and an optional note")
         status = change.status
         try:
             with self.lock:
@@ -136,12 +136,12 @@ class DeskService:
                     incident_id, person, status, datetime.now(UTC), "http", change.note
                 )
         except KeyError as error:
-            return 404, {"error": str(error.args[0])}
-        return 200, {"logged": written.seq, "person": person, "status": status}
+            return web.error(404, str(error.args[0]))
+        return JSONResponse({"logged": written.seq, "person": person, "status": status})
 
 
-def _missing(incident_id: str) -> tuple[int, Any]:
-    return 404, {"error": f"no incident {incident_id}"}
+def _missing(incident_id: str) -> JSONResponse:
+    return web.error(404, f"no incident {incident_id}")
 
 
 class StatusChange(BaseModel):
@@ -162,16 +162,13 @@ def desk_app(service: DeskService) -> FastAPI:
     error: dict[str, Any] = {"model": web.Error}
     missing: dict[int | str, dict[str, Any]] = {404: {"description": "No such incident.", **error}}
 
-    def answer(result: tuple[int, Any]) -> JSONResponse:
-        return JSONResponse(result[1], result[0])
-
     @app.get("/healthz", summary="The desk is up.")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/v1/incidents", summary="Incidents, newest first.", dependencies=guarded)
     def incidents(state: Literal["all", "open"] = "all") -> JSONResponse:
-        return answer(service.incidents(state == "open"))
+        return service.incidents(state == "open")
 
     @app.get(
         "/v1/incidents/{incident}",
@@ -180,7 +177,7 @@ def desk_app(service: DeskService) -> FastAPI:
         responses=missing,
     )
     def incident(incident: str) -> JSONResponse:
-        return answer(service.incident(incident))
+        return service.incident(incident)
 
     @app.get(
         "/v1/incidents/{incident}/queue",
@@ -189,7 +186,7 @@ def desk_app(service: DeskService) -> FastAPI:
         responses=missing,
     )
     def queue(incident: str) -> JSONResponse:
-        return answer(service.queue(incident))
+        return service.queue(incident)
 
     @app.post(
         "/v1/incidents/{incident}/queue/{person:path}",
@@ -211,7 +208,7 @@ def desk_app(service: DeskService) -> FastAPI:
     )
     async def mark(request: Request, incident: str, person: str) -> JSONResponse:
         body = await web.read_body(request, MAX_BODY_BYTES, BODY_SECONDS)
-        return answer(service.mark(incident, person, body))
+        return service.mark(incident, person, body)
 
     app.router.routes.append(web.metrics_route(service.registry))
     return app
@@ -317,13 +314,12 @@ def _buffer(
 
 
 def _caught_up(consumer: KafkaConsumer, topic: str) -> bool:
-    for tp in consumer.assignment():
-        if tp.topic != topic:
-            continue
-        highwater = consumer.highwater(tp)
-        if highwater is None or consumer.position(tp) < highwater:
-            return False
-    return True
+    """Whether every assigned partition of `topic` is read to its high watermark."""
+    return all(
+        (highwater := consumer.highwater(tp)) is not None and consumer.position(tp) >= highwater
+        for tp in consumer.assignment()
+        if tp.topic == topic
+    )
 
 
 def _pause_full(consumer: KafkaConsumer, aligned: Aligned) -> None:

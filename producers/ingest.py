@@ -18,7 +18,6 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Path, Request
@@ -46,22 +45,6 @@ DESCRIPTION = (
     "after 429, 503 or a lost answer is safe: a mention id already counted in its brand's open "
     "buckets counts once."
 )
-
-
-@dataclass
-class Reply:
-    """An answer of the service: status, JSON body and extra headers."""
-
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
-
-    def response(self) -> JSONResponse:
-        return JSONResponse(self.body, self.status, self.headers or None)
-
-
-def _error(status: int, message: str, **headers: str) -> Reply:
-    return Reply(status, {"error": message}, headers)
 
 
 class IngestMetrics:
@@ -103,8 +86,8 @@ class IngestMetrics:
 
 
 class IngestService:
-    """The answers of the HTTP API, apart from the HTTP plumbing: on the server's event loop,
-    the wait for Kafka holding no thread."""
+    """The answers of the HTTP API, apart from its routes: on the server's event loop, the
+    wait for Kafka holding no thread."""
 
     def __init__(
         self,
@@ -120,43 +103,43 @@ class IngestService:
         self.metrics = IngestMetrics(sink)
         self._pending = 0  # touched by the event loop only
 
-    def health(self) -> Reply:
+    def health(self) -> JSONResponse:
         if self.sink.connected:
-            return Reply(200, {"status": "ok", "kafka": "connected"})
-        return Reply(503, {"status": "unavailable", "kafka": self.sink.problem})
+            return JSONResponse({"status": "ok", "kafka": "connected"}, 200)
+        return JSONResponse({"status": "unavailable", "kafka": self.sink.problem}, 503)
 
-    async def take(self, raw: bytes) -> Reply:
+    async def take(self, raw: bytes) -> JSONResponse:
         """`POST /v1/mentions`'s body, from its JSON to Kafka's acknowledgement."""
         try:
             items = _decoded(raw)
         except ValueError as error:
             detail = [{"loc": ["body"], "msg": str(error), "type": "json_invalid"}]
-            return Reply(422, {"detail": detail})
+            return JSONResponse({"detail": detail}, 422)
         batch = items if isinstance(items, list) else [items]
         if not batch:
-            return Reply(
-                422, {"detail": [{"loc": ["body"], "msg": "no mentions", "type": "empty"}]}
+            return JSONResponse(
+                {"detail": [{"loc": ["body"], "msg": "no mentions", "type": "empty"}]}, 422
             )
         if len(batch) > self.settings.max_batch:
             return self._too_many(MENTIONS_PATH, len(batch))
         mentions, detail = _validate(batch)
         if detail:
             self.metrics.mentions.labels(MENTIONS_PATH, "invalid").inc(len(batch))
-            return Reply(422, {"detail": detail[:MAX_DETAILS], "errors": len(detail)})
+            return JSONResponse({"detail": detail[:MAX_DETAILS], "errors": len(detail)}, 422)
         sent = await self._send(MENTIONS_PATH, list(enumerate(mentions)))
-        return sent if isinstance(sent, Reply) else Reply(202, sent.model_dump())
+        return sent if isinstance(sent, JSONResponse) else JSONResponse(sent.model_dump(), 202)
 
-    async def take_hook(self, hook: Hook, raw: bytes, signature: str | None) -> Reply:
+    async def take_hook(self, hook: Hook, raw: bytes, signature: str | None) -> JSONResponse:
         """A hook's payload, with the `signature` its hook asks for (None: the bearer token
         was checked): its records mapped, those not delivered before sent; 422 when none maps
         to a mention."""
         if signature is not None and not hook.signature_matches(raw, signature):
             header = hook.settings.signature_header
-            return _error(401, f"the signature ({header}) does not match the body")
+            return web.error(401, f"the signature ({header}) does not match the body")
         try:
             records = records_of(_decoded(raw), hook.records_path)
         except ValueError as error:
-            return Reply(422, {"error": str(error), "invalid": []})
+            return JSONResponse({"error": str(error), "invalid": []}, 422)
         if len(records) > self.settings.max_batch:
             return self._too_many(hook.path, len(records))
         mapped = [in_time(hook.mapper.mention(record)) for record in records]
@@ -171,13 +154,13 @@ class IngestService:
                 "%s: %d of %d records invalid: %s", hook.path, len(invalid), len(mapped), invalid[0]
             )
         if invalid and len(invalid) == len(mapped):
-            return Reply(422, {"error": "no record maps to a mention", "invalid": invalid})
+            return JSONResponse({"error": "no record maps to a mention", "invalid": invalid}, 422)
         numbered = [(i, m) for i, m in enumerate(mapped) if isinstance(m, Mention)]
         return await self._send_once(hook, numbered, invalid)
 
     async def _send_once(
         self, hook: Hook, numbered: Numbered, invalid: list[dict[str, Any]]
-    ) -> Reply:
+    ) -> JSONResponse:
         """Send the mentions the hook has not delivered before, and record their ids once
         Kafka acknowledged them; the answer counts those delivered before."""
         try:
@@ -188,23 +171,25 @@ class IngestService:
         try:
             fresh, duplicates = hook.fresh(numbered)
             sent = await self._send(hook.path, fresh) if fresh else _NOTHING_SENT
-            if isinstance(sent, Reply):
+            if isinstance(sent, JSONResponse):
                 return sent
             hook.record([mention.id for _, mention in fresh])
         finally:
             hook.lock.release()
         self.metrics.mentions.labels(hook.path, "duplicate").inc(duplicates)
-        return Reply(202, {**sent.model_dump(), "duplicates": duplicates, "invalid": invalid})
+        return JSONResponse(
+            {**sent.model_dump(), "duplicates": duplicates, "invalid": invalid}, 202
+        )
 
-    def _too_many(self, path: str, count: int) -> Reply:
+    def _too_many(self, path: str, count: int) -> JSONResponse:
         self.metrics.mentions.labels(path, "too_large").inc(count)
-        return _error(413, f"{count} mentions in one request, at most {self.settings.max_batch}")
+        return web.error(413, f"{count} mentions in one request, at most {self.settings.max_batch}")
 
-    def _busy(self, path: str, count: int, why: str) -> Reply:
+    def _busy(self, path: str, count: int, why: str) -> JSONResponse:
         self.metrics.mentions.labels(path, "busy").inc(count)
-        return _error(429, f"{why}; retry", **{"Retry-After": str(RETRY_BUSY_SECONDS)})
+        return web.error(429, f"{why}; retry", **{"Retry-After": str(RETRY_BUSY_SECONDS)})
 
-    async def _send(self, path: str, mentions: Numbered) -> Accepted | Reply:
+    async def _send(self, path: str, mentions: Numbered) -> Accepted | JSONResponse:
         """Send the mentions, one record per brand, and wait for Kafka's acknowledgement; what
         was written (the mentions given brands by matching, the places of those naming none)."""
         records, matched, unbranded = [], 0, []
@@ -226,7 +211,7 @@ class IngestService:
             await self.sink.delivered(records)
         except KafkaUnavailable as error:
             self.metrics.mentions.labels(path, "unavailable").inc(len(mentions))
-            return _error(503, str(error), **{"Retry-After": str(RETRY_KAFKA_SECONDS)})
+            return web.error(503, str(error), **{"Retry-After": str(RETRY_KAFKA_SECONDS)})
         finally:
             self._pending -= len(mentions)
             self.metrics.pending.set(self._pending)
@@ -423,7 +408,7 @@ def ingest_app(service: IngestService) -> FastAPI:
         raw = await body_of(request)
         reply = await service.take(raw)
         service.metrics.seconds.labels(MENTIONS_PATH).observe(time.perf_counter() - started)
-        return reply.response()
+        return reply
 
     @app.post(
         HOOKS_PATH + "{name}",
@@ -451,7 +436,7 @@ def ingest_app(service: IngestService) -> FastAPI:
         raw = await body_of(request)
         reply = await service.take_hook(hook, raw, signature)
         service.metrics.seconds.labels(hook.path).observe(time.perf_counter() - started)
-        return reply.response()
+        return reply
 
     @app.get(
         "/healthz",
@@ -459,7 +444,7 @@ def ingest_app(service: IngestService) -> FastAPI:
         responses=_answers({200: ("Yes.", Health), 503: ("No.", Health)}),
     )
     async def health() -> JSONResponse:
-        return service.health().response()
+        return service.health()
 
     app.router.routes.append(web.metrics_route(service.metrics.registry))
     _with_components(app, Mention, _SIGNATURE)
