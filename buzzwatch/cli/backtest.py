@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from buzzwatch.cli.common import SubParsers, configured, fail, readable
+from buzzwatch.cli.common import SubParsers, configured, fail
 
 
 def add_command(commands: SubParsers) -> None:
@@ -23,9 +23,11 @@ def run(args: argparse.Namespace) -> int:
     with configured(args.config) as config:
         settings = detection_settings(config)
     try:
-        series = read_series(readable(args.input))
+        series = read_series(args.input)
     except NabError as exc:
         return fail("backtest", f"{args.input}: {exc}")
+    except OSError as exc:
+        return fail("backtest", f"{args.input}: {exc.strerror}")
     scores = detect(series, settings)
     write_scored(args.out, series, scores)
     alerts = sum(score >= 1.0 for score in scores)
