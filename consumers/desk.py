@@ -114,7 +114,8 @@ class DeskService:
     def incident(self, incident_id: str) -> JSONResponse:
         with self.lock:
             incident = self.desk.desk.incidents.get(incident_id)
-            return JSONResponse(incident.summary()) if incident else _missing(incident_id)
+            summary = incident.summary() if incident else None
+        return _missing(incident_id) if summary is None else JSONResponse(summary)
 
     def queue(self, incident_id: str) -> JSONResponse:
         with self.lock:
