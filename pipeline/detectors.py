@@ -109,7 +109,7 @@ def judge(
     settings: DetectionSettings,
     windows: list[Window],
     warm: bool,
-    floors: list[float] | None = None,
+    floors: list[float],
 ) -> Verdict:
     """Apply a rule to the windows ending at one bucket; the strongest eligible one decides.
 
@@ -124,7 +124,7 @@ def judge(
     best: tuple[float, Window, float | None] | None = None
     calm = []
     bar = rule.effect
-    for w, floor in zip(windows, floors or [0.0] * len(windows), strict=True):
+    for w, floor in zip(windows, floors, strict=True):
         ratio = log_ratio(w.observed, w.expected, w.buckets, settings.pseudo_count)
         effect = ratio / w.noise.spread.value
         enough = w.observed >= max(rule.min_count, floor)
@@ -231,10 +231,34 @@ class _Windows:
                 sums, self.noise, pairs, strict=True
             )
         ]
-        day = _day(t)
-        share = self._rule.record_share
-        floors = [share * record.largest(day) for record in self.records] or None
-        return judge(self._rule, self._settings, windows, warm, floors)
+        return judge(self._rule, self._settings, windows, warm, self._floors(t))
+
+    def least_to_fire(self, t: int, expected: float, warm: bool) -> float:
+        """A lower bound of the count the bucket at `t` needs for any window to fire, when it
+        is expected to hold at least `expected` (infinite while the baseline is cold).
+
+        A window fires only with enough mentions and an effect at the bar: the effect grows
+        with the count, so below the bound no window does and judging can be skipped. The
+        bound is lowered by a relative 1e-9, far beyond the rounding of `judge`'s floats.
+        """
+        if not warm:
+            return math.inf
+        rule, pseudo_count = self._rule, self._settings.pseudo_count
+        least = math.inf
+        for (buckets, before, usual), noise, floor in zip(
+            self.recent.sums(0.0, expected), self.noise, self._floors(t), strict=True
+        ):
+            a = pseudo_count * math.sqrt(buckets)
+            at_bar = (usual + a) * math.exp(rule.effect * noise.spread.value) - a
+            least = min(least, max(rule.min_count, floor, at_bar) - before)
+        return least - 1e-9 * (abs(least) + 1.0)
+
+    def _floors(self, t: int) -> list[float]:
+        """Each window's record floor for the bucket at `t` (0 without records)."""
+        if not self.records:
+            return [0.0] * len(self.noise)
+        day, share = _day(t), self._rule.record_share
+        return [share * record.largest(day) for record in self.records]
 
     def sd(self, expected: float) -> float:
         """Standard deviation of one bucket's count around `expected`."""
@@ -337,6 +361,10 @@ class VolumeRule:
     def score_one(self, t: int, volume: int) -> Verdict:
         return self.windows.judge(t, volume, self.expected(t), self.seen >= self._warmup)
 
+    def least_to_fire(self, t: int) -> float:
+        """Below this volume, the bucket at `t` cannot fire (`_Windows.least_to_fire`)."""
+        return self.windows.least_to_fire(t, self.expected(t), self.seen >= self._warmup)
+
     def learn_one(self, t: int, volume: int, pace: float = 1.0) -> None:
         """Learn from the closed bucket at `t`; `pace` < 1 slows learning during incidents."""
         factor, expected = self._expectation(t)
@@ -418,6 +446,18 @@ class NegativeRule:
         span = round((shown.buckets - 1 + fraction) * size) if shown.buckets else 0
         normal = smallest.statistic < self._level / 2
         return with_evidence(verdict, shown, fired is not None and warm, self._level, normal, span)
+
+    def least_to_fire(self, t: int) -> float:
+        """Below this many negatives, the bucket at `t` cannot fire: no window can (their
+        expected count is at least the previous buckets'), and no run can, as a bucket adds
+        at most `evidence_cap` to one; 0 when a run is within that of the alarm level."""
+        warm = self.seen >= self._warmup
+        cap = self.evidence_cap()
+        if warm and any(
+            run.run.statistic + cap >= self._level for pair in self.cusums for run in pair
+        ):
+            return 0.0
+        return self.windows.least_to_fire(t, 0.0, warm)
 
     def _runs(
         self, volume: int, negatives: int, usual_volume: float, push: bool

@@ -129,6 +129,8 @@ class BrandState:
         self.negative = NegativeRule(settings)
         self.evidence = Evidence(brand, settings.explain)
         self.silence = 0.0  # log-chance of the current run of empty buckets
+        # per bucket start, the counts below which each rule cannot fire early
+        self._least: tuple[int | None, dict[AlertKind, float]] = (None, {})
         self.changed = False  # counted, closed a bucket or emitted since the last checkpoint
         resolve_after = settings.buckets(settings.resolve_after_minutes * 60)
         self.alerts = {kind: AlertLifecycle(brand, kind, resolve_after) for kind in KINDS}
@@ -180,14 +182,16 @@ class BrandState:
     def check_early(self, start: int, until: int) -> list[AlertEvent]:
         """Fire on the partial counts of the bucket [start, until) if they already make a spike.
 
-        Only the rules whose alert is inactive are judged: an active alert cannot fire again.
+        Only the rules whose alert is inactive are judged (an active alert cannot fire again),
+        and only once their counts reach the bucket's bound below which they cannot fire.
         """
         volume, negatives = self._counts(start, until, pop=False)
+        counts: dict[AlertKind, int] = {"volume": volume, "negative": negatives}
         fraction = (until - start) / self.settings.bucket_seconds
         usual = self.volume.expected(start)
         events = []
         for kind, life in self.alerts.items():
-            if life.active:
+            if life.active or counts[kind] < self._least_to_fire(kind, start):
                 continue
             verdict = self._verdict(kind, start, volume, negatives, usual, fraction)
             event = life.early(verdict, start, until)
@@ -196,6 +200,17 @@ class BrandState:
                 self.changed = True
         self._restart_on(events)
         return events
+
+    def _least_to_fire(self, kind: AlertKind, start: int) -> float:
+        """The count below which the `kind` rule cannot fire in the bucket at `start`: one
+        bound a bucket, as the rules learn only when it closes."""
+        if self._least[0] != start:
+            self._least = (start, {})
+        known = self._least[1]
+        if kind not in known:
+            rule = self.volume if kind == "volume" else self.negative
+            known[kind] = rule.least_to_fire(start)
+        return known[kind]
 
     def _verdict(
         self,

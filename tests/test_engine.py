@@ -1,11 +1,16 @@
 import json
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from pipeline.engine import Admission, BucketReport, Engine
-from pipeline.models import AlertEvent, Mention
+import pytest
+
+from pipeline.engine import Admission, BrandState, BucketReport, Engine
+from pipeline.models import AlertEvent, AlertKind, Mention
+from pipeline.records import open_input, read_jsonl
 from pipeline.replay import replay
 from pipeline.settings import DetectionSettings
+from pipeline.synthetic import SAMPLE_PATH
 from pipeline.watermark import Watermark
 from tests.helpers import ANGRY_TEXT, HAPPY_TEXT, T0, mention, stream
 
@@ -219,3 +224,32 @@ def test_lanes_merged_in_any_order_give_the_alerts_of_one_ordered_lane() -> None
         progress = [watermark.progress(n) or 0 for n in (0, 1)]
         ahead = progress[1] - progress[0]
     assert events == whole and any(e.state == "firing" for e in events)
+
+
+def test_early_checks_skip_only_rules_that_cannot_fire(monkeypatch: pytest.MonkeyPatch) -> None:
+    # On the sample stream, each early check is also judged in full: a rule whose counts are
+    # below its bound (`least_to_fire`, skipped by the engine) never fires, rules above it
+    # do fire, and most checks are skipped.
+    seen: Counter[tuple[str, bool, bool]] = Counter()
+    check_early = BrandState.check_early
+
+    def judged_in_full(state: BrandState, start: int, until: int) -> list[AlertEvent]:
+        volume, negatives = state._counts(start, until, pop=False)
+        usual = state.volume.expected(start)
+        fraction = (until - start) / state.settings.bucket_seconds
+        counts: dict[AlertKind, int] = {"volume": volume, "negative": negatives}
+        for kind, count in counts.items():
+            if not state.alerts[kind].active:
+                verdict = state._verdict(kind, start, volume, negatives, usual, fraction)
+                above = count >= state._least_to_fire(kind, start)
+                seen[kind, verdict.fires, above] += 1
+        return check_early(state, start, until)
+
+    monkeypatch.setattr(BrandState, "check_early", judged_in_full)
+    with open_input(SAMPLE_PATH) as sample:
+        replay(read_jsonl(sample), Engine(), lambda event: None)
+    for kind in ("volume", "negative"):
+        assert seen[kind, True, False] == 0  # fired below the bound
+        assert seen[kind, True, True] > 0  # the bound let firing checks through
+        skipped = seen[kind, False, False]
+        assert skipped > 0.8 * sum(n for (k, *_), n in seen.items() if k == kind), seen
