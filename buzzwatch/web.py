@@ -20,7 +20,6 @@ import hmac
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
-from typing import Any
 
 from anyio import to_thread
 from fastapi import FastAPI, Request
@@ -179,10 +178,6 @@ class Bearer(HTTPBearer):
             scheme_name=BEARER, description="One of the service's tokens.", auto_error=False
         )
         self.secrets = [token.get_secret_value().encode() for token in tokens]
-
-    def scheme(self) -> dict[str, Any]:
-        """The security scheme, for a document whose routes call the check themselves."""
-        return {BEARER: self.model.model_dump(mode="json", by_alias=True, exclude_none=True)}
 
     async def __call__(self, request: Request) -> None:  # type: ignore[override]
         scheme, _, given = request.headers.get("authorization", "").partition(" ")

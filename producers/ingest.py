@@ -405,8 +405,7 @@ def ingest_app(service: IngestService) -> FastAPI:
     async def post_mentions(request: Request) -> JSONResponse:
         started = time.perf_counter()
         await bearer(request)  # called, not a dependency: FastAPI's resolution costs ~10 %
-        raw = await body_of(request)
-        reply = await service.take(raw)
+        reply = await service.take(await body_of(request))
         service.metrics.seconds.labels(MENTIONS_PATH).observe(time.perf_counter() - started)
         return reply
 
@@ -433,8 +432,7 @@ def ingest_app(service: IngestService) -> FastAPI:
             raise web.Refused(401, f"a signature is required ({header})", {})
         if signature is None:
             await bearer(request)
-        raw = await body_of(request)
-        reply = await service.take_hook(hook, raw, signature)
+        reply = await service.take_hook(hook, await body_of(request), signature)
         service.metrics.seconds.labels(hook.path).observe(time.perf_counter() - started)
         return reply
 
@@ -447,7 +445,8 @@ def ingest_app(service: IngestService) -> FastAPI:
         return service.health()
 
     app.router.routes.append(web.metrics_route(service.metrics.registry))
-    _with_components(app, Mention, {**bearer.scheme(), **_SIGNATURE})
+    scheme = bearer.model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    _with_components(app, Mention, {web.BEARER: scheme, **_SIGNATURE})
     return app
 
 
