@@ -238,8 +238,9 @@ class _Windows:
         is expected to hold at least `expected` (infinite while the baseline is cold).
 
         A window fires only with enough mentions and an effect at the bar: the effect grows
-        with the count, so below the bound no window does and judging can be skipped. The
-        bound is lowered by a relative 1e-9, far beyond the rounding of `judge`'s floats.
+        with the count, so below the bound no window does and judging can be skipped. Each
+        window's bound is lowered by 1e-9 of the counts it compares, far beyond the rounding
+        of `judge`'s floats; a bar beyond e^700 (a rule switched off) is met by no count.
         """
         if not warm:
             return math.inf
@@ -249,9 +250,10 @@ class _Windows:
             self.recent.sums(0.0, expected), self.noise, self._floors(t), strict=True
         ):
             a = pseudo_count * math.sqrt(buckets)
-            at_bar = (usual + a) * math.exp(rule.effect * noise.spread.value) - a
-            least = min(least, max(rule.min_count, floor, at_bar) - before)
-        return least - 1e-9 * (abs(least) + 1.0)
+            at_bar = (usual + a) * math.exp(min(rule.effect * noise.spread.value, 700.0)) - a
+            need = max(rule.min_count, floor, at_bar)
+            least = min(least, need - before - 1e-9 * (need + before + 1.0))
+        return least
 
     def _floors(self, t: int) -> list[float]:
         """Each window's record floor for the bucket at `t` (0 without records)."""

@@ -10,7 +10,8 @@ from pipeline.models import AlertEvent, AlertKind, Mention
 from pipeline.records import open_input, read_jsonl
 from pipeline.replay import replay
 from pipeline.settings import DetectionSettings
-from pipeline.synthetic import SAMPLE_PATH
+from pipeline.synthetic import SAMPLE_PATH, generate
+from pipeline.synthetic_ramped import ramped_scenario
 from pipeline.watermark import Watermark
 from tests.helpers import ANGRY_TEXT, HAPPY_TEXT, T0, mention, stream
 
@@ -227,9 +228,9 @@ def test_lanes_merged_in_any_order_give_the_alerts_of_one_ordered_lane() -> None
 
 
 def test_early_checks_skip_only_rules_that_cannot_fire(monkeypatch: pytest.MonkeyPatch) -> None:
-    # On the sample stream, each early check is also judged in full: a rule whose counts are
-    # below its bound (`least_to_fire`, skipped by the engine) never fires, rules above it
-    # do fire, and most checks are skipped.
+    # On the sample stream and a ramped crisis stream, each early check is also judged in
+    # full: a rule whose counts are below its bound (`least_to_fire`, skipped by the engine)
+    # never fires, rules above it do fire, and most checks are skipped.
     seen: Counter[tuple[str, bool, bool]] = Counter()
     check_early = BrandState.check_early
 
@@ -248,8 +249,18 @@ def test_early_checks_skip_only_rules_that_cannot_fire(monkeypatch: pytest.Monke
     monkeypatch.setattr(BrandState, "check_early", judged_in_full)
     with open_input(SAMPLE_PATH) as sample:
         replay(read_jsonl(sample), Engine(), lambda event: None)
+    ramped = generate(ramped_scenario(seed=1, days=3, scale=0.3))
+    replay(enumerate(ramped, start=1), Engine(), lambda event: None)
     for kind in ("volume", "negative"):
         assert seen[kind, True, False] == 0  # fired below the bound
         assert seen[kind, True, True] > 0  # the bound let firing checks through
         skipped = seen[kind, False, False]
-        assert skipped > 0.8 * sum(n for (k, *_), n in seen.items() if k == kind), seen
+        assert skipped > 0.5 * sum(n for (k, *_), n in seen.items() if k == kind), seen
+
+
+def test_a_rule_switched_off_by_a_huge_bar_never_fires() -> None:
+    off = DetectionSettings.model_validate({"volume": {"effect": 30000, "critical_effect": 60000}})
+    events: list[AlertEvent] = []
+    with open_input(SAMPLE_PATH) as sample:
+        replay(read_jsonl(sample), Engine(off), events.append)
+    assert events and all(event.kind == "negative" for event in events)
