@@ -82,8 +82,18 @@ class Window:
 
 def log_ratio(observed: float, expected: float, buckets: int, pseudo_count: float) -> float:
     """log((o + a) / (e + a)), with `a` growing with the window so small counts stay modest."""
-    a = pseudo_count * math.sqrt(buckets)
+    a = _pseudo(buckets, pseudo_count)
     return math.log((observed + a) / (expected + a))
+
+
+def count_at_log_ratio(ratio: float, expected: float, buckets: int, pseudo_count: float) -> float:
+    """The count whose `log_ratio` to `expected` is `ratio`: its inverse."""
+    a = _pseudo(buckets, pseudo_count)
+    return (expected + a) * math.exp(ratio) - a
+
+
+def _pseudo(buckets: int, pseudo_count: float) -> float:
+    return pseudo_count * math.sqrt(buckets)
 
 
 def count_tail(observed: float, expected: float, dispersion: float) -> float:
@@ -249,9 +259,8 @@ class _Windows:
         for (buckets, before, usual), noise, floor in zip(
             self.recent.sums(0.0, expected), self.noise, self._floors(t), strict=True
         ):
-            a = pseudo_count * math.sqrt(buckets)
-            at_bar = (usual + a) * math.exp(min(rule.effect * noise.spread.value, 700.0)) - a
-            need = max(rule.min_count, floor, at_bar)
+            bar = min(rule.effect * noise.spread.value, 700.0)
+            need = max(rule.min_count, floor, count_at_log_ratio(bar, usual, buckets, pseudo_count))
             least = min(least, need - before - 1e-9 * (need + before + 1.0))
         return least
 
