@@ -19,12 +19,14 @@ import contextlib
 import hmac
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping, Sequence
+from typing import Any
 
 from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from fastapi_offline import FastAPIOffline
 from hypercorn.asyncio import serve as hypercorn_serve
@@ -185,6 +187,15 @@ class Bearer(HTTPBearer):
         known = bool(raw) and any(hmac.compare_digest(raw, secret) for secret in self.secrets)
         if scheme.lower() != "bearer" or not known:
             raise Refused(401, "a valid bearer token is required", BEARER_NEEDED)
+
+
+class Direct(APIRoute):
+    """A route documented from its declaration like any other, whose endpoint takes the
+    `Request` and answers itself: FastAPI's parameter resolution, which such an endpoint does
+    not use, is skipped (its custom route class hook, `get_route_handler`)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        return self.endpoint
 
 
 def metrics_route(registry: CollectorRegistry) -> Route:
