@@ -9,8 +9,11 @@ Each run starts a server on a topic of its own (3 partitions) and gives it `--se
 vegeta (a Go load tester, built once with `go install` into the benchmark cache) with
 `--clients` concurrent keep-alive clients sending one mention per request, as fast as answers
 come. The two servers take turns, `--rounds` runs each, so that both see the machine in the
-same moods. Printed per run: requests/s, latency percentiles, status codes, and the records
-on its topic, which must be at least the 202 answers: 0 lost. Then the ratios of the medians.
+same moods. Printed per run: requests/s, latency percentiles, the server's CPU time per
+request (user and system, all its threads, from /proc where there is one), status codes, and
+the records on its topic, which must be at least the 202 answers: 0 lost. Then the median of
+each round's ratios: the machine's speed drifts between rounds by more than the servers
+differ, and each round's two runs see it alike.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ TOKEN = "load-test-token"
 TARGETS = 20_000  # distinct mentions, cycled
 PARTITIONS = 3
 PACKAGES = ("pipeline", "producers", "consumers", "buzzwatch")
+RATIOS = (("per_second", "requests/s"), ("p99_ms", "p99"), ("cpu_ms", "CPU a request"))
 
 
 def vegeta() -> Path:
@@ -133,20 +137,24 @@ def measure(
         try:
             where = f"127.0.0.1:{port}"
             print(f"{name}: {seconds} s of {clients} clients…", flush=True)
-            with running(command, f"http://{where}/healthz", workdir / "ingest.log"):
+            with running(command, f"http://{where}/healthz", workdir / "ingest.log") as server:
+                before = cpu_seconds(server.pid)
                 report = attack(tool, where, seconds, clients, workdir)
+                after = cpu_seconds(server.pid)
         finally:
             os.environ["PYTHONPATH"] = env_path
     time.sleep(1)
     codes = {str(k): int(v) for k, v in report["status_codes"].items()}
+    requests = max(1, int(report["requests"]))
     written = records_on(bootstrap, topic)
     latencies = report["latencies"]
     return {
         "name": name,
-        "requests": int(report["requests"]),
+        "requests": requests,
         "per_second": codes.get("202", 0) / (report["duration"] / 1e9),
         "p50_ms": latencies["50th"] / 1e6,
         "p99_ms": latencies["99th"] / 1e6,
+        "cpu_ms": None if after is None or before is None else 1e3 * (after - before) / requests,
         "codes": codes,
         "written": written,
         "lost": max(0, codes.get("202", 0) - written),
@@ -168,22 +176,44 @@ def main(argv: list[str] | None = None) -> None:
             for name, code in trees.items():
                 run = measure(name, code, bootstrap, tool, args.seconds, args.clients)
                 runs[name].append(run)
+                cpu = "" if run["cpu_ms"] is None else f"; {run['cpu_ms']:.2f} ms CPU a request"
                 print(
                     f"{name}: {run['per_second']:,.0f} accepted requests/s, p50 "
-                    f"{run['p50_ms']:.1f} ms, p99 {run['p99_ms']:.1f} ms; {run['requests']:,} "
-                    f"requests, codes {run['codes']}; {run['written']:,} records on the topic, "
-                    f"{run['lost']} lost",
+                    f"{run['p50_ms']:.1f} ms, p99 {run['p99_ms']:.1f} ms{cpu}; "
+                    f"{run['requests']:,} requests, codes {run['codes']}; {run['written']:,} "
+                    f"records on the topic, {run['lost']} lost",
                     flush=True,
                 )
-    rate = {name: statistics.median(r["per_second"] for r in rs) for name, rs in runs.items()}
-    p99 = {name: statistics.median(r["p99_ms"] for r in rs) for name, rs in runs.items()}
     lost = sum(r["lost"] for rs in runs.values() for r in rs)
+    ratios = [
+        f"{paired(runs, key):.2f}× the {what}"
+        for key, what in (
+            ("per_second", "requests/s"),
+            ("p99_ms", "p99"),
+            ("cpu_ms", "CPU a request"),
+        )
+        if all(r[key] is not None for rs in runs.values() for r in rs)
+    ]
     print(
-        f"this release ({args.reference} the reference): "
-        f"{rate['this release'] / rate['reference']:.2f}× the requests/s, "
-        f"{p99['this release'] / p99['reference']:.2f}× the p99 (medians of {args.rounds} runs "
-        f"each, {args.clients} clients, {args.seconds} s a run); {lost} lost in all"
+        f"this release ({args.reference} the reference): {', '.join(ratios)} (medians of "
+        f"{args.rounds} rounds' ratios, {args.clients} clients, {args.seconds} s a run); "
+        f"{lost} lost in all"
     )
+
+
+def paired(runs: dict[str, list[dict[str, Any]]], key: str) -> float:
+    """The median over rounds of this release's `key` divided by the reference's."""
+    pairs = zip(runs["this release"], runs["reference"], strict=True)
+    return float(statistics.median(mine[key] / theirs[key] for mine, theirs in pairs))
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """The CPU time (user and system, all threads) process `pid` has used; None without /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":
