@@ -78,13 +78,9 @@ class Refused(Exception):
         self.drain = drain
 
 
-def service_app(
-    title: str, version: str, description: str, requests: Counter, paths: Collection[str]
-) -> FastAPI:
-    """A FastAPI application with the shared behaviour: `/openapi.json` and `/docs`, errors as
-    `{"error": ...}`, and every answer counted in `requests` (labels path and code): by its
-    path when it is one of `paths` (or `/metrics`, `/openapi.json`, `/docs`), else as
-    `other`, so that no client makes labels up."""
+def service_app(title: str, version: str, description: str) -> FastAPI:
+    """A FastAPI application with the shared behaviour: `/openapi.json` and `/docs`, and errors
+    as `{"error": ...}`."""
     app = FastAPIOffline(
         title=title,
         version=version,
@@ -115,8 +111,6 @@ def service_app(
     app.add_exception_handler(Refused, refused)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid)
-    known = frozenset({*paths, "/metrics", "/openapi.json", "/docs"})
-    app.add_middleware(Counted, requests=requests, paths=known)
     return app
 
 
@@ -130,29 +124,6 @@ async def _drain(request: Request) -> None:
                 dropped += len(chunk)
                 if dropped >= DRAIN_BYTES:
                     return
-
-
-class Counted:
-    """ASGI middleware counting each answer by its path (one of `paths`, else `other`) and
-    status code."""
-
-    def __init__(self, app: ASGIApp, requests: Counter, paths: Collection[str]) -> None:
-        self.app = app
-        self.requests = requests
-        self.paths = paths
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def counting(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                path = scope["path"] if scope["path"] in self.paths else OTHER
-                self.requests.labels(path, message["status"]).inc()
-            await send(message)
-
-        await self.app(scope, receive, counting)
 
 
 def service_metrics(service: str) -> tuple[CollectorRegistry, Counter]:
@@ -239,12 +210,22 @@ class Capped:
     (beyond, 503 at once), HTTP/1 only (505 for HTTP/2, which Hypercorn would otherwise speak
     on a cleartext connection that asks for it), and no answer waiting longer than
     `send_seconds` for a client to take it (a client that stops reading, or closes an HTTP/2
-    stream under a pending answer, does not keep its slot)."""
+    stream under a pending answer, does not keep its slot). Every answer is counted in
+    `requests` by status code and path: one of `paths` (or `/metrics`, `/openapi.json`,
+    `/docs`), else `other`, as are the refusals here, so that no client makes labels up."""
 
-    def __init__(self, app: ASGIApp, limit: int, requests: Counter, send_seconds: float) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int,
+        requests: Counter,
+        paths: Collection[str],
+        send_seconds: float,
+    ) -> None:
         self.app = app
         self.limit = limit
         self.requests = requests
+        self.paths = frozenset({*paths, "/metrics", "/openapi.json", "/docs"})
         self.send_seconds = send_seconds
         self.running = 0
 
@@ -252,29 +233,28 @@ class Capped:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope["path"] if scope["path"] in self.paths else OTHER
 
         async def bounded(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.requests.labels(path, message["status"]).inc()
             async with asyncio.timeout(self.send_seconds):
                 await send(message)
 
-        if scope.get("http_version") == "2":
-            await self._refuse(505, "HTTP/1.1 only", scope, receive, bounded)
-        elif self.running >= self.limit:
-            await self._refuse(503, "too many requests in progress", scope, receive, bounded)
-        else:
-            self.running += 1
-            try:
-                await self.app(scope, receive, bounded)
-            finally:
-                self.running -= 1
-
-    async def _refuse(
-        self, status: int, message: str, scope: Scope, receive: Receive, send: Send
-    ) -> None:
-        self.requests.labels(OTHER, status).inc()
-        await _drain(Request(scope, receive))
-        answer = error(status, message, **{"Retry-After": "1", "Connection": "close"})
-        await answer(scope, receive, send)
+        refusal = (505, "HTTP/1.1 only") if scope.get("http_version") == "2" else None
+        if refusal is None and self.running >= self.limit:
+            refusal = (503, "too many requests in progress")
+        if refusal is not None:
+            path, (status, message) = OTHER, refusal
+            await _drain(Request(scope, receive))
+            answer = error(status, message, **{"Retry-After": "1", "Connection": "close"})
+            await answer(scope, receive, bounded)
+            return
+        self.running += 1
+        try:
+            await self.app(scope, receive, bounded)
+        finally:
+            self.running -= 1
 
 
 def serve(

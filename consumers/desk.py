@@ -156,9 +156,8 @@ class StatusChange(BaseModel):
 
 def desk_app(service: DeskService) -> FastAPI:
     """The HTTP API of `service`."""
-    paths = ["/healthz"]  # the others hold ids: counted as `other`
     description = "The crisis desk: incidents, their response queues, and statuses set."
-    app = web.service_app("buzzwatch desk", SCHEMA_VERSION, description, service.requests, paths)
+    app = web.service_app("buzzwatch desk", SCHEMA_VERSION, description)
     guarded = [Depends(web.Bearer(service.tokens))]
     error: dict[str, Any] = {"model": web.Error}
     missing: dict[int | str, dict[str, Any]] = {404: {"description": "No such incident.", **error}}
@@ -217,7 +216,8 @@ def desk_app(service: DeskService) -> FastAPI:
 
 def serve(service: DeskService, settings: DeskSettings, stop: threading.Event) -> None:
     """Serve the desk's HTTP API until `stop` is set."""
-    app = web.Capped(desk_app(service), MAX_REQUESTS, service.requests, IDLE_SECONDS)
+    paths = ["/healthz"]  # the others hold ids: counted as `other`
+    app = web.Capped(desk_app(service), MAX_REQUESTS, service.requests, paths, IDLE_SECONDS)
     web.serve(app, settings.address, settings.port, IDLE_SECONDS, 5.0, MAX_REQUESTS, stop)
 
 

@@ -383,10 +383,7 @@ _SIGNATURE = {
 def ingest_app(service: IngestService) -> FastAPI:
     """The HTTP API of `service`."""
     settings = service.settings
-    paths = [MENTIONS_PATH, "/healthz", *(hook.path for hook in service.hooks.values())]
-    app = web.service_app(
-        "buzzwatch ingest", SCHEMA_VERSION, DESCRIPTION, service.metrics.requests, paths
-    )
+    app = web.service_app("buzzwatch ingest", SCHEMA_VERSION, DESCRIPTION)
     bearer = web.Bearer(settings.tokens)
 
     async def body_of(request: Request) -> bytes:
@@ -482,10 +479,9 @@ def openapi_document() -> dict[str, Any]:
 def serve(service: IngestService, stop: threading.Event) -> None:
     """Serve until `stop` is set; then finish the requests under way and close the sink."""
     settings = service.settings
-    requests = service.metrics.requests
-    app = web.Capped(
-        ingest_app(service), settings.max_connections, requests, settings.request_seconds
-    )
+    paths = [MENTIONS_PATH, "/healthz", *(hook.path for hook in service.hooks.values())]
+    requests, seconds = service.metrics.requests, settings.request_seconds
+    app = web.Capped(ingest_app(service), settings.max_connections, requests, paths, seconds)
     log.info("ingest: listening on http://%s:%s%s", settings.address, settings.port, MENTIONS_PATH)
     for hook in service.hooks.values():
         log.info("ingest: %s", hook.describe())
