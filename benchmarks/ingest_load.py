@@ -8,12 +8,12 @@ same run, on the same broker.
 Each run starts a server on a topic of its own (3 partitions) and gives it `--seconds` of
 vegeta (a Go load tester, built once with `go install` into the benchmark cache) with
 `--clients` concurrent keep-alive clients sending one mention per request, as fast as answers
-come. The two servers take turns, `--rounds` runs each, so that both see the machine in the
-same moods. Printed per run: requests/s, latency percentiles, the server's CPU time per
-request (user and system, all its threads, from /proc where there is one), status codes, and
-the records on its topic, which must be at least the 202 answers: 0 lost. Then the median of
-each round's ratios: the machine's speed drifts between rounds by more than the servers
-differ, and each round's two runs see it alike.
+come. The two servers take turns, `--rounds` runs each, each going first in every other
+round, so that both see the machine in the same moods. Printed per run: requests/s, latency
+percentiles, the server's CPU time per request (user and system, all its threads, from /proc
+where there is one), status codes, and the records on its topic, which must be at least the
+202 answers: 0 lost. Then the median of each round's ratios: the machine's speed drifts
+between rounds by more than the servers differ, and each round's two runs see it alike.
 """
 
 from __future__ import annotations
@@ -172,8 +172,9 @@ def main(argv: list[str] | None = None) -> None:
     runs: dict[str, list[dict[str, Any]]] = {"reference": [], "this release": []}
     with broker() as bootstrap, tempfile.TemporaryDirectory() as scratch:
         trees = {"reference": reference_tree(args.reference, Path(scratch)), "this release": REPO}
-        for _ in range(args.rounds):
-            for name, code in trees.items():
+        for round_ in range(args.rounds):
+            order = list(trees.items())  # turn about, so the machine's drift favours neither
+            for name, code in order[::-1] if round_ % 2 else order:
                 run = measure(name, code, bootstrap, tool, args.seconds, args.clients)
                 runs[name].append(run)
                 cpu = "" if run["cpu_ms"] is None else f"; {run['cpu_ms']:.2f} ms CPU a request"
