@@ -161,22 +161,34 @@ class DailyPeaks:
     """The largest value of each of the last days (event-time UTC days): a window's counts.
 
     `largest` is the record of those days, from which a window's floor is taken: a brand whose
-    recent news brought a big count is not paged for a much smaller one.
+    recent news brought a big count is not paged for a much smaller one. It is asked for at
+    every bucket and changes at most once a day, so the last answer is kept until a row it may
+    depend on changes.
     """
 
     def __init__(self, days: int, rows: list[list[float]] | None = None) -> None:
         self.days = days
         self._rows = deque((list(row) for row in rows or []), maxlen=days + 1)
+        self._known: tuple[int, float] | None = None  # (today, largest) of the last answer
 
     def observe(self, day: int, value: float) -> None:
-        if self._rows and self._rows[-1][0] == day:
-            self._rows[-1][1] = max(self._rows[-1][1], value)
+        rows = self._rows
+        if rows and rows[-1][0] == day:
+            rows[-1][1] = max(rows[-1][1], value)
+            if self._known is not None and self._known[0] == day:
+                return  # today's own row: not part of today's answer
         else:
-            self._rows.append([day, value])
+            rows.append([day, value])
+        self._known = None
 
     def largest(self, today: int) -> float:
         """The largest peak of the days before `today` (0 if there are none)."""
-        return max((peak for day, peak in self._rows if 0 < today - day <= self.days), default=0.0)
+        known = self._known
+        if known is None or known[0] != today:
+            rows = self._rows
+            peak = max((peak for day, peak in rows if 0 < today - day <= self.days), default=0.0)
+            known = self._known = (today, peak)
+        return known[1]
 
     def state(self) -> list[list[float]]:
         return [list(row) for row in self._rows]

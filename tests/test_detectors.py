@@ -21,6 +21,20 @@ def test_daily_peaks_largest_is_the_record_of_the_previous_days() -> None:
     assert DailyPeaks(3).largest(today=4) == 0.0
 
 
+def test_daily_peaks_keeps_its_answer_only_while_no_row_it_depends_on_changes() -> None:
+    rng = random.Random(7)
+    kept, fresh = DailyPeaks(days=3), DailyPeaks(days=3)
+    day = 0
+    for _ in range(3000):  # days mostly move forward, sometimes back; values up and down
+        day = max(0, day + rng.choice((0, 0, 0, 1, 1, 2, -1)))
+        if rng.random() < 0.5:
+            value = rng.uniform(0, 100)
+            kept.observe(day, value)
+            fresh.observe(day, value)
+        today = day + rng.choice((0, 0, 1, 2, 5))
+        assert kept.largest(today) == DailyPeaks(3, fresh.state()).largest(today)
+
+
 def _hourly_surge(counts: list[int], day: int, size: int) -> None:
     """Add `size` mentions an hour for three hours from 14:00 on `day`."""
     start = day * BUCKETS_PER_DAY + 168
