@@ -2,7 +2,7 @@
 
 FastAPI generates each service's OpenAPI document from its routes and pydantic models, serves
 it with interactive documentation (`/docs`, Swagger UI shipped by fastapi-offline: no CDN),
-and runs the bearer-token check as one dependency. Hypercorn rather than uvicorn: it closes a
+and has one bearer-token check, which the routes run. Hypercorn rather than uvicorn: it closes a
 connection that has not sent a whole request head within its keep-alive timeout, where uvicorn
 has no timeout before a request's head is complete (a client sending half a request holds its
 connection for ever: uvicorn issue #157).
@@ -163,9 +163,12 @@ class Bearer(HTTPBearer):
 class Direct(APIRoute):
     """A route documented from its declaration like any other, whose endpoint takes the
     `Request` and answers itself: FastAPI's parameter resolution, which such an endpoint does
-    not use, is skipped (its custom route class hook, `get_route_handler`)."""
+    not use, is skipped (its custom route class hook, `get_route_handler`). Dependencies would
+    be documented and never run, so a route with any is refused."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        if self.dependant.dependencies:
+            raise TypeError(f"{self.path}: a direct route runs no dependencies")
         return self.endpoint
 
 

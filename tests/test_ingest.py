@@ -19,10 +19,13 @@ import h2.config
 import h2.connection
 import h2.settings
 import pytest
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
 from openapi_spec_validator import validate
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.support.wait import WebDriverWait
 
+from buzzwatch import web
 from pipeline.models import Mention
 from producers.ingest import openapi_document
 from producers.settings import TOKENS_ENV
@@ -222,6 +225,22 @@ def test_health_and_the_openapi_document(tmp_path: Path, kafka_bootstrap: str) -
         assert (status, health) == (200, {"status": "ok", "kafka": "connected"})
         status, _, served = call(where, "GET", "/openapi.json")
         assert (status, served) == (200, checked_in)
+
+
+def test_a_direct_route_refuses_dependencies_it_would_never_run() -> None:
+    async def endpoint(request: Request) -> JSONResponse:
+        return JSONResponse({})
+
+    app = FastAPI()
+    app.router.add_api_route("/plain", endpoint, methods=["POST"], route_class_override=web.Direct)
+    with pytest.raises(TypeError, match="/guarded: a direct route runs no dependencies"):
+        app.router.add_api_route(
+            "/guarded",
+            endpoint,
+            methods=["POST"],
+            dependencies=[Depends(lambda: None)],
+            route_class_override=web.Direct,
+        )
 
 
 def test_without_kafka_it_answers_503_and_loses_nothing_silently(tmp_path: Path) -> None:
