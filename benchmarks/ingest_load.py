@@ -145,7 +145,7 @@ def measure(
             os.environ["PYTHONPATH"] = env_path
     time.sleep(1)
     codes = {str(k): int(v) for k, v in report["status_codes"].items()}
-    requests = max(1, int(report["requests"]))
+    requests = int(report["requests"])
     written = records_on(bootstrap, topic)
     latencies = report["latencies"]
     return {
@@ -154,7 +154,9 @@ def measure(
         "per_second": codes.get("202", 0) / (report["duration"] / 1e9),
         "p50_ms": latencies["50th"] / 1e6,
         "p99_ms": latencies["99th"] / 1e6,
-        "cpu_ms": None if after is None or before is None else 1e3 * (after - before) / requests,
+        "cpu_ms": None
+        if after is None or before is None or not requests
+        else 1e3 * (after - before) / requests,
         "codes": codes,
         "written": written,
         "lost": max(0, codes.get("202", 0) - written),
@@ -188,12 +190,8 @@ def main(argv: list[str] | None = None) -> None:
     lost = sum(r["lost"] for rs in runs.values() for r in rs)
     ratios = [
         f"{paired(runs, key):.2f}× the {what}"
-        for key, what in (
-            ("per_second", "requests/s"),
-            ("p99_ms", "p99"),
-            ("cpu_ms", "CPU a request"),
-        )
-        if all(r[key] is not None for rs in runs.values() for r in rs)
+        for key, what in RATIOS
+        if all(r[key] for rs in runs.values() for r in rs)  # measured, and not 0
     ]
     print(
         f"this release ({args.reference} the reference): {', '.join(ratios)} (medians of "
