@@ -250,7 +250,7 @@ class Capped:
         if refusal is not None:
             path, (status, message) = OTHER, refusal
             await _drain(Request(scope, receive))
-            answer = error(status, message, **{"Retry-After": "1", "Connection": "close"})
+            answer = error(status, message, **{"Retry-After": "1", **CLOSE})
             await answer(scope, receive, bounded)
             return
         self.running += 1
