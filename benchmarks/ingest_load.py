@@ -158,6 +158,7 @@ def measure(
         if after is None or before is None or not requests
         else 1e3 * (after - before) / requests,
         "codes": codes,
+        "errors": sorted(set(report.get("errors") or []))[:3],  # code 0: no answer, and why
         "written": written,
         "lost": max(0, codes.get("202", 0) - written),
     }
@@ -184,7 +185,8 @@ def main(argv: list[str] | None = None) -> None:
                     f"{name}: {run['per_second']:,.0f} accepted requests/s, p50 "
                     f"{run['p50_ms']:.1f} ms, p99 {run['p99_ms']:.1f} ms{cpu}; "
                     f"{run['requests']:,} requests, codes {run['codes']}; {run['written']:,} "
-                    f"records on the topic, {run['lost']} lost",
+                    f"records on the topic, {run['lost']} lost"
+                    + (f"; errors {run['errors']}" if run["errors"] else ""),
                     flush=True,
                 )
     lost = sum(r["lost"] for rs in runs.values() for r in rs)
