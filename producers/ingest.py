@@ -17,11 +17,11 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Path, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import Counter, Gauge, Histogram
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic.json_schema import models_json_schema
@@ -50,7 +50,7 @@ DESCRIPTION = (
 class IngestMetrics:
     """What the service counts, in a registry of its own (served on `/metrics`)."""
 
-    def __init__(self, sink: MentionSink) -> None:
+    def __init__(self, sink: MentionSink, pending: Callable[[], int]) -> None:
         self.registry, self.requests = web.service_metrics("ingest")
         self.mentions = Counter(
             "buzzwatch_ingest_mentions",
@@ -72,11 +72,12 @@ class IngestMetrics:
             ["path"],
             registry=self.registry,
         )
-        self.pending = Gauge(
+        waiting = Gauge(
             "buzzwatch_ingest_pending_mentions",
             "Mentions waiting for Kafka's acknowledgement now.",
             registry=self.registry,
         )
+        waiting.set_function(lambda: float(pending()))
         connected = Gauge(
             "buzzwatch_ingest_kafka_connected",
             "1 when the last contact with Kafka succeeded.",
@@ -100,15 +101,15 @@ class IngestService:
         self.sink = sink
         self.matcher = matcher
         self.hooks = hooks
-        self.metrics = IngestMetrics(sink)
         self._pending = 0  # touched by the event loop only
+        self.metrics = IngestMetrics(sink, lambda: self._pending)
 
     def health(self) -> JSONResponse:
         if self.sink.connected:
             return JSONResponse({"status": "ok", "kafka": "connected"}, 200)
         return JSONResponse({"status": "unavailable", "kafka": self.sink.problem}, 503)
 
-    async def take(self, raw: bytes) -> JSONResponse:
+    async def take(self, raw: bytes) -> Response:
         """`POST /v1/mentions`'s body, from its JSON to Kafka's acknowledgement."""
         try:
             items = _decoded(raw)
@@ -127,7 +128,9 @@ class IngestService:
             self.metrics.mentions.labels(MENTIONS_PATH, "invalid").inc(len(batch))
             return JSONResponse({"detail": detail[:MAX_DETAILS], "errors": len(detail)}, 422)
         sent = await self._send(MENTIONS_PATH, list(enumerate(mentions)))
-        return sent if isinstance(sent, JSONResponse) else JSONResponse(sent.model_dump(), 202)
+        if isinstance(sent, JSONResponse):
+            return sent
+        return Response(sent.model_dump_json(), 202, media_type=JSONResponse.media_type)
 
     async def take_hook(self, hook: Hook, raw: bytes, signature: str | None) -> JSONResponse:
         """A hook's payload, with the `signature` its hook asks for (None: the bearer token
@@ -206,7 +209,6 @@ class IngestService:
             why = f"over {self.settings.max_pending} mentions wait for Kafka"
             return self._busy(path, len(mentions), why)
         self._pending += len(mentions)
-        self.metrics.pending.set(self._pending)
         try:
             await self.sink.delivered(records)
         except KafkaUnavailable as error:
@@ -214,7 +216,6 @@ class IngestService:
             return web.error(503, str(error), **{"Retry-After": str(RETRY_KAFKA_SECONDS)})
         finally:
             self._pending -= len(mentions)
-            self.metrics.pending.set(self._pending)
         self.metrics.mentions.labels(path, "accepted").inc(len(mentions))
         self.metrics.records.labels(path).inc(len(records))
         return sent
@@ -392,7 +393,7 @@ def ingest_app(service: IngestService) -> FastAPI:
             raise web.Refused(415, "send the mentions as application/json")
         return await web.read_body(request, settings.max_body_bytes, settings.request_seconds)
 
-    async def post_mentions(request: Request) -> JSONResponse:
+    async def post_mentions(request: Request) -> Response:
         started = time.perf_counter()
         await bearer(request)
         reply = await service.take(await body_of(request))

@@ -154,7 +154,8 @@ class MentionSink:
         settler = self._settler
         try:
             async with asyncio.timeout(self.send_timeout):
-                await asyncio.gather(*(settler.awaitable(future) for future in futures))
+                waits = [settler.awaitable(future) for future in futures]
+                await (waits[0] if len(waits) == 1 else asyncio.gather(*waits))
         except TimeoutError:
             raise self._failed(f"no acknowledgement within {self.send_timeout:g} s") from None
         except KafkaError as error:
