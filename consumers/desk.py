@@ -161,6 +161,7 @@ def desk_app(service: DeskService) -> FastAPI:
     guarded = [Depends(web.Bearer(service.tokens))]
     error: dict[str, Any] = {"model": web.Error}
     missing: dict[int | str, dict[str, Any]] = {404: {"description": "No such incident.", **error}}
+    one: dict[str, Any] = {"dependencies": guarded, "responses": missing}  # an incident's
 
     @app.get("/healthz", summary="The desk is up.")
     async def health() -> dict[str, str]:
@@ -173,18 +174,12 @@ def desk_app(service: DeskService) -> FastAPI:
     @app.get(
         "/v1/incidents/{incident}",
         summary="One incident: alerts, explanation, holding statement, queue counts.",
-        dependencies=guarded,
-        responses=missing,
+        **one,
     )
     def incident(incident: str) -> JSONResponse:
         return service.incident(incident)
 
-    @app.get(
-        "/v1/incidents/{incident}/queue",
-        summary="The people to answer, in order.",
-        dependencies=guarded,
-        responses=missing,
-    )
+    @app.get("/v1/incidents/{incident}/queue", summary="The people to answer, in order.", **one)
     def queue(incident: str) -> JSONResponse:
         return service.queue(incident)
 
