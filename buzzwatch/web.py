@@ -240,29 +240,27 @@ class Capped:
             await self.app(scope, receive, send)
             return
         path = scope["path"] if scope["path"] in self.paths else OTHER
-        async with asyncio.timeout(None) as deadline:  # armed while a message is being sent
 
-            async def bounded(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    self.requests.labels(path, message["status"]).inc()
-                deadline.reschedule(asyncio.get_running_loop().time() + self.send_seconds)
+        async def bounded(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.requests.labels(path, message["status"]).inc()
+            async with asyncio.timeout(self.send_seconds):
                 await send(message)
-                deadline.reschedule(None)
 
-            refusal = (505, "HTTP/1.1 only") if scope.get("http_version") == "2" else None
-            if refusal is None and self.running >= self.limit:
-                refusal = (503, "too many requests in progress")
-            if refusal is not None:
-                path, (status, message) = OTHER, refusal
-                await _drain(Request(scope, receive))
-                answer = error(status, message, **{"Retry-After": "1", **CLOSE})
-                await answer(scope, receive, bounded)
-                return
-            self.running += 1
-            try:
-                await self.app(scope, receive, bounded)
-            finally:
-                self.running -= 1
+        refusal = (505, "HTTP/1.1 only") if scope.get("http_version") == "2" else None
+        if refusal is None and self.running >= self.limit:
+            refusal = (503, "too many requests in progress")
+        if refusal is not None:
+            path, (status, message) = OTHER, refusal
+            await _drain(Request(scope, receive))
+            answer = error(status, message, **{"Retry-After": "1", **CLOSE})
+            await answer(scope, receive, bounded)
+            return
+        self.running += 1
+        try:
+            await self.app(scope, receive, bounded)
+        finally:
+            self.running -= 1
 
 
 def serve(

@@ -161,7 +161,7 @@ def desk_app(service: DeskService) -> FastAPI:
     guarded = [Depends(web.Bearer(service.tokens))]
     error: dict[str, Any] = {"model": web.Error}
     missing: dict[int | str, dict[str, Any]] = {404: {"description": "No such incident.", **error}}
-    one: dict[str, Any] = {"dependencies": guarded, "responses": missing}  # an incident's
+    one: dict[str, Any] = {"dependencies": guarded, "responses": missing}  # incident routes
 
     @app.get("/healthz", summary="The desk is up.")
     async def health() -> dict[str, str]:
