@@ -50,7 +50,7 @@ DESCRIPTION = (
 class IngestMetrics:
     """What the service counts, in a registry of its own (served on `/metrics`)."""
 
-    def __init__(self, sink: MentionSink, pending: Callable[[], int]) -> None:
+    def __init__(self, sink: MentionSink, pending: Callable[[], float]) -> None:
         self.registry, self.requests = web.service_metrics("ingest")
         self.mentions = Counter(
             "buzzwatch_ingest_mentions",
@@ -77,7 +77,7 @@ class IngestMetrics:
             "Mentions waiting for Kafka's acknowledgement now.",
             registry=self.registry,
         )
-        waiting.set_function(lambda: float(pending()))
+        waiting.set_function(pending)  # read at scrape time
         connected = Gauge(
             "buzzwatch_ingest_kafka_connected",
             "1 when the last contact with Kafka succeeded.",
