@@ -118,6 +118,20 @@ def records_on(bootstrap: str, topic: str) -> int:
         consumer.close()
 
 
+def check_runs_from(code: Path) -> None:
+    """Fail unless `python -P` with the current environment imports the packages from `code`."""
+    for package in PACKAGES:
+        where = subprocess.run(
+            [sys.executable, "-P", "-c", f"import {package}; print({package}.__file__)"],
+            capture_output=True,
+            check=True,
+            text=True,
+            timeout=60,
+        ).stdout.strip()
+        if not Path(where).resolve().is_relative_to(code.resolve()):
+            raise SystemExit(f"{package} is imported from {where}, not from {code}")
+
+
 def measure(
     name: str, code: Path, bootstrap: str, tool: Path, seconds: int, clients: int
 ) -> dict[str, Any]:
@@ -129,12 +143,14 @@ def measure(
         config = workdir / "ingest.toml"
         config.write_text(f'[ingest]\ntokens = ["{TOKEN}"]\n', encoding="utf-8")
         port = free_port()
-        command = [sys.executable, "-m", "buzzwatch", "ingest", "--config", str(config)]
+        # -P: the working directory (this repository) must not come before `code`
+        command = [sys.executable, "-P", "-m", "buzzwatch", "ingest", "--config", str(config)]
         command += ["--address", "127.0.0.1", "--port", str(port)]
         command += ["--bootstrap-servers", bootstrap, "--topic", topic]
         env_path = os.environ.get("PYTHONPATH", "")
         os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(code), env_path]))
         try:
+            check_runs_from(code)
             where = f"127.0.0.1:{port}"
             print(f"{name}: {seconds} s of {clients} clients…", flush=True)
             with running(command, f"http://{where}/healthz", workdir / "ingest.log") as server:
