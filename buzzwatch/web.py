@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hmac
 import logging
 import threading
@@ -34,6 +35,7 @@ from hypercorn.config import Config
 from prometheus_client import (
     CollectorRegistry,
     Counter,
+    GCCollector,
     PlatformCollector,
     ProcessCollector,
     make_asgi_app,
@@ -53,6 +55,7 @@ DRAIN_BYTES = 1 << 20
 CLOSE = {"Connection": "close"}  # a refusal's headers, unless it says otherwise
 BEARER_NEEDED = {"WWW-Authenticate": "Bearer", **CLOSE}
 BEARER = "bearer"  # the security scheme's name in the OpenAPI documents
+YOUNG_OBJECTS = 50_000  # allocations between two collections of the youngest generation
 
 
 class Error(BaseModel):
@@ -130,10 +133,12 @@ async def _drain(request: Request) -> None:
 
 
 def service_metrics(service: str) -> tuple[CollectorRegistry, Counter]:
-    """A service's own registry, with prometheus_client's process and platform collectors
-    (`process_*`, `python_info`), and its `buzzwatch_SERVICE_requests` counter."""
+    """A service's own registry, with prometheus_client's process, garbage-collector and
+    platform collectors (`process_*`, `python_gc_*`, `python_info`), and its
+    `buzzwatch_SERVICE_requests` counter."""
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
+    GCCollector(registry=registry)
     PlatformCollector(registry=registry)
     requests = Counter(
         f"buzzwatch_{service}_requests",
@@ -293,5 +298,17 @@ def serve(
         to_thread.current_default_thread_limiter().total_tokens = threads
         await hypercorn_serve(app, config, shutdown_trigger=stopped)  # type: ignore[arg-type]
 
+    collect_less()
     with asyncio.Runner(loop_factory=new_event_loop) as runner:
         runner.run(serving())
+
+
+def collect_less() -> None:
+    """Tune Python's cyclic garbage collector for a server: the objects built at startup
+    (modules, the application, its models) are left out of its scans (`gc.freeze`), and the
+    youngest generation is collected every `YOUNG_OBJECTS` allocations instead of 700. With
+    the defaults, a collection came every few requests, found the requests in progress alive
+    and moved them to the older generations, whose collections then scanned the whole heap:
+    a tenth of ingest's CPU under load. Garbage without cycles is freed at once either way."""
+    gc.freeze()
+    gc.set_threshold(YOUNG_OBJECTS, *gc.get_threshold()[1:])

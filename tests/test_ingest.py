@@ -225,6 +225,11 @@ def test_health_and_the_openapi_document(tmp_path: Path, kafka_bootstrap: str) -
         assert (status, health) == (200, {"status": "ok", "kafka": "connected"})
         status, _, served = call(where, "GET", "/openapi.json")
         assert (status, served) == (200, checked_in)
+        young = 'python_gc_collections_total{generation="0"}'
+        before = metric(where, young)
+        for n in range(300):  # a server's collector: startup frozen, young objects collected less
+            assert post(where, mention(f"gc-{n}", brand="Acme"))[0] == 202
+        assert metric(where, young) - before < 3
 
 
 def test_a_direct_route_refuses_dependencies_it_would_never_run() -> None:
