@@ -41,6 +41,7 @@ from prometheus_client import (
     make_asgi_app,
 )
 from pydantic import BaseModel, SecretStr
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.routing import Route
@@ -81,6 +82,12 @@ class Refused(Exception):
         self.answer = error(status, message, **headers)
         self.drain = drain
 
+    async def answered(self, request: Request) -> JSONResponse:
+        """The answer, once what is left of the body is dropped (unless `drain` is False)."""
+        if self.drain:
+            await _drain(request)
+        return self.answer
+
 
 def service_app(title: str, version: str, description: str) -> FastAPI:
     """A FastAPI application with the shared behaviour: `/openapi.json` and `/docs`, and errors
@@ -98,9 +105,7 @@ def service_app(title: str, version: str, description: str) -> FastAPI:
 
     async def refused(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Refused)
-        if exc.drain:
-            await _drain(request)
-        return exc.answer
+        return await exc.answered(request)
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)  # Starlette's: the router's 404 and 405 too
@@ -171,8 +176,9 @@ class Bearer(HTTPBearer):
 class Direct(APIRoute):
     """A route documented from its declaration like any other, whose endpoint takes the
     `Request` and answers itself: FastAPI's parameter resolution, which such an endpoint does
-    not use, is skipped (its custom route class hook, `get_route_handler`). Dependencies would
-    be documented and never run, so a route with any is refused."""
+    not use, is skipped (its custom route class hook, `get_route_handler`), and under `Capped`
+    so are FastAPI's middleware and router. Dependencies would be documented and never run, so
+    a route with any is refused."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         if self.dependant.dependencies:
@@ -227,7 +233,7 @@ class Capped:
 
     def __init__(
         self,
-        app: ASGIApp,
+        app: Starlette,
         limit: int,
         requests: Counter,
         paths: Collection[str],
@@ -239,6 +245,12 @@ class Capped:
         self.paths = frozenset({*paths, "/metrics", "/openapi.json", "/docs"})
         self.send_seconds = send_seconds
         self.running = 0
+        self.direct = {
+            (method, route.path): route.endpoint
+            for route in app.routes
+            if isinstance(route, Direct)
+            for method in route.methods or ()
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -263,9 +275,29 @@ class Capped:
             return
         self.running += 1
         try:
-            await self.app(scope, receive, bounded)
+            direct = self.direct.get((scope["method"], scope["path"]))
+            if direct is None:
+                await self.app(scope, receive, bounded)
+            else:
+                await _answer(direct, scope, receive, bounded)
         finally:
             self.running -= 1
+
+
+async def _answer(
+    endpoint: Callable[[Request], Awaitable[Response]], scope: Scope, receive: Receive, send: Send
+) -> None:
+    """A direct route's request answered by its endpoint, with what FastAPI's stack would
+    add: `Refused` answered, any other error logged and answered 500."""
+    request = Request(scope, receive)
+    try:
+        response: Response = await endpoint(request)
+    except Refused as refused:
+        response = await refused.answered(request)
+    except Exception:
+        log.exception("%s %s", scope["method"], scope["path"])
+        response = error(500, "internal error")
+    await response(scope, receive, send)
 
 
 def serve(

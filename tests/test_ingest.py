@@ -3,7 +3,9 @@ backpressure and Kafka outages, health, metrics and the OpenAPI document."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import re
 import socket
 import subprocess
@@ -246,6 +248,55 @@ def test_a_direct_route_refuses_dependencies_it_would_never_run() -> None:
             dependencies=[Depends(lambda: None)],
             route_class_override=web.Direct,
         )
+
+
+def test_a_direct_route_is_answered_beside_fastapis_stack(caplog: pytest.LogCaptureFixture) -> None:
+    async def endpoint(request: Request) -> JSONResponse:
+        if request.headers.get("x-case") == "refused":
+            raise web.Refused(409, "taken", {})
+        if request.headers.get("x-case") == "bug":
+            raise RuntimeError("a bug")
+        return JSONResponse({"ok": True}, 202)
+
+    app, stacked = web.service_app("t", "1", "t"), []
+    app.router.add_api_route("/plain", endpoint, methods=["POST"], route_class_override=web.Direct)
+    app.router.add_api_route("/routed", endpoint, methods=["POST"])
+
+    @app.middleware("http")
+    async def seen(request: Request, call_next: Any) -> Any:
+        stacked.append(request.url.path)
+        return await call_next(request)
+
+    _, requests = web.service_metrics("test")
+    capped = web.Capped(app, 4, requests, ["/plain", "/routed"], 5.0)
+
+    def answer(path: str, case: str = "") -> tuple[int, bytes]:
+        sent: list[Any] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": path,
+            "headers": [(b"x-case", case.encode())],
+        }
+        asyncio.run(capped({**scope, "query_string": b"", "root_path": ""}, receive, send))
+        return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+    assert answer("/plain") == (202, b'{"ok":true}')
+    assert answer("/plain", "refused") == (409, b'{"error":"taken"}')
+    with caplog.at_level(logging.ERROR, logger="buzzwatch.web"):
+        assert answer("/plain", "bug") == (500, b'{"error":"internal error"}')
+    assert "RuntimeError: a bug" in caplog.text
+    assert requests.labels("/plain", 500)._value.get() == 1
+    assert stacked == []
+    assert answer("/routed", "refused") == (409, b'{"error":"taken"}')
+    assert stacked == ["/routed"]
 
 
 def test_without_kafka_it_answers_503_and_loses_nothing_silently(tmp_path: Path) -> None:
