@@ -21,16 +21,7 @@ import pandas as pd
 
 from buzzwatch import report_document as doc
 from buzzwatch.report_html import page
-from buzzwatch.svg_charts import (
-    Axis,
-    Line,
-    Marker,
-    Span,
-    count_text,
-    line_chart,
-    nice_top,
-    stacked,
-)
+from buzzwatch.svg_charts import Axis, Line, Marker, Span, count_text, line_chart, nice_top, stacked
 from pipeline.models import AlertEvent, iso_utc
 
 CHART_SUFFIXES = (".svg", ".html")
@@ -194,11 +185,9 @@ def html_page(
 
 
 def _alert_table(alerts: Sequence[AlertEvent]) -> doc.Table:
-    rows = []
-    for event in alerts:
-        data = event.to_dict()
-        rows.append(tuple(_shown(name, data[name]) for name in _ALERT_COLUMNS))
-    return doc.Table(_ALERT_COLUMNS, tuple(rows), "no alert events")
+    dicts = [event.to_dict() for event in alerts]
+    rows = tuple(tuple(_shown(name, data[name]) for name in _ALERT_COLUMNS) for data in dicts)
+    return doc.Table(_ALERT_COLUMNS, rows, "no alert events")
 
 
 def _shown(name: str, value: object) -> str:
@@ -218,14 +207,7 @@ def _brand_table(series: pd.DataFrame, alerts: Sequence[AlertEvent]) -> doc.Tabl
         share = negatives / mentions if mentions else 0.0
         peak = group.iloc[int(group["volume"].to_numpy().argmax())]
         peak_at = iso_utc(pd.Timestamp(peak["start"]).to_pydatetime())
-        numbers = (len(group), mentions, negatives)
-        rows.append(
-            (
-                brand,
-                *(str(n) for n in numbers),
-                f"{share:.1%}",
-                f"{int(peak['volume'])} at {peak_at}",
-                str(fired[brand]),
-            )
-        )
+        numbers = map(str, (len(group), mentions, negatives))
+        peak_text = f"{int(peak['volume'])} at {peak_at}"
+        rows.append((brand, *numbers, f"{share:.1%}", peak_text, str(fired[brand])))
     return doc.Table((*head, "alerts fired"), tuple(rows), "no closed buckets")

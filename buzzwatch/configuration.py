@@ -96,9 +96,7 @@ def _unknown(kind: Any, value: Any, where: str) -> Iterator[tuple[str, str, list
         for key, item in value.items():
             if key in fields:
                 yield from _unknown(fields[key].annotation, item, f"{where}.{key}")
-            elif kind is DetectionSettings and key == "brands":  # per-brand overrides
-                pass
-            else:
+            elif kind is not DetectionSettings or key != "brands":  # brands: per-brand overrides
                 yield where, key, list(fields)
         if kind is DetectionSettings:
             for brand, overrides in value.get("brands", {}).items():

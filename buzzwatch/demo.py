@@ -32,12 +32,10 @@ def run_demo(out: IO[str], alerts_out: IO[str] | None = None) -> int:
 def describe(accepted: int, brands: Counter[str], events: list[AlertEvent]) -> str:
     """The demo's report: the stream, then one line per incident."""
     lines = [f"buzzwatch demo: {accepted} sample mentions, {len(brands)} brands"]
-    for brand, count in brands.most_common():
-        lines.append(f"  {brand:<28} {count:>6} mentions")
+    lines += [f"  {brand:<28} {count:>6} mentions" for brand, count in brands.most_common()]
     resolved = {e.id: e for e in events if e.state == "resolved"}
     firing = [e for e in events if e.state == "firing"]
-    lines.append("")
-    lines.append(f"{len(firing)} alerts fired:" if firing else "No alert fired.")
+    lines += ["", f"{len(firing)} alerts fired:" if firing else "No alert fired."]
     for event in firing:
         end = resolved.get(event.id)
         lines.append(f"- {incident_line(event)}")

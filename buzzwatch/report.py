@@ -324,9 +324,7 @@ def incident_report(entries: Sequence[LogEntry]) -> IncidentReport:
         first_statement=_after(onset, [p.at for p in posts if p.in_reply_to is None]),
         platforms=tuple(platforms(state, replies)),
         holding_statement=opening.holding_statement,
-        top_negative=tuple(_explained(m) for m in explanation.top_negative[:FEW])
-        if explanation
-        else (),
+        top_negative=tuple(map(_explained, explanation.top_negative[:FEW] if explanation else ())),
         emerging_terms=explanation.emerging_terms[:FEW] if explanation else (),
         defenders=len(state.defenders),
         top_defenders=tuple(_widest(_post(e.data) for e in entries if e.kind == "defender")),

@@ -196,16 +196,10 @@ def _volume_chart(incident: IncidentReport) -> Chart:
     for p in incident.points:
         note = f"{clock_text(p.start)}–{clock_text(p.end)}: {p.volume} mentions"
         bars.append(Bar(p.start, p.end, p.volume, "volume", note))
-        bars.append(
-            Bar(p.start, p.end, p.negatives, "negatives", f"{note}, {p.negatives} negative")
-        )
-    svg = bar_chart(
-        "volume",
-        "Mentions and negative mentions per bucket",
-        bars,
-        _markers(incident, True),
-        "mentions per bucket",
-    )
+        negatives = f"{note}, {p.negatives} negative"
+        bars.append(Bar(p.start, p.end, p.negatives, "negatives", negatives))
+    title = "Mentions and negative mentions per bucket"
+    svg = bar_chart("volume", title, bars, _markers(incident, True), "mentions per bucket")
     grid = _grid(incident.points)
     top = max((p.volume for p in incident.points), default=0)
     text = [
@@ -314,10 +308,8 @@ def _shifts(incident: IncidentReport) -> list[Block]:
         "after",
         "change",
     )
-    return [
-        note,
-        Table(head, tuple(_shift_row(shift) for shift in incident.shifts), "no communication"),
-    ]
+    rows = tuple(_shift_row(shift) for shift in incident.shifts)
+    return [note, Table(head, rows, "no communication")]
 
 
 def _shift_row(shift: Shift) -> tuple[Cell, ...]:

@@ -108,9 +108,7 @@ class DetectorMetrics:
             ["brand", "kind"],
         )
         self.bucket_mentions = gauge(
-            "buzzwatch_bucket_mentions",
-            "Mentions in the brand's last closed bucket.",
-            ["brand"],
+            "buzzwatch_bucket_mentions", "Mentions in the brand's last closed bucket.", ["brand"]
         )
         self.bucket_expected = gauge(
             "buzzwatch_bucket_expected_mentions",
@@ -133,12 +131,10 @@ class DetectorMetrics:
             buckets=LATENCY_BUCKETS,
         )
         self.watermark = gauge(
-            "buzzwatch_watermark_timestamp_seconds",
-            "Event-time watermark, as a Unix time.",
+            "buzzwatch_watermark_timestamp_seconds", "Event-time watermark, as a Unix time."
         )
         self.event_time_lag = gauge(
-            "buzzwatch_event_time_lag_seconds",
-            "Wall-clock time minus the event-time watermark.",
+            "buzzwatch_event_time_lag_seconds", "Wall-clock time minus the event-time watermark."
         )
         self.event_time_lag.set_function(self._event_time_lag)
         self.consumer_lag = gauge(

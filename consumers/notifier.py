@@ -63,12 +63,7 @@ from pydantic import ValidationError
 
 from consumers.settings import KafkaSettings, NotifySettings
 from consumers.topics import ensure_topics, read_to_end, topic_config
-from consumers.webhooks import (
-    Deliverer,
-    Outcome,
-    WebhookSettings,
-    pause_action,
-)
+from consumers.webhooks import Deliverer, Outcome, WebhookSettings, pause_action
 from pipeline.models import AlertEvent, describe_validation_error, iso_utc
 
 log = logging.getLogger("buzzwatch.notify")

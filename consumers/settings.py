@@ -110,9 +110,7 @@ def metrics_settings(config: dict[str, Any], **overrides: Any) -> MetricsSetting
 
 
 def _table(config: Mapping[str, Any], name: str, overrides: dict[str, Any]) -> dict[str, Any]:
-    values = dict(config.get(name, {}))
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    return values
+    return {**config.get(name, {}), **{k: v for k, v in overrides.items() if v is not None}}
 
 
 class DeskSettings(BaseModel):

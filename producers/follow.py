@@ -211,13 +211,8 @@ def follow(follower: Follower, every: float, stop: threading.Event, once: bool) 
             if once:
                 return 1
         else:
-            log.info(
-                "%s: %s",
-                follower.url,
-                "not modified"
-                if result.unchanged
-                else f"{result.new} new entries sent as {result.records} records, "
-                f"{result.seen} already sent, {result.invalid} invalid",
-            )
+            counts = f"{result.new} new entries sent as {result.records} records, "
+            counts += f"{result.seen} already sent, {result.invalid} invalid"
+            log.info("%s: %s", follower.url, "not modified" if result.unchanged else counts)
         if once or stop.wait(every):
             return 0

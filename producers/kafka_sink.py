@@ -90,12 +90,7 @@ class MentionSink:
     send that failed, until one succeeds.
     """
 
-    def __init__(
-        self,
-        client_options: dict[str, Any],
-        topic: str,
-        send_timeout: float,
-    ) -> None:
+    def __init__(self, client_options: dict[str, Any], topic: str, send_timeout: float) -> None:
         self.topic = topic
         self.send_timeout = send_timeout
         self._options = {

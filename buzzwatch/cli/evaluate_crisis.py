@@ -20,12 +20,7 @@ from buzzwatch.evaluation.crisis import CrisisReport, evaluate, goal_failures, n
 from buzzwatch.evaluation.crisis_cv import RULE, Summary, choose, summarise
 from buzzwatch.evaluation.crisis_cv_table import Group, candidates_table, samples_table, seeds_text
 from buzzwatch.evaluation.nab_cv import Candidate, GridError, read_grid
-from buzzwatch.evaluation.oracle import (
-    CALIBRATION_BRAND_WEEKS,
-    RHOS,
-    Calibration,
-    calibrate,
-)
+from buzzwatch.evaluation.oracle import CALIBRATION_BRAND_WEEKS, RHOS, Calibration, calibrate
 from buzzwatch.evaluation.oracle_table import oracle_section, pooled_goal_failures, seeds_summary
 from pipeline.models import Mention
 from pipeline.sentiment import SentimentRouter

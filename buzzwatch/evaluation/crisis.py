@@ -651,20 +651,12 @@ def _more(count: int) -> list[str]:
 
 
 def _alert_dict(event: AlertEvent) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "brand": event.brand,
-        "kind": event.kind,
-        "severity": event.severity,
-        "at": iso_utc(event.at),
-        "observed": event.observed,
-        "expected": event.expected,
-    }
+    data = event.to_dict()
+    return {k: data[k] for k in ("id", "brand", "kind", "severity", "at", "observed", "expected")}
 
 
 def _result_dict(result: IncidentResult) -> dict[str, Any]:
-    incident = result.incident
-    delay = result.delay
+    incident, delay, oracle = result.incident, result.delay, result.oracle_delay
     return {
         "brand": incident.brand,
         "kind": incident.kind,
@@ -673,8 +665,6 @@ def _result_dict(result: IncidentResult) -> dict[str, Any]:
         "intensity": incident.intensity,
         "detected": result.detected,
         "delay_minutes": None if delay is None else _minutes(delay),
-        "oracle_delay_minutes": None
-        if result.oracle_delay is None
-        else _minutes(result.oracle_delay),
+        "oracle_delay_minutes": None if oracle is None else _minutes(oracle),
         "alerts": [_alert_dict(event) for event in result.alerts],
     }

@@ -9,12 +9,7 @@ from itertools import groupby
 
 from buzzwatch.evaluation.crisis import CrisisReport, ruled
 from buzzwatch.evaluation.crisis_cv import Choice, Summary
-from buzzwatch.evaluation.oracle_table import (
-    FIGURES,
-    FIGURES_LEGEND,
-    figures,
-    pooled_goal_failures,
-)
+from buzzwatch.evaluation.oracle_table import FIGURES, FIGURES_LEGEND, figures, pooled_goal_failures
 
 
 @dataclass(frozen=True, slots=True)

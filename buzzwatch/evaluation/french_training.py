@@ -32,14 +32,7 @@ import numpy as np
 import numpy.typing as npt
 from tqdm import tqdm
 
-from pipeline.french_model import (
-    CLASSES,
-    WEIGHTS,
-    Features,
-    FrenchModel,
-    FrenchScorer,
-    compound_of,
-)
+from pipeline.french_model import CLASSES, WEIGHTS, Features, FrenchModel, FrenchScorer, compound_of
 from pipeline.sentiment_eval import (
     TRAINING_SETS,
     XED_TEST_SHARE,
