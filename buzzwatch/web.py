@@ -1,4 +1,4 @@
-"""The HTTP stack of `buzzwatch ingest` and `buzzwatch desk`: FastAPI on Hypercorn, on uvloop.
+"""The HTTP stack of `buzzwatch ingest` and `buzzwatch desk`: FastAPI on Hypercorn.
 
 FastAPI generates each service's OpenAPI document from its routes and pydantic models, serves
 it with interactive documentation (`/docs`, Swagger UI shipped by fastapi-offline: no CDN),
@@ -46,7 +46,6 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from uvloop import new_event_loop
 
 log = logging.getLogger(__name__)
 OTHER = "other"  # the path label of requests for no route
@@ -331,8 +330,7 @@ def serve(
         await hypercorn_serve(app, config, shutdown_trigger=stopped)  # type: ignore[arg-type]
 
     collect_less()
-    with asyncio.Runner(loop_factory=new_event_loop) as runner:
-        runner.run(serving())
+    asyncio.run(serving())
 
 
 def collect_less() -> None:
