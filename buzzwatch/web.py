@@ -118,6 +118,10 @@ def service_app(title: str, version: str, description: str) -> FastAPI:
         where = ".".join(str(part) for part in first["loc"])
         return error(422, f"{where}: {first['msg']}")
 
+    async def internal(request: Request, exc: Exception) -> JSONResponse:
+        return error(500, "internal error")  # the server logs the exception
+
+    app.add_exception_handler(Exception, internal)
     app.add_exception_handler(Refused, refused)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid)
@@ -176,12 +180,12 @@ class Direct(APIRoute):
     """A route documented from its declaration like any other, whose endpoint takes the
     `Request` and answers itself: FastAPI's parameter resolution, which such an endpoint does
     not use, is skipped (its custom route class hook, `get_route_handler`), and under `Capped`
-    so are FastAPI's middleware and router. Dependencies would be documented and never run, so
-    a route with any is refused."""
+    so are FastAPI's middleware and router. Dependencies would be documented and never run, and
+    a sync endpoint would not be given a thread: a route with either is refused."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        if self.dependant.dependencies:
-            raise TypeError(f"{self.path}: a direct route runs no dependencies")
+        if self.dependant.dependencies or not asyncio.iscoroutinefunction(self.endpoint):
+            raise TypeError(f"{self.path}: a direct route has an async endpoint, no dependencies")
         return self.endpoint
 
 
@@ -329,12 +333,12 @@ def serve(
         to_thread.current_default_thread_limiter().total_tokens = threads
         await hypercorn_serve(app, config, shutdown_trigger=stopped)  # type: ignore[arg-type]
 
-    collect_less()
     asyncio.run(serving())
 
 
 def collect_less() -> None:
-    """Tune Python's cyclic garbage collector for a server: the objects built at startup
+    """Tune Python's cyclic garbage collector for a server, on its main thread before it starts
+    any other (what is frozen is never collected): the objects built at startup
     (modules, the application, its models) are left out of its scans (`gc.freeze`), and the
     youngest generation is collected every `YOUNG_OBJECTS` allocations instead of 700. With
     the defaults, a collection came every few requests, found the requests in progress alive

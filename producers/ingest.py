@@ -486,6 +486,7 @@ def serve(service: IngestService, stop: threading.Event) -> None:
     log.info("ingest: listening on http://%s:%s%s", settings.address, settings.port, MENTIONS_PATH)
     for hook in service.hooks.values():
         log.info("ingest: %s", hook.describe())
+    web.collect_less()  # before the sink's thread starts
     service.sink.start()
     try:
         web.serve(

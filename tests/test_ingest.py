@@ -4,6 +4,7 @@ backpressure and Kafka outages, health, metrics and the OpenAPI document."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -24,13 +25,15 @@ import pytest
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from openapi_spec_validator import validate
+from pydantic import SecretStr
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.support.wait import WebDriverWait
 
 from buzzwatch import web
 from pipeline.models import Mention
-from producers.ingest import openapi_document
-from producers.settings import TOKENS_ENV
+from producers.ingest import IngestService, ingest_app, openapi_document
+from producers.kafka_sink import MentionSink
+from producers.settings import TOKENS_ENV, IngestSettings
 from tests.broker.kafka_broker import KafkaBroker
 from tests.conftest import BROWSER_SECONDS
 from tests.helpers import read_topic
@@ -234,20 +237,22 @@ def test_health_and_the_openapi_document(tmp_path: Path, kafka_bootstrap: str) -
         assert metric(where, young) - before < 3
 
 
-def test_a_direct_route_refuses_dependencies_it_would_never_run() -> None:
+def test_a_direct_route_refuses_dependencies_and_sync_endpoints() -> None:
     async def endpoint(request: Request) -> JSONResponse:
         return JSONResponse({})
 
-    app = FastAPI()
-    app.router.add_api_route("/plain", endpoint, methods=["POST"], route_class_override=web.Direct)
-    with pytest.raises(TypeError, match="/guarded: a direct route runs no dependencies"):
+    def sync(request: Request) -> JSONResponse:
+        return JSONResponse({})
+
+    app, direct = FastAPI(), web.Direct
+    app.router.add_api_route("/plain", endpoint, methods=["POST"], route_class_override=direct)
+    with pytest.raises(TypeError, match="/guarded: a direct route has an async endpoint, no dep"):
+        guard = [Depends(lambda: None)]
         app.router.add_api_route(
-            "/guarded",
-            endpoint,
-            methods=["POST"],
-            dependencies=[Depends(lambda: None)],
-            route_class_override=web.Direct,
+            "/guarded", endpoint, dependencies=guard, route_class_override=direct
         )
+    with pytest.raises(TypeError, match="/sync: a direct route has an async endpoint"):
+        app.router.add_api_route("/sync", sync, methods=["POST"], route_class_override=direct)
 
 
 def test_a_direct_route_is_answered_beside_fastapis_stack(caplog: pytest.LogCaptureFixture) -> None:
@@ -285,7 +290,8 @@ def test_a_direct_route_is_answered_beside_fastapis_stack(caplog: pytest.LogCapt
             "path": path,
             "headers": [(b"x-case", case.encode())],
         }
-        asyncio.run(capped({**scope, "query_string": b"", "root_path": ""}, receive, send))
+        with contextlib.suppress(RuntimeError):  # the stack's error middleware raises it again
+            asyncio.run(capped({**scope, "query_string": b"", "root_path": ""}, receive, send))
         return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
 
     assert answer("/plain") == (202, b'{"ok":true}')
@@ -296,7 +302,11 @@ def test_a_direct_route_is_answered_beside_fastapis_stack(caplog: pytest.LogCapt
     assert requests.labels("/plain", 500)._value.get() == 1
     assert stacked == []
     assert answer("/routed", "refused") == (409, b'{"error":"taken"}')
-    assert stacked == ["/routed"]
+    assert answer("/routed", "bug") == (500, b'{"error":"internal error"}')
+    assert stacked == ["/routed", "/routed"]
+    settings = IngestSettings(tokens=(SecretStr("t"),))
+    ingest = ingest_app(IngestService(settings, MentionSink({}, "m", 1.0), None, {}))
+    assert set(web.Capped(ingest, 1, requests, [], 1.0).direct) == {("POST", "/v1/mentions")}
 
 
 def test_without_kafka_it_answers_503_and_loses_nothing_silently(tmp_path: Path) -> None:
