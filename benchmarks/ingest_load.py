@@ -120,14 +120,15 @@ def records_on(bootstrap: str, topic: str) -> int:
 
 def check_runs_from(code: Path) -> None:
     """Fail unless `python -P` with the current environment imports the packages from `code`."""
-    for package in PACKAGES:
-        where = subprocess.run(
-            [sys.executable, "-P", "-c", f"import {package}; print({package}.__file__)"],
-            capture_output=True,
-            check=True,
-            text=True,
-            timeout=60,
-        ).stdout.strip()
+    imports = "; ".join(f"import {package}; print({package}.__file__)" for package in PACKAGES)
+    files = subprocess.run(
+        [sys.executable, "-P", "-c", imports],
+        capture_output=True,
+        check=True,
+        text=True,
+        timeout=60,
+    ).stdout.split()
+    for package, where in zip(PACKAGES, files, strict=True):
         if not Path(where).resolve().is_relative_to(code.resolve()):
             raise SystemExit(f"{package} is imported from {where}, not from {code}")
 

@@ -118,14 +118,16 @@ def service_app(title: str, version: str, description: str) -> FastAPI:
         where = ".".join(str(part) for part in first["loc"])
         return error(422, f"{where}: {first['msg']}")
 
-    async def internal(request: Request, exc: Exception) -> JSONResponse:
-        return error(500, "internal error")  # the server logs the exception
-
-    app.add_exception_handler(Exception, internal)
+    app.add_exception_handler(Exception, _internal)  # the server logs the exception
     app.add_exception_handler(Refused, refused)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid)
     return app
+
+
+async def _internal(request: Request, exc: Exception) -> JSONResponse:
+    """The answer to an unexpected error, which whoever caught it logs."""
+    return error(500, "internal error")
 
 
 async def _drain(request: Request) -> None:
@@ -297,9 +299,9 @@ async def _answer(
         response: Response = await endpoint(request)
     except Refused as refused:
         response = await refused.answered(request)
-    except Exception:
+    except Exception as unexpected:
         log.exception("%s %s", scope["method"], scope["path"])
-        response = error(500, "internal error")
+        response = await _internal(request, unexpected)
     await response(scope, receive, send)
 
 
