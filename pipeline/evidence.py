@@ -1,16 +1,19 @@
 """What a brand's recent mentions say, kept small enough to checkpoint: the explanation of an alert.
 
 Mentions are summed in 15-minute slices over the explained window (an hour by default): counts
-per source and language, negative mentions per account, the words and hashtags used, and the
-few widest-reaching negative mentions. Slices that leave the window are learnt into the brand's
-usual vocabulary (decayed document frequencies), except while an alert of the brand is active,
-so a crisis's words stay news. Every structure is bounded whatever the volume.
+per source and language, negative mentions per account, and the few widest-reaching negative
+mentions. The words and hashtags are read from a sample of each slice's mentions: the `SAMPLE`
+whose ids hash lowest, all of them in a slice of a smaller brand, a uniform sample of a big
+brand's that does not depend on their order. Slices that leave the window are learnt into the
+brand's usual vocabulary (decayed document frequencies), except while an alert of the brand is
+active, so a crisis's words stay news. Every structure is bounded whatever the volume.
 """
 
 from __future__ import annotations
 
 import math
 import sys
+import zlib
 from collections import Counter
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -30,7 +33,7 @@ from pipeline.settings import ExplainSettings
 SLICE_SECONDS = 900
 TEXT_CHARS = 280
 TERMS_PER_MENTION = 40
-SLICE_TERMS = 60  # a slice keeps the most used 60 to 120 distinct terms
+SAMPLE = 50  # a slice reads the words of 50 of its mentions at most
 SLICE_ACCOUNTS = 25  # ...and 25 to 50 accounts with negative mentions
 VOCABULARY_TERMS = 300  # the usual vocabulary keeps 300 to 600 terms
 VOCABULARY_HALF_LIFE_SECONDS = 7 * 86_400
@@ -106,15 +109,22 @@ class Sample(NamedTuple):
         )
 
 
-# a mention taken, until its step settles: step, source, language, terms, and its sample
+# a mention taken, until its step settles: step, id, source, language, text, and its sample
 # when it is negative
-Taken = tuple[int, str, str, tuple[str, ...], Sample | None]
+Taken = tuple[int, str, str, str, str, Sample | None]
+
+# a mention whose words a slice may read: the hash of its id, its id, and its terms
+Read = tuple[int, str, tuple[str, ...]]
 
 
-def _canonical(taken: Taken) -> tuple[int, str, str, tuple[str, ...], str]:
-    """A mention's place in the order slices count them: two that tie count alike."""
-    step, source, lang, terms, sample = taken
-    return (step, source, lang, terms, sample.id if sample else "")
+def _canonical(taken: Taken) -> tuple[int, str]:
+    """A mention's place in the order slices count them (a brand's ids are distinct in a step)."""
+    return taken[0], taken[1]
+
+
+def id_hash(mention_id: str) -> int:
+    """The hash that samples a slice's mentions: the same in every process and release."""
+    return zlib.crc32(mention_id.encode("utf-8", "surrogatepass"))
 
 
 def sample_of(mention: Mention, lang: str, compound: float) -> Sample:
@@ -148,11 +158,12 @@ class Slice:
 
     __slots__ = (
         "accounts",
+        "bar",
         "langs",
         "negative_langs",
         "negatives",
+        "read",
         "sources",
-        "terms",
         "top",
         "volume",
     )
@@ -165,19 +176,22 @@ class Slice:
         self.negative_langs: dict[str, int] = {}
         # "source\x1fauthor" -> [negative mentions, name, followers]
         self.accounts: dict[str, list[Any]] = {}
-        self.terms: dict[str, int] = {}
+        # the mentions whose words may be read: the `SAMPLE` lowest (hash, id) among them
+        self.read: list[Read] = []
+        self.bar: tuple[int, str] | None = None  # no higher (hash, id) can be among those
         self.top: list[Sample] = []
 
-    def add(self, taken: Taken, top_n: int) -> None:
-        _, source, lang, terms, sample = taken
+    def add(self, taken: Taken, top_n: int, brand: str) -> None:
+        _, mention_id, source, lang, text, sample = taken
         self.volume += 1
         self.sources[source] = self.sources.get(source, 0) + 1
         self.langs[lang] = self.langs.get(lang, 0) + 1
-        counts = self.terms
-        for term in terms:
-            counts[term] = counts.get(term, 0) + 1
-        if len(counts) > 2 * SLICE_TERMS:
-            _keep_top(counts, SLICE_TERMS, int)
+        place = (id_hash(mention_id), mention_id)
+        if self.bar is None or place < self.bar:
+            self.read.append((*place, terms_of(text, brand)))
+            if len(self.read) == 2 * SAMPLE:  # sorted now and then, not at each mention
+                self.read = self.sampled()
+                self.bar = self.read[-1][:2]
         if sample is None:
             return
         self.negatives += 1
@@ -191,6 +205,10 @@ class Slice:
         if len(self.top) < top_n or sample.rank() < self.top[-1].rank():
             self.top = sorted([*self.top, sample], key=Sample.rank)[:top_n]
 
+    def sampled(self) -> list[Read]:
+        """The mentions whose words the slice reads, in (hash, id) order."""
+        return sorted(self.read)[:SAMPLE]
+
     def state(self) -> list[Any]:
         return [
             self.volume,
@@ -199,7 +217,7 @@ class Slice:
             self.langs,
             self.negative_langs,
             self.accounts,
-            self.terms,
+            [[mention_id, list(terms)] for _, mention_id, terms in self.sampled()],
             [list(sample) for sample in self.top],
         ]
 
@@ -208,7 +226,13 @@ class Slice:
         piece = cls()
         piece.volume, piece.negatives = state[0], state[1]
         piece.sources, piece.langs, piece.negative_langs = state[2], state[3], state[4]
-        piece.accounts, piece.terms = state[5], state[6]
+        piece.accounts = state[5]
+        # a slice of version 6 (a checkpoint keeps brands unchanged since as they were
+        # written) counted its words, not its mentions': they are not read
+        read = state[6] if isinstance(state[6], list) else []
+        piece.read = [(id_hash(mention_id), mention_id, tuple(terms)) for mention_id, terms in read]
+        if len(piece.read) == SAMPLE:
+            piece.bar = piece.read[-1][:2]
         piece.top = [Sample(*sample) for sample in state[7]]
         return piece
 
@@ -230,9 +254,8 @@ class Evidence:
         """Take a mention of the early-check `step`; it joins its 15-minute slice when event
         time passes the step (`settle`), so an explanation holds exactly the mentions dated
         before the alert, however the watermark moved."""
-        terms = terms_of(mention.text, self.brand)
         sample = sample_of(mention, lang, compound) if negative else None
-        self.pending.append((step, mention.source, lang, terms, sample))
+        self.pending.append((step, mention.id, mention.source, lang, mention.text, sample))
 
     def settle(self, until: int) -> None:
         """Count the pending mentions of the steps before `until` in their slices, in one
@@ -248,7 +271,7 @@ class Evidence:
             piece = self.slices.get(start)
             if piece is None:
                 piece = self.slices[start] = Slice()
-            piece.add(taken, self.settings.top_mentions)
+            piece.add(taken, self.settings.top_mentions, self.brand)
 
     def expire(self, now: int, learn: bool) -> None:
         """Drop the slices that ended before the explained window; learn them if `learn`."""
@@ -265,8 +288,9 @@ class Evidence:
             for term in self.vocabulary:
                 self.vocabulary[term] *= decay
         self.learnt_until = end
-        self.documents += piece.volume
-        for term, count in piece.terms.items():
+        sampled = piece.sampled()
+        self.documents += len(sampled)
+        for term, count in Counter(t for _, _, terms in sampled for t in terms).items():
             self.vocabulary[term] = self.vocabulary.get(term, 0.0) + count
         if len(self.vocabulary) > 2 * VOCABULARY_TERMS:
             _keep_top(self.vocabulary, VOCABULARY_TERMS, float)
@@ -320,23 +344,23 @@ class Evidence:
         ]
 
     def _emerging(self, window: list[Slice], volume: int) -> tuple[EmergingTerm, ...]:
-        """Terms whose share of the window's mentions rose most against the usual vocabulary:
-        the log-odds ratio with a small prior, as a z-score (Monroe, Colaresi and Quinn 2008)."""
-        counts: Counter[str] = Counter()
-        for piece in window:
-            counts.update(piece.terms)
-        usual = self.documents
+        """Terms whose share of the window's sampled mentions rose most against the usual
+        vocabulary: the log-odds ratio with a small prior, as a z-score (Monroe, Colaresi and
+        Quinn 2008), on the mentions read; `mentions` scales their count to the window's."""
+        sampled = [terms for piece in window for _, _, terms in piece.sampled()]
+        counts = Counter(term for terms in sampled for term in terms)
+        read, usual = len(sampled), self.documents
         found = []
         for term, count in counts.items():
             if count < self.settings.min_term_mentions:
                 continue
             before = self.vocabulary.get(term, 0.0)
-            delta = math.log((count + PRIOR) / (volume - count + PRIOR)) - math.log(
+            delta = math.log((count + PRIOR) / (read - count + PRIOR)) - math.log(
                 (before + PRIOR) / (max(0.0, usual - before) + PRIOR)
             )
             variance = (
                 1 / (count + PRIOR)
-                + 1 / (volume - count + PRIOR)
+                + 1 / (read - count + PRIOR)
                 + 1 / (before + PRIOR)
                 + 1 / (max(0.0, usual - before) + PRIOR)
             )
@@ -345,8 +369,8 @@ class Evidence:
                 found.append(
                     EmergingTerm(
                         term=term,
-                        mentions=count,
-                        share=round(count / volume, 4),
+                        mentions=round(count * volume / read),
+                        share=round(count / read, 4),
                         usual_share=round(before / usual, 4) if usual else 0.0,
                         z=round(z, 2),
                     )
@@ -361,8 +385,8 @@ class Evidence:
             "documents": self.documents,
             "learnt_until": self.learnt_until,
             "pending": [
-                [step, source, lang, list(terms), sample and list(sample)]
-                for step, source, lang, terms, sample in self.pending
+                [step, mention_id, source, lang, text, sample and list(sample)]
+                for step, mention_id, source, lang, text, sample in self.pending
             ],
         }
 
@@ -373,11 +397,19 @@ class Evidence:
         evidence.vocabulary = dict(state["vocabulary"])
         evidence.documents = state["documents"]
         evidence.learnt_until = state["learnt_until"]
-        evidence.pending = [
-            (step, source, lang, tuple(terms), sample and Sample(*sample))
-            for step, source, lang, terms, sample in state["pending"]
-        ]
+        evidence.pending = [_taken(row, index) for index, row in enumerate(state["pending"])]
         return evidence
+
+
+def _taken(row: list[Any], index: int) -> Taken:
+    """A pending mention from its state; version 6 kept its terms instead of its id and text,
+    and its terms stand for its text."""
+    if len(row) == 6:
+        step, mention_id, source, lang, text, sample = row
+    else:
+        step, source, lang, terms, sample = row
+        mention_id, text = sample[0] if sample else f"v6-{index}", " ".join(terms)
+    return step, mention_id, source, lang, text, sample and Sample(*sample)
 
 
 def _summed(parts: Any) -> dict[str, int]:

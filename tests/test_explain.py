@@ -10,8 +10,10 @@ import pytest
 
 from pipeline.brands import BrandMatcher, BrandTerms
 from pipeline.engine import Admission, Engine
+from pipeline.evidence import SAMPLE, Evidence, id_hash, terms_of
 from pipeline.models import AlertEvent, Author, Mention
 from pipeline.replay import replay
+from pipeline.settings import ExplainSettings
 from pipeline.statements import HoldingStatements, default_templates
 from pipeline.synthetic import DEMO_START, BrandProfile, Incident, Scenario, generate
 from tests.helpers import T0, mention, stream
@@ -153,3 +155,40 @@ def test_the_brands_own_posts_are_matched_to_it_and_not_counted() -> None:
     assert scored.admission is Admission.OWN and scored.polarity is not None
     assert engine.add(mention(1, "Acme, c'est nul", "Acme")).admission is Admission.ACCEPTED
     assert engine.counts["own"] == 1 and engine.counts["accepted"] == 1
+
+
+def read_slice(mentions: list[Mention]) -> tuple[Evidence, list[str]]:
+    """The evidence of one brand after `mentions` (all in one slice), and the ids it read."""
+    evidence = Evidence("acme", ExplainSettings())
+    for m in mentions:
+        evidence.add(int(T0.timestamp()), m, "en", -0.5, negative=False)
+    evidence.settle(int(T0.timestamp()) + 60)
+    (piece,) = evidence.slices.values()
+    return evidence, [mention_id for _, mention_id, _ in piece.sampled()]
+
+
+def test_a_big_slice_reads_the_words_of_a_sample_that_does_not_depend_on_the_order() -> None:
+    """400 mentions in 15 minutes: the words of the 50 whose ids hash lowest are read, the
+    same in any arrival order, and far fewer texts are split into words than there are."""
+    mentions = [mention(0, f"text {i} word{i % 7}", id=f"m{i}") for i in range(400)]
+    terms_of.cache_clear()
+    evidence, forward = read_slice(mentions)
+    split = terms_of.cache_info().misses
+    _, backward = read_slice(mentions[::-1])
+    assert forward == backward
+    assert forward == sorted((m.id for m in mentions), key=lambda i: (id_hash(i), i))[:SAMPLE]
+    assert split < 200, split
+    assert evidence.slices[int(T0.timestamp())].volume == 400  # every mention still counts
+
+
+def test_a_small_slice_reads_every_mention_and_a_version_6_state_still_explains() -> None:
+    mentions = [mention(0, f"panne {i}", id=f"m{i}") for i in range(30)]
+    evidence, read = read_slice(mentions)
+    assert sorted(read) == sorted(m.id for m in mentions)
+    old = evidence.state()
+    old["slices"][0][1][6] = {"panne": 30}  # version 6 counted each slice's words
+    old["pending"] = [[int(T0.timestamp()) + 60, "twitter", "fr", ["retard", "honte"], None]]
+    restored = Evidence.from_state("acme", ExplainSettings(), old)
+    restored.settle(int(T0.timestamp()) + 120)
+    assert restored.slices[int(T0.timestamp())].sampled()[0][2] == ("retard", "honte")
+    assert restored.explain(int(T0.timestamp()) + 120).mentions == 31
