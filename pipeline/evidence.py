@@ -109,9 +109,9 @@ class Sample(NamedTuple):
         )
 
 
-# a mention taken, until its step settles: step, id, source, language, text, and its sample
-# when it is negative
-Taken = tuple[int, str, str, str, str, Sample | None]
+# a mention taken, until its step settles: step, id, source, language, terms (None when its
+# slice cannot read them), and its sample when it is negative
+Taken = tuple[int, str, str, str, tuple[str, ...] | None, Sample | None]
 
 # a mention whose words a slice may read: the hash of its id, its id, and its terms
 Read = tuple[int, str, tuple[str, ...]]
@@ -181,14 +181,17 @@ class Slice:
         self.bar: tuple[int, str] | None = None  # no higher (hash, id) can be among those
         self.top: list[Sample] = []
 
-    def add(self, taken: Taken, top_n: int, brand: str) -> None:
-        _, mention_id, source, lang, text, sample = taken
+    def readable(self, place: tuple[int, str]) -> bool:
+        """Whether a mention at `place` (hash, id) may be among those whose words are read."""
+        return self.bar is None or place <= self.bar
+
+    def add(self, taken: Taken, top_n: int) -> None:
+        _, mention_id, source, lang, terms, sample = taken
         self.volume += 1
         self.sources[source] = self.sources.get(source, 0) + 1
         self.langs[lang] = self.langs.get(lang, 0) + 1
-        place = (id_hash(mention_id), mention_id)
-        if self.bar is None or place < self.bar:
-            self.read.append((*place, terms_of(text, brand)))
+        if terms is not None and self.readable(place := (id_hash(mention_id), mention_id)):
+            self.read.append((*place, terms))
             if len(self.read) == 2 * SAMPLE:  # sorted now and then, not at each mention
                 self.read = self.sampled()
                 self.bar = self.read[-1][:2]
@@ -253,14 +256,18 @@ class Evidence:
     def add(self, step: int, mention: Mention, lang: str, compound: float, negative: bool) -> None:
         """Take a mention of the early-check `step`; it joins its 15-minute slice when event
         time passes the step (`settle`), so an explanation holds exactly the mentions dated
-        before the alert, however the watermark moved."""
+        before the alert, however the watermark moved. Its text is split into words unless its
+        slice already has the mentions it reads, all before it (the bar only falls)."""
+        piece = self.slices.get(step - step % SLICE_SECONDS)
+        readable = piece is None or piece.readable((id_hash(mention.id), mention.id))
+        terms = terms_of(mention.text, self.brand) if readable else None
         sample = sample_of(mention, lang, compound) if negative else None
-        self.pending.append((step, mention.id, mention.source, lang, mention.text, sample))
+        self.pending.append((step, mention.id, mention.source, lang, terms, sample))
 
     def settle(self, until: int) -> None:
         """Count the pending mentions of the steps before `until` in their slices, in one
         order whatever the order they came in (partitions merged at different paces): the
-        slices keep only their most used terms and accounts, so the order would show."""
+        slices keep only their accounts with the most negatives, so the order would show."""
         if not self.pending:
             return
         due = sorted((taken for taken in self.pending if taken[0] < until), key=_canonical)
@@ -271,7 +278,7 @@ class Evidence:
             piece = self.slices.get(start)
             if piece is None:
                 piece = self.slices[start] = Slice()
-            piece.add(taken, self.settings.top_mentions, self.brand)
+            piece.add(taken, self.settings.top_mentions)
 
     def expire(self, now: int, learn: bool) -> None:
         """Drop the slices that ended before the explained window; learn them if `learn`."""
@@ -315,7 +322,7 @@ class Evidence:
             mentions=volume,
             negatives=negatives,
             top_negative=tuple(sample.shown() for sample in top[: self.settings.top_mentions]),
-            emerging_terms=self._emerging(window, volume),
+            emerging_terms=self._emerging(window),
             sources=_summed(piece.sources for piece in window),
             languages=_summed(piece.langs for piece in window),
             negative_languages=_summed(piece.negative_langs for piece in window),
@@ -343,24 +350,41 @@ class Evidence:
             for key, (count, name, followers) in ordered
         ]
 
-    def _emerging(self, window: list[Slice], volume: int) -> tuple[EmergingTerm, ...]:
-        """Terms whose share of the window's sampled mentions rose most against the usual
-        vocabulary: the log-odds ratio with a small prior, as a z-score (Monroe, Colaresi and
-        Quinn 2008), on the mentions read; `mentions` scales their count to the window's."""
-        sampled = [terms for piece in window for _, _, terms in piece.sampled()]
-        counts = Counter(term for terms in sampled for term in terms)
-        read, usual = len(sampled), self.documents
+    def _emerging(self, window: list[Slice]) -> tuple[EmergingTerm, ...]:
+        """Terms whose share of the window's mentions rose most against the usual vocabulary:
+        the log-odds ratio with a small prior, as a z-score (Monroe, Colaresi and Quinn 2008).
+
+        Each slice's mentions read stand for all of the slice's: a term's count is estimated
+        as the sum over slices of its count among those read times the slice's mentions per
+        mention read, and its z-score weighs that share as a sample of the mentions read.
+        """
+        counts: Counter[str] = Counter()  # among the mentions read
+        estimated: dict[str, float] = {}
+        read = volume = 0
+        for piece in window:
+            sampled = piece.sampled()
+            if not sampled:
+                continue
+            weight = piece.volume / len(sampled)
+            read, volume = read + len(sampled), volume + piece.volume
+            for _, _, terms in sampled:
+                counts.update(terms)
+                for term in terms:
+                    estimated[term] = estimated.get(term, 0.0) + weight
+        usual = self.documents
         found = []
         for term, count in counts.items():
             if count < self.settings.min_term_mentions:
                 continue
+            share = estimated[term] / volume
+            hits = share * read
             before = self.vocabulary.get(term, 0.0)
-            delta = math.log((count + PRIOR) / (read - count + PRIOR)) - math.log(
+            delta = math.log((hits + PRIOR) / (read - hits + PRIOR)) - math.log(
                 (before + PRIOR) / (max(0.0, usual - before) + PRIOR)
             )
             variance = (
-                1 / (count + PRIOR)
-                + 1 / (read - count + PRIOR)
+                1 / (hits + PRIOR)
+                + 1 / (read - hits + PRIOR)
                 + 1 / (before + PRIOR)
                 + 1 / (max(0.0, usual - before) + PRIOR)
             )
@@ -369,8 +393,8 @@ class Evidence:
                 found.append(
                     EmergingTerm(
                         term=term,
-                        mentions=round(count * volume / read),
-                        share=round(count / read, 4),
+                        mentions=round(estimated[term]),
+                        share=round(share, 4),
                         usual_share=round(before / usual, 4) if usual else 0.0,
                         z=round(z, 2),
                     )
@@ -385,8 +409,8 @@ class Evidence:
             "documents": self.documents,
             "learnt_until": self.learnt_until,
             "pending": [
-                [step, mention_id, source, lang, text, sample and list(sample)]
-                for step, mention_id, source, lang, text, sample in self.pending
+                [step, mention_id, source, lang, terms and list(terms), sample and list(sample)]
+                for step, mention_id, source, lang, terms, sample in self.pending
             ],
         }
 
@@ -402,14 +426,13 @@ class Evidence:
 
 
 def _taken(row: list[Any], index: int) -> Taken:
-    """A pending mention from its state; version 6 kept its terms instead of its id and text,
-    and its terms stand for its text."""
+    """A pending mention from its state; version 6 kept no id (a negative's is its sample's)."""
     if len(row) == 6:
-        step, mention_id, source, lang, text, sample = row
+        step, mention_id, source, lang, terms, sample = row
     else:
         step, source, lang, terms, sample = row
-        mention_id, text = sample[0] if sample else f"v6-{index}", " ".join(terms)
-    return step, mention_id, source, lang, text, sample and Sample(*sample)
+        mention_id = sample[0] if sample else f"v6-{index}"
+    return step, mention_id, source, lang, terms and tuple(terms), sample and Sample(*sample)
 
 
 def _summed(parts: Any) -> dict[str, int]:

@@ -162,7 +162,7 @@ class EmergingTerm(BaseModel):
         description="Mentions of the window that use it (estimated from the mentions whose "
         "words were read: every one of a slice of 50 or fewer, 50 of a bigger one)."
     )
-    share: float = Field(description="Its share of the window's mentions whose words were read.")
+    share: float = Field(description="Its share of the window's mentions (estimated likewise).")
     usual_share: float = Field(description="Its share of the brand's mentions read before.")
     z: float = Field(description="Log-odds z-score of the rise (informative Dirichlet prior).")
 
