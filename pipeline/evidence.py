@@ -409,7 +409,7 @@ class Evidence:
             "documents": self.documents,
             "learnt_until": self.learnt_until,
             "pending": [
-                [step, mention_id, source, lang, terms and list(terms), sample and list(sample)]
+                [step, mention_id, source, lang, _listed(terms), sample and list(sample)]
                 for step, mention_id, source, lang, terms, sample in self.pending
             ],
         }
@@ -425,6 +425,10 @@ class Evidence:
         return evidence
 
 
+def _listed(terms: tuple[str, ...] | None) -> list[str] | None:
+    return None if terms is None else list(terms)
+
+
 def _taken(row: list[Any], index: int) -> Taken:
     """A pending mention from its state; version 6 kept no id (a negative's is its sample's)."""
     if len(row) == 6:
@@ -432,7 +436,8 @@ def _taken(row: list[Any], index: int) -> Taken:
     else:
         step, source, lang, terms, sample = row
         mention_id = sample[0] if sample else f"v6-{index}"
-    return step, mention_id, source, lang, terms and tuple(terms), sample and Sample(*sample)
+    kept = None if terms is None else tuple(terms)
+    return step, mention_id, source, lang, kept, sample and Sample(*sample)
 
 
 def _summed(parts: Any) -> dict[str, int]:

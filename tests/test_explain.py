@@ -3,6 +3,7 @@ troll flag, the holding statement, and the brand's own posts left out of the cou
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -224,3 +225,11 @@ def test_a_small_slice_reads_every_mention_and_a_version_6_state_still_explains(
     assert restored.explain(int(T0.timestamp()) + 120).mentions == 31
     again = read_slice([mention(1, "panne 99", id="m99")], restored)  # and goes on
     assert "m99" in ids_read(again)
+
+
+def test_a_pending_mention_without_words_survives_a_checkpoint() -> None:
+    evidence = Evidence("acme", ExplainSettings())
+    evidence.add(int(T0.timestamp()), mention(0, "!!", id="m0"), "en", 0.0, negative=False)
+    state = evidence.state()
+    restored = Evidence.from_state("acme", ExplainSettings(), json.loads(json.dumps(state)))
+    assert restored.state() == state
