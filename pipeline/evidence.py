@@ -122,9 +122,10 @@ def _canonical(taken: Taken) -> tuple[int, str]:
     return taken[0], taken[1]
 
 
-def id_hash(mention_id: str) -> int:
-    """The hash that samples a slice's mentions: the same in every process and release."""
-    return zlib.crc32(mention_id.encode("utf-8", "surrogatepass"))
+def place_of(mention_id: str) -> tuple[int, str]:
+    """A mention's place in the order that samples a slice's mentions: the hash of its id
+    (the same in every process and release), then its id."""
+    return zlib.crc32(mention_id.encode("utf-8", "surrogatepass")), mention_id
 
 
 def sample_of(mention: Mention, lang: str, compound: float) -> Sample:
@@ -190,7 +191,7 @@ class Slice:
         self.volume += 1
         self.sources[source] = self.sources.get(source, 0) + 1
         self.langs[lang] = self.langs.get(lang, 0) + 1
-        if terms is not None and self.readable(place := (id_hash(mention_id), mention_id)):
+        if terms is not None and self.readable(place := place_of(mention_id)):
             self.read.append((*place, terms))
             if len(self.read) == 2 * SAMPLE:  # sorted now and then, not at each mention
                 self.read = self.sampled()
@@ -233,7 +234,7 @@ class Slice:
         # a slice of version 6 (a checkpoint keeps brands unchanged since as they were
         # written) counted its words, not its mentions': they are not read
         read = state[6] if isinstance(state[6], list) else []
-        piece.read = [(id_hash(mention_id), mention_id, tuple(terms)) for mention_id, terms in read]
+        piece.read = [(*place_of(mention_id), tuple(terms)) for mention_id, terms in read]
         if len(piece.read) == SAMPLE:
             piece.bar = piece.read[-1][:2]
         piece.top = [Sample(*sample) for sample in state[7]]
@@ -259,7 +260,7 @@ class Evidence:
         before the alert, however the watermark moved. Its text is split into words unless its
         slice already has the mentions it reads, all before it (the bar only falls)."""
         piece = self.slices.get(step - step % SLICE_SECONDS)
-        readable = piece is None or piece.readable((id_hash(mention.id), mention.id))
+        readable = piece is None or piece.readable(place_of(mention.id))
         terms = terms_of(mention.text, self.brand) if readable else None
         sample = sample_of(mention, lang, compound) if negative else None
         self.pending.append((step, mention.id, mention.source, lang, terms, sample))
@@ -409,7 +410,14 @@ class Evidence:
             "documents": self.documents,
             "learnt_until": self.learnt_until,
             "pending": [
-                [step, mention_id, source, lang, _listed(terms), sample and list(sample)]
+                [
+                    step,
+                    mention_id,
+                    source,
+                    lang,
+                    None if terms is None else list(terms),
+                    sample and list(sample),
+                ]
                 for step, mention_id, source, lang, terms, sample in self.pending
             ],
         }
@@ -423,10 +431,6 @@ class Evidence:
         evidence.learnt_until = state["learnt_until"]
         evidence.pending = [_taken(row, index) for index, row in enumerate(state["pending"])]
         return evidence
-
-
-def _listed(terms: tuple[str, ...] | None) -> list[str] | None:
-    return None if terms is None else list(terms)
 
 
 def _taken(row: list[Any], index: int) -> Taken:

@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.brands import BrandMatcher, BrandTerms
 from pipeline.engine import Admission, Engine
-from pipeline.evidence import SAMPLE, Evidence, id_hash, terms_of
+from pipeline.evidence import SAMPLE, Evidence, place_of, terms_of
 from pipeline.models import AlertEvent, Author, Mention
 from pipeline.replay import replay
 from pipeline.settings import ExplainSettings
@@ -184,7 +184,7 @@ def test_a_big_slice_reads_the_words_of_a_sample_that_does_not_depend_on_the_ord
     split = terms_of.cache_info().misses
     backward = read_slice(mentions[::-1])
     assert ids_read(forward) == ids_read(backward)
-    lowest = sorted((m.id for m in mentions), key=lambda i: (id_hash(i), i))[:SAMPLE]
+    lowest = sorted((m.id for m in mentions), key=place_of)[:SAMPLE]
     assert ids_read(forward) == lowest
     assert split <= 250, split  # 207: the 50 lowest of the first 100, then fewer and fewer
     assert forward.slices[int(T0.timestamp())].volume == 400  # every mention still counts
