@@ -56,16 +56,55 @@ QUIET = Verdict(0.0, 0.0, 0.0, 0, False, False, 0.0)
 
 
 class WindowNoise:
-    """What normal looks like for sums over one window length: NB dispersion and spread."""
+    """What normal looks like for sums over one window length: NB dispersion and spread.
 
-    def __init__(self, rate: float, state: list[Any] | None = None) -> None:
-        self.rate = rate
-        (excess, scale), spread = state or [[[0.0, 0.0], [0.0, 0.0]], [0.0, 0.0]]
+    Both are learnt from the window's tumbling blocks: the window's length of consecutive
+    buckets, aligned in event time (a 60-minute window's blocks are the clock hours), each
+    learnt once it is complete. Overlapping windows would teach the same thing with
+    correlated samples at a cost per bucket; a block's sums are kept as its buckets close.
+    """
+
+    def __init__(self, rate: float, buckets: int, state: list[Any] | None = None) -> None:
+        self.rate = rate  # per bucket
+        self.buckets = buckets
+        (excess, scale), spread, *block = state or [[[0.0, 0.0], [0.0, 0.0]], [0.0, 0.0]]
         self.dispersion = Dispersion(Ewma(*excess), Ewma(*scale))
         self.spread = Spread(Ewma(*spread))
+        # the block in progress: [index, observed, clipped, expected, keep, buckets]
+        self.block: list[Any] | None = list(block[0]) if block and block[0] else None
+
+    def add(
+        self,
+        index: int,
+        counts: tuple[float, float, float],
+        pace: float,
+        pseudo_count: float,
+    ) -> None:
+        """Account the `index`-th bucket of event time, its (observed, clipped, expected)
+        counts learnt at `pace`; learn the block it completes. A block some of whose buckets
+        were not learnt (silent) is not learnt from either."""
+        observed, clipped, expected = counts
+        block = self.block
+        if block is None or block[0] != index // self.buckets:
+            block = self.block = [index // self.buckets, 0.0, 0.0, 0.0, 1.0, 0]
+        block[1] += observed
+        block[2] += clipped
+        block[3] += expected
+        block[4] *= 1.0 - self.rate * pace  # what the block keeps of the past, bucket by bucket
+        block[5] += 1
+        if (index + 1) % self.buckets:
+            return
+        self.block = None
+        if block[5] < self.buckets:
+            return
+        rate = 1.0 - block[4]
+        if block[3] > 0:
+            self.dispersion.learn(block[2], block[3], rate)
+        ratio = log_ratio(block[1], block[3], self.buckets, pseudo_count)
+        self.spread.learn(ratio, rate, SPREAD_CLIP)
 
     def state(self) -> list[Any]:
-        return [self.dispersion.state(), self.spread.mean.state()]
+        return [self.dispersion.state(), self.spread.mean.state(), self.block]
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +252,7 @@ class _Windows:
         self.recent = RecentSums(tuple(buckets), state.get("recent"))
         noise = state.get("noise") or [None] * len(buckets)
         self._rate = settings.rate(settings.dispersion_half_life_hours * 3600)
-        self.noise = [WindowNoise(self._rate, n) for n in noise]
+        self.noise = [WindowNoise(self._rate, b, n) for b, n in zip(buckets, noise, strict=True)]
         self._settings = settings
         self._rule = rule
         records = (state.get("records") or [None] * len(buckets)) if rule.record_share else []
@@ -278,25 +317,16 @@ class _Windows:
     def learn(
         self, t: int, observed: float, clipped: float, expected: float, pace: float, warm: bool
     ) -> None:
-        """Learn the dispersion from the clipped count; spreads and records from the real."""
+        """Learn the dispersion from the clipped counts; spreads and records from the real."""
         s = self._settings
-        rate = self._rate * pace
-        sums = zip(
-            self.recent.sums(clipped, expected),
-            self.recent.sums(observed, expected),
-            self.noise,
-            strict=True,
-        )
-        totals = []
-        for (buckets, clipped_o, total_e), (_, total_o, _), noise in sums:
-            if total_e > 0:
-                noise.dispersion.learn(clipped_o, total_e, rate)
-            ratio = log_ratio(total_o, total_e, buckets, s.pseudo_count)
-            noise.spread.learn(ratio, rate, SPREAD_CLIP)
-            totals.append(total_o)
+        index, counts = t // s.bucket_seconds, (observed, clipped, expected)
+        for noise in self.noise:
+            noise.add(index, counts, pace, s.pseudo_count)
         if warm and self.records:  # a cold baseline's records are not the brand's
             day = _day(t)
-            for record, total in zip(self.records, totals, strict=True):
+            for record, (_, total, _) in zip(
+                self.records, self.recent.sums(observed, expected), strict=True
+            ):
                 record.observe(day, total)
         self.recent.push(observed, expected)
 
