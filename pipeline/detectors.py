@@ -95,12 +95,16 @@ class WindowNoise:
         if (index + 1) % self.buckets:
             return
         self.block = None
-        if block[5] < self.buckets:
-            return
-        rate = 1.0 - block[4]
-        if block[3] > 0:
-            self.dispersion.learn(block[2], block[3], rate)
-        ratio = log_ratio(block[1], block[3], self.buckets, pseudo_count)
+        if block[5] == self.buckets:
+            self.learn((block[1], block[2], block[3]), 1.0 - block[4], pseudo_count)
+
+    def learn(self, sums: tuple[float, float, float], rate: float, pseudo_count: float) -> None:
+        """Learn the window's (observed, clipped, expected) sums: the dispersion from the
+        clipped, the spread from the real."""
+        observed, clipped, expected = sums
+        if expected > 0:
+            self.dispersion.learn(clipped, expected, rate)
+        ratio = log_ratio(observed, expected, self.buckets, pseudo_count)
         self.spread.learn(ratio, rate, SPREAD_CLIP)
 
     def state(self) -> list[Any]:
@@ -319,9 +323,19 @@ class _Windows:
     ) -> None:
         """Learn the dispersion from the clipped counts; spreads and records from the real."""
         s = self._settings
-        index, counts = t // s.bucket_seconds, (observed, clipped, expected)
-        for noise in self.noise:
-            noise.add(index, counts, pace, s.pseudo_count)
+        if s.window_noise == "blocks":
+            index, counts = t // s.bucket_seconds, (observed, clipped, expected)
+            for noise in self.noise:
+                noise.add(index, counts, pace, s.pseudo_count)
+        else:  # each window's sums with this bucket, its own count clipped
+            sums = zip(
+                self.recent.sums(clipped, expected),
+                self.recent.sums(observed, expected),
+                self.noise,
+                strict=True,
+            )
+            for (_, clipped_sum, total), (_, observed_sum, _), noise in sums:
+                noise.learn((observed_sum, clipped_sum, total), self._rate * pace, s.pseudo_count)
         if warm and self.records:  # a cold baseline's records are not the brand's
             day = _day(t)
             for record, (_, total, _) in zip(

@@ -13,7 +13,7 @@ from typing import Any
 
 from pipeline.settings import DetectionSettings, upgraded
 
-SNAPSHOT_VERSION = 7
+SNAPSHOT_VERSION = 8
 OLDEST_VERSION = 5  # the first version with a migration to the next
 
 
@@ -31,7 +31,14 @@ def _to_7(snapshot: dict[str, Any]) -> dict[str, Any]:
     return {**snapshot, "version": 7}
 
 
-STEPS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {5: _to_6, 6: _to_7}
+def _to_8(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """Version 8 keeps each window's tumbling block in progress (`window_noise = "blocks"`):
+    version 7 had none, so each window's next block starts afresh and the one in progress
+    at the upgrade is not learnt."""
+    return {**snapshot, "version": 8}
+
+
+STEPS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {5: _to_6, 6: _to_7, 7: _to_8}
 
 
 def migrated(snapshot: dict[str, Any]) -> dict[str, Any]:

@@ -129,6 +129,11 @@ class DetectionSettings(BaseModel):
     learn_clip: float = Field(3.0, gt=0, description="Baselines learn at most this many sd away.")
     resolve_after_minutes: int = Field(30, ge=1, description="Calm time that resolves an alert.")
     negative_threshold: float = Field(-0.05, ge=-1, le=1, description="Compound <= is negative.")
+    window_noise: Literal["blocks", "sliding"] = Field(
+        "blocks",
+        description="Each window's dispersion and spread learn from its tumbling blocks, or from "
+        "the window ending at every bucket (earlier releases).",
+    )
     french_scorer: Literal["model", "lexicon"] = Field(
         "model",
         description="French scorer: the model, or its lexicon alone (earlier releases' scorer).",

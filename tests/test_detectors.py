@@ -1,5 +1,8 @@
+import math
 import random
 from datetime import timedelta
+
+import pytest
 
 from pipeline.backtest import backtest
 from pipeline.baseline import DailyPeaks
@@ -131,3 +134,21 @@ def test_bucket_reports_expect_one_bucket_not_a_window() -> None:
     late = reports[-100:]
     assert all(3.0 < r.expected_volume < 7.5 for r in late)  # about 5 a bucket, not 60 an hour
     assert all(r.expected_negatives <= r.volume for r in late)
+
+
+def test_a_window_learns_its_noise_from_each_complete_tumbling_block() -> None:
+    hourly = WindowNoise(rate=0.01, buckets=12)
+    learnt = []
+    for index in range(36, 60):  # two clock hours of 12 buckets, 3 mentions where 1 expected
+        hourly.add(index, (3.0, 3.0, 1.0), 1.0, 5.0)
+        learnt.append(hourly.spread.mean.weight)
+    assert learnt[10] == 0 and learnt[11] > 0  # nothing until the first hour is complete
+    assert learnt[12] == learnt[22] < learnt[23]  # then once an hour
+    # the block's sums: 36 mentions where 12 were expected, learnt at an hour's rate
+    assert hourly.spread.mean.total / hourly.spread.mean.weight == pytest.approx(
+        math.log((36 + 5 * math.sqrt(12)) / (12 + 5 * math.sqrt(12)))
+    )
+    gap = WindowNoise(rate=0.01, buckets=12)
+    for index in (*range(0, 5), *range(6, 12)):  # a bucket not learnt (silent): no block
+        gap.add(index, (3.0, 3.0, 1.0), 1.0, 5.0)
+    assert gap.spread.mean.weight == 0 and gap.block is None
