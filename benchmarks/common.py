@@ -15,7 +15,7 @@ from typing import IO, Any
 
 from pipeline import synthetic
 from pipeline.engine import BrandState
-from pipeline.models import AlertEvent
+from pipeline.settings import DetectionSettings
 
 CACHE = Path.home() / ".cache" / "buzzwatch" / "benchmarks"
 MENTIONS = 100_000
@@ -86,24 +86,32 @@ def vader_tweets() -> list[str] | None:
     return path.read_text(encoding="utf-8").splitlines()
 
 
+BUCKET_SECONDS = DetectionSettings().bucket_seconds
+
+
 @contextlib.contextmanager
 def engine_calls() -> Iterator[dict[str, list[float]]]:
-    """The duration of each bucket close and each early check of any engine, while inside."""
-    durations: dict[str, list[float]] = {"close": [], "check_early": []}
-    originals = {name: getattr(BrandState, name) for name in durations}
+    """The duration of each bucket close, early check and quiet stretch learnt in one step
+    (`_wake`) of any engine while inside, and under "stretch_buckets" each stretch's buckets."""
+    names = ("close", "check_early", "_wake")
+    durations: dict[str, list[float]] = {name: [] for name in (*names, "stretch_buckets")}
+    originals = {name: getattr(BrandState, name) for name in names}
 
-    def timed(name: str) -> Callable[..., list[AlertEvent]]:
+    def timed(name: str) -> Callable[..., Any]:
         original, kept = originals[name], durations[name]
 
-        def call(self: BrandState, *args: Any) -> list[AlertEvent]:
+        def call(self: BrandState, *args: Any) -> Any:
+            if name == "_wake":
+                assert self.dozing is not None
+                durations["stretch_buckets"].append((args[0] - self.dozing) / BUCKET_SECONDS)
             started = time.perf_counter()
-            events: list[AlertEvent] = original(self, *args)
+            result = original(self, *args)
             kept.append(time.perf_counter() - started)
-            return events
+            return result
 
         return call
 
-    for name in durations:
+    for name in names:
         setattr(BrandState, name, timed(name))
     try:
         yield durations

@@ -22,7 +22,11 @@ from pipeline.replay import replay
 from pipeline.sentiment import SentimentRouter
 
 RUNS = 3
-LABELS = {"close": "bucket closes", "check_early": "early checks"}
+LABELS = {
+    "close": "bucket closes",
+    "check_early": "early checks",
+    "_wake": "quiet stretches learnt in one step",
+}
 NAIVE = """
 import json, sys
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
@@ -80,6 +84,7 @@ def engine_parts(path: Path) -> None:
         f"{LABELS[name]} {sum(times):.1f} s ({len(times):,} at "
         f"{sum(times) / len(times) * 1e6:.0f} µs)"
         for name, times in durations.items()
+        if name in LABELS and times
     )
     print(f"{path.name} in one process: {whole:.1f} s, of which {parts}")
 

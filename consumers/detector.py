@@ -443,11 +443,10 @@ class Detector:
             if partition == task.partition:
                 continue
             home = self.tasks.get(partition)
-            state = task.engine.brands.pop(brand)
+            state = task.engine.release(brand)
             task.discarded.add(brand)
             if home is not None and brand not in home.engine.brands:
-                home.engine.brands[brand] = state
-                state.changed = True
+                home.engine.adopt(state)
                 log.info(
                     "brand %s: state moved from partition %d to its home %d",
                     brand,

@@ -31,6 +31,12 @@ class Ewma:
         self.total = self.total * (1 - rate) + rate * value
         self.weight = self.weight * (1 - rate) + rate
 
+    def update_many(self, value: float, rate: float, times: int) -> None:
+        """`update(value, rate)` `times` times over, in one step."""
+        keep = (1 - rate) ** times
+        self.total = self.total * keep + value * (1 - keep)
+        self.weight = self.weight * keep + (1 - keep)
+
     def value(self, default: float) -> float:
         return self.total / self.weight if self.weight > 1e-12 else default
 
@@ -156,6 +162,10 @@ class Spread:
     def learn(self, log_ratio: float, rate: float, clip: float) -> None:
         self.mean.update(min(abs(log_ratio), clip * self.value), rate)
 
+    def learn_many(self, log_ratio: float, rate: float, times: int, clip: float) -> None:
+        """`learn` the same ratio `times` times over, clipped at the spread it starts from."""
+        self.mean.update_many(min(abs(log_ratio), clip * self.value), rate, times)
+
 
 class DailyPeaks:
     """The largest value of each of the last days (event-time UTC days): a window's counts.
@@ -229,6 +239,20 @@ class RecentSums:
     def push(self, observed: float, expected: float) -> None:
         self._observed.append(observed)
         self._expected.append(expected)
+        self._asked.clear()
+
+    def latest(self, count: int) -> float:
+        """The sum of the last `count` observed counts (0 for none)."""
+        if count <= 0:
+            return 0.0
+        return math.fsum(list(self._observed)[-count:])
+
+    def push_many(self, observed: float, expected: list[float]) -> None:
+        """`push` a bucket of `observed` for each value of `expected` (only the last ones are
+        kept)."""
+        kept = expected[max(0, len(expected) - (self._observed.maxlen or 0)) :]
+        self._observed.extend([observed] * len(kept))
+        self._expected.extend(kept)
         self._asked.clear()
 
     def state(self) -> list[list[float]]:

@@ -83,16 +83,49 @@ class WindowNoise:
         """Account the `index`-th bucket of event time, its (observed, clipped, expected)
         counts learnt at `pace`; learn the block it completes. A block some of whose buckets
         were not learnt (silent) is not learnt from either."""
-        observed, clipped, expected = counts
+        self._account(index, 1, counts, 1.0 - self.rate * pace, pseudo_count)
+
+    def add_quiet(self, index: int, expected: list[float], pseudo_count: float) -> None:
+        """Account buckets from the `index`-th on, none with a mention, one per value of
+        `expected` (what each expected), at full pace: block by block, with each block's sum;
+        whole blocks of nothing expected (a negative rule's) in one step."""
+        size, buckets = self.buckets, len(expected)
+        start = 0
+        while start < buckets:
+            position = index + start
+            if position % size == 0 and not any(expected[start:]):
+                whole, tail = divmod(buckets - start, size)
+                rate = 1.0 - (1.0 - self.rate) ** size
+                ratio = log_ratio(0.0, 0.0, size, pseudo_count)
+                self.spread.learn_many(ratio, rate, whole, SPREAD_CLIP)
+                start += whole * size
+                if not tail:
+                    return
+                position = index + start
+            taken = min(buckets - start, size - position % size)
+            counts = (0.0, 0.0, math.fsum(expected[start : start + taken]))
+            self._account(position, taken, counts, (1.0 - self.rate) ** taken, pseudo_count)
+            start += taken
+
+    def _account(
+        self,
+        index: int,
+        buckets: int,
+        counts: tuple[float, float, float],
+        keep: float,
+        pseudo_count: float,
+    ) -> None:
+        """Add `buckets` buckets from the `index`-th, all of one block, with these summed
+        counts, of which the block keeps `keep` of the past; learn the block if complete."""
         block = self.block
         if block is None or block[0] != index // self.buckets:
             block = self.block = [index // self.buckets, 0.0, 0.0, 0.0, 1.0, 0]
-        block[1] += observed
-        block[2] += clipped
-        block[3] += expected
-        block[4] *= 1.0 - self.rate * pace  # what the block keeps of the past, bucket by bucket
-        block[5] += 1
-        if (index + 1) % self.buckets:
+        block[1] += counts[0]
+        block[2] += counts[1]
+        block[3] += counts[2]
+        block[4] *= keep  # what the block keeps of the past, bucket by bucket
+        block[5] += buckets
+        if (index + buckets) % self.buckets:
             return
         self.block = None
         if block[5] == self.buckets:
@@ -344,6 +377,21 @@ class _Windows:
                 record.observe(day, total)
         self.recent.push(observed, expected)
 
+    def learn_quiet(self, t: int, expected: list[float], warm_from: int) -> None:
+        """Learn buckets from `t` on, none with a mention, one per value of `expected`, in one
+        step; the records see each day's first bucket from the `warm_from`-th on (a window's
+        count only falls along the stretch, so that is the day's largest)."""
+        s = self._settings
+        size, index = s.bucket_seconds, max(0, warm_from)
+        while self.records and index < len(expected):
+            day = _day(t + index * size)
+            for record, window in zip(self.records, self.recent.windows, strict=True):
+                record.observe(day, self.recent.latest(window - 1 - index))
+            index = -(-((day + 1) * 86_400 - t) // size)  # the next day's first bucket
+        for noise in self.noise:
+            noise.add_quiet(t // s.bucket_seconds, expected, s.pseudo_count)
+        self.recent.push_many(0.0, expected)
+
     def state(self) -> dict[str, Any]:
         return {
             "recent": self.recent.state(),
@@ -360,10 +408,16 @@ def adaptive_rate(
     A brand with a few mentions a day gets a memory of days, not hours, so its baseline rests
     on enough mentions to mean something; the memory is capped at `max_memory_days`.
     """
+    return float(1.0 - 0.5 ** (1.0 / memory_buckets(half_life_buckets, per_bucket, settings)))
+
+
+def memory_buckets(
+    half_life_buckets: float, per_bucket: float, settings: DetectionSettings
+) -> float:
+    """The half-life, in buckets, of `adaptive_rate`'s memory."""
     evidence = settings.memory_mentions / max(per_bucket, 1e-9)
     longest = settings.max_memory_days * 86_400 / settings.bucket_seconds
-    half_life = min(max(half_life_buckets, evidence), longest)
-    return float(1.0 - 0.5 ** (1.0 / half_life))
+    return min(max(half_life_buckets, evidence), longest)
 
 
 def _day(t: int) -> int:
@@ -431,6 +485,36 @@ class VolumeRule:
         rate = adaptive_rate(self._level_buckets, level, self._settings)
         self.level.update(clipped / factor, rate * pace)
         self.seen += 1
+        self._known = None
+
+    def quiet_bucket(
+        self, t: int, state: tuple[float, float]
+    ) -> tuple[float, float, float, tuple[float, float]]:
+        """A bucket at `t` without mentions, the level's (total, weight) being `state` there:
+        the level, the mentions expected, the log-chance of none (`zero_chance`), and the
+        level's (total, weight) once it has learnt the bucket (`learn_one`'s update of the
+        level, without the rest)."""
+        total, weight = state
+        level = total / weight if weight > 1e-12 else 0.0
+        expected = max(level * self.profile.factor(t), self._floor)
+        k = self.windows.noise[0].dispersion.k(self.windows.noise[0].rate)
+        keep = 0.5 ** (1.0 / memory_buckets(self._level_buckets, level, self._settings))
+        after = (total * keep, weight * keep + (1.0 - keep))
+        return level, expected, -math.log1p(k * expected) / k, after
+
+    def learn_quiet_profile(self, t: int, level: float) -> None:
+        """Let the profile learn the bucket at `t`, without mentions, where the flat level was
+        `level` (`learn_one`'s update of the profile)."""
+        if self.seen:
+            self.profile.learn(t, 0.0, level, (self._hour_rate, self._day_rate))
+
+    def learn_quiet(self, t: int, expected: list[float], level: tuple[float, float]) -> None:
+        """Learn buckets from `t` on without mentions, one per value of `expected` (what each
+        expected), after which the level's (total, weight) is `level`, in one step (the
+        profile has learnt them one by one): the windows learn their blocks."""
+        self.windows.learn_quiet(t, expected, self._warmup - self.seen)
+        self.level.total, self.level.weight = level
+        self.seen += len(expected)
         self._known = None
 
     def state(self) -> dict[str, Any]:
@@ -617,6 +701,40 @@ class NegativeRule:
         self.volumes = self.volumes * keep + volume * pace
         self.seen += 1
         self._asked.clear()
+
+    def learn_quiet(self, t: int, usual_volumes: list[float]) -> None:
+        """Learn `buckets` buckets from `t` with no mention, where the volume baseline
+        expected `usual_volume` each, in one step: the share runs carry on unchanged, the count
+        runs drift down by what each bucket's silence weighs against a change (exact: no
+        bucket without negatives can raise a run), the share and the windows forget them."""
+        s = self._settings
+        buckets = len(usual_volumes)
+        warm = max(0, buckets - max(0, self._warmup - self.seen))  # the buckets learnt warm
+        if warm:
+            share = self.baseline_share
+            usual = math.fsum(usual_volumes) / buckets * share
+            noise = self.windows.noise[0]
+            k = noise.dispersion.k(noise.rate)
+            for (share_cusum, count_cusum), change in zip(
+                self.cusums, s.sequential.negative_changes, strict=True
+            ):
+                share_cusum.drift(0.0, 0.0, warm)
+                count_cusum.drift(count_llr(0.0, usual, k, change), usual, warm)
+        self.bursts.update_many(0.0, self.windows.noise[0].rate, buckets)
+        self.windows.learn_quiet(t, [0.0] * buckets, self._warmup - self.seen)
+        self.volume_sums.push_many(0.0, usual_volumes)
+        per_bucket = self.volumes * (1 - 0.5 ** (1 / self._share_buckets))
+        keep = (1 - adaptive_rate(self._share_buckets, per_bucket, s)) ** buckets
+        self.negatives *= keep
+        self.volumes *= keep
+        self.seen += buckets
+        self._asked.clear()
+
+    def quiet_score(self) -> float:
+        """The score of a bucket without mentions learnt in a quiet stretch: its share runs'
+        evidence, which such a bucket leaves as it is (`with_evidence`'s scale)."""
+        strongest = max((share.run.statistic for share, _ in self.cusums), default=0.0)
+        return min(1.0, 0.5 * strongest / self._level)
 
     def state(self) -> dict[str, Any]:
         return {

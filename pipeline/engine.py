@@ -117,6 +117,13 @@ class BrandState:
     Counts are kept per early-check step (a minute by default). Time moves in those steps:
     at each step inside a bucket the partial counts are checked for a spike that is already
     clear, and at the bucket's end the whole bucket is judged and learnt from.
+
+    A quiet brand dozes through its buckets without mentions: from an empty bucket that
+    ends while it is steady (no alert active, its last bucket learnt at full pace, at most
+    `quiet_level` mentions expected in the bucket), the stretch is learnt in one step once the
+    next mention's bucket is reached (`_wake`), not bucket by bucket. A bucket without a
+    mention cannot fire, so the stretch is only learnt, and its length is known only then:
+    whatever the watermark did meanwhile, the same stretch is learnt.
     """
 
     def __init__(self, brand: str, settings: DetectionSettings, position: int) -> None:
@@ -129,6 +136,10 @@ class BrandState:
         self.negative = NegativeRule(settings)
         self.evidence = Evidence(brand, settings.explain)
         self.silence = 0.0  # log-chance of the current run of empty buckets
+        self.dozing: int | None = None  # start of the stretch of empty buckets not learnt yet
+        self.steady = False  # the last bucket learnt was learnt at full pace
+        # reporting a dozing stretch: (its start, next bucket, level state, silence so far)
+        self._walk: tuple[int, int, tuple[float, float], float] | None = None
         # per bucket start, the counts below which each rule cannot fire early
         self._least: tuple[int | None, dict[AlertKind, float]] = (None, {})
         self.changed = False  # counted, closed a bucket or emitted since the last checkpoint
@@ -146,21 +157,120 @@ class BrandState:
 
         Only the boundaries where something can happen are visited: each bucket's end, and
         the end of each step that counted mentions (an early check). The others would judge
-        the same counts again, so `position` moves straight past them.
+        the same counts again, so `position` moves straight past them. A dozing brand
+        reports its buckets as they end (if `on_bucket` listens) and wakes once the first
+        step it counted is over.
         """
         size = self.settings.bucket_seconds
         step = self.settings.early_seconds
         events: list[AlertEvent] = []
-        while self.position <= boundary:
+        while True:
+            if self.dozing is not None:
+                first = min(self.open, default=boundary)
+                woken = first + step <= boundary  # the first step counted is over
+                if on_bucket is not None:
+                    self._report_dozing(first - first % size if woken else boundary, on_bucket)
+                if not woken:
+                    return events
+                self._wake(first - first % size)
+            if self.position > boundary:
+                return events
             end = self.position
             self.evidence.settle(end)
             start = end - end % size if end % size else end - size
             if end == start + size:
+                if self._may_doze(start, end):
+                    self.dozing = start
+                    self.changed = True
+                    continue
                 events.extend(map(self._explained, self.close(start, end, on_bucket)))
             elif end - step in self.open:
                 events.extend(map(self._explained, self.check_early(start, end)))
             self.position = self._next_boundary(end, start + size)
-        return events
+
+    def _may_doze(self, start: int, end: int) -> bool:
+        """Whether the bucket [start, end), now over, starts a quiet stretch (class doc)."""
+        return (
+            self.steady
+            and self.volume.seen > 0
+            and not any(life.active for life in self.alerts.values())
+            and not any(
+                step in self.open for step in range(start, end, self.settings.early_seconds)
+            )
+            and self.volume.expected(start) <= self.settings.quiet_level
+        )
+
+    def _report_dozing(self, until: int, on_bucket: BucketListener) -> None:
+        """Report each dozing bucket that ends by `until` and was not reported yet, as the
+        stretch will learn it (`_quiet`); the walk along the stretch is kept between calls (a
+        brand restored with an older walk reports those buckets again, alike)."""
+        assert self.dozing is not None
+        size = self.settings.bucket_seconds
+        walk = self._walk
+        if walk is None or walk[0] != self.dozing:  # (stretch, next bucket, level, silence)
+            walk = (
+                self.dozing,
+                self.dozing,
+                (self.volume.level.total, self.volume.level.weight),
+                self.silence,
+            )
+        _, start, level, silence = walk
+        while start + size <= until:
+            _, expected, silence, learnt, level = self._quiet(start, level, silence)
+            on_bucket(
+                BucketReport(
+                    brand=self.brand,
+                    start=start,
+                    end=start + size,
+                    volume=0,
+                    negatives=0,
+                    expected_volume=expected if learnt else 0.0,
+                    volume_score=0.0,
+                    expected_negatives=0.0,
+                    negative_score=self.negative.quiet_score() if learnt else 0.0,
+                    silent=not learnt,
+                )
+            )
+            start += size
+        self._walk = (self.dozing, start, level, silence)
+
+    def _quiet(
+        self, start: int, level: tuple[float, float], silence: float
+    ) -> tuple[float, float, float, bool, tuple[float, float]]:
+        """A bucket of a dozing stretch, the volume level's (total, weight) being `level` and
+        the run of empty buckets' log-chance `silence` before it: the level's value and the
+        mentions expected there, the log-chance with it, whether it is learnt (not silent:
+        `_silent`), the level's (total, weight) after it."""
+        value, expected, log_zero, after = self.volume.quiet_bucket(start, level)
+        silence += log_zero
+        learnt = silence >= math.log(SILENCE_CHANCE)
+        return value, expected, silence, learnt, after if learnt else level
+
+    def _wake(self, until: int) -> None:
+        """Learn the dozing stretch of empty buckets that ends at `until` in one step.
+
+        Its buckets are walked as `close` would see them without mentions: the level and the
+        seasonal profile learning each one's silence, the run's log-chance growing
+        (`_quiet`); the rest of what the buckets before it turns silent teach is learnt in
+        one step (the rules' `learn_quiet`).
+        """
+        assert self.dozing is not None
+        start, size = self.dozing, self.settings.bucket_seconds
+        level, silence = (self.volume.level.total, self.volume.level.weight), self.silence
+        expected: list[float] = []  # the volume each bucket learnt expected
+        for bucket in range(start, until, size):
+            value, mean, silence, quiet, level = self._quiet(bucket, level, silence)
+            if quiet:
+                self.volume.learn_quiet_profile(bucket, value)
+                expected.append(mean)
+        if expected:
+            self.negative.learn_quiet(start, expected)
+            self.volume.learn_quiet(start, expected, level)
+        self.silence = silence
+        self.evidence.expire(until, learn=True)
+        self.dozing = None
+        self.changed = True
+        self.position = self._next_boundary(until, until + size)
 
     def _next_boundary(self, end: int, bucket_end: int) -> int:
         """The first boundary after `end` that closes a bucket or follows a counted step."""
@@ -248,6 +358,7 @@ class BrandState:
             }
             expected_volume, expected_negatives = usual, volume * self.negative.baseline_share
             volume_pace, negative_pace = self._paces(verdicts)
+            self.steady = volume_pace == negative_pace == 1.0
             self.volume.learn_one(start, volume, volume_pace)
             self.negative.learn_one(start, volume, negatives, usual, negative_pace)
         if on_bucket is not None:
@@ -312,6 +423,9 @@ class BrandState:
             "open": [[step, *counts] for step, counts in sorted(self.open.items())],
             "ids": self.ids.state(),
             "silence": self.silence,
+            "dozing": self.dozing,
+            "steady": self.steady,
+            "walk": self._walk,
             "volume": self.volume.state(),
             "negative": self.negative.state(),
             "evidence": self.evidence.state(),
@@ -326,6 +440,11 @@ class BrandState:
         brand_state.open = {row[0]: [row[1], row[2]] for row in state["open"]}
         brand_state.ids = OpenIds(state["ids"])
         brand_state.silence = state["silence"]
+        brand_state.dozing = state.get("dozing")
+        brand_state.steady = state.get("steady", False)
+        if state.get("walk"):
+            start, following, level, silence = state["walk"]
+            brand_state._walk = (start, following, (level[0], level[1]), silence)
         brand_state.volume = VolumeRule(settings, state["volume"])
         brand_state.negative = NegativeRule(settings, state["negative"])
         brand_state.evidence = Evidence.from_state(brand, settings.explain, state["evidence"])
@@ -362,6 +481,7 @@ class Engine:
         self.statements = statements or HoldingStatements(default_templates())
         self.handles = Handles(handles)
         self.brands: dict[str, BrandState] = {}
+        self.awake: dict[str, BrandState] = {}  # the brands not dozing, or with counts
         self.owns = owns
         # the brands `owns` leaves to other engines: their bucket length and open ids
         self.foreign: dict[str, tuple[int, OpenIds]] = {}
@@ -412,6 +532,7 @@ class Engine:
         polarity, lang = self.scorer.judged(mention.text, mention.lang)
         negative = self.scorer.is_negative(polarity)
         state.count(step, negative)
+        self.awake[brand] = state
         state.evidence.add(step, mention, lang, polarity.compound, negative)
         self._took(step)
         return self._count(Scored(mention, Admission.ACCEPTED, polarity, negative))
@@ -467,11 +588,25 @@ class Engine:
         for size, ids in self.foreign.values():  # as the owner's closes do, bucket by bucket
             ids.forget_before(boundary - boundary % size)
         events: list[AlertEvent] = []
-        for state in self.brands.values():
+        # dozing brands without counts have nothing to do, unless their buckets are reported
+        stepped = self.brands if self.on_bucket is not None else self.awake
+        for state in list(stepped.values()):
             events.extend(map(self._with_statement, state.step_to(boundary, self.on_bucket)))
+            if state.dozing is not None and not state.open:
+                self.awake.pop(state.brand, None)
         events.sort(key=event_order)
         self.counts.update(f"alert_{e.state}" for e in events)
         return events
+
+    def release(self, brand: str) -> BrandState:
+        """Remove a brand and give its state (to be adopted by another engine)."""
+        self.awake.pop(brand, None)
+        return self.brands.pop(brand)
+
+    def adopt(self, state: BrandState) -> None:
+        """Track a brand with the state another engine released."""
+        self.brands[state.brand] = self.awake[state.brand] = state
+        state.changed = True
 
     def _with_statement(self, event: AlertEvent) -> AlertEvent:
         """An explained (firing) event with its holding statement; others as they are."""
@@ -549,6 +684,11 @@ class Engine:
         engine.brands = {
             brand: BrandState.from_state(brand, engine.settings.for_brand(brand), state)
             for brand, state in snapshot["brands"].items()
+        }
+        engine.awake = {
+            brand: state
+            for brand, state in engine.brands.items()
+            if state.dozing is None or state.open
         }
         return engine
 

@@ -102,6 +102,22 @@ class Cusum:
         self.run = self.peek(llr, observed, expected, side)
         return self.run
 
+    def drift(self, llr: float, expected: float, buckets: int) -> None:
+        """Account `buckets` buckets without a mention, each with evidence `llr` <= 0 and
+        `expected` counts, in one step: the same as one by one, as the statistic only falls."""
+        run = self.run
+        statistic = run.statistic + buckets * llr
+        if run.statistic <= 0 or statistic <= 0:
+            self.run = QUIET_RUN
+        else:
+            self.run = Run(
+                statistic,
+                run.observed,
+                run.expected + buckets * expected,
+                run.buckets + buckets,
+                run.side,
+            )
+
     def reset(self) -> None:
         """Start afresh, as after an alarm."""
         self.run = QUIET_RUN

@@ -129,6 +129,13 @@ class DetectionSettings(BaseModel):
     learn_clip: float = Field(3.0, gt=0, description="Baselines learn at most this many sd away.")
     resolve_after_minutes: int = Field(30, ge=1, description="Calm time that resolves an alert.")
     negative_threshold: float = Field(-0.05, ge=-1, le=1, description="Compound <= is negative.")
+    quiet_level: float = Field(
+        1.0,
+        ge=0,
+        description="A brand expecting at most this many mentions in a bucket dozes through its "
+        "buckets without mentions and learns each such stretch in one step (0: every bucket is "
+        "closed one by one, as in earlier releases).",
+    )
     window_noise: Literal["blocks", "sliding"] = Field(
         "blocks",
         description="Each window's dispersion and spread learn from its tumbling blocks, or from "
