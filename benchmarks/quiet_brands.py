@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     q, e = min(per_mention[quiet]), min(per_mention[english])
     print(
         f"{args.brands} quiet brands over {args.days} days ({sizes[quiet]} mentions, "
-        f"{args.brands * args.days * 288:,} bucket closes): {q * 1e6:.0f} µs a mention; the "
+        f"{args.brands * args.days * 288:,} buckets): {q * 1e6:.0f} µs a mention; the "
         f"English file {e * 1e6:.0f} µs a mention: {q / e:.1f}× its cost (goal: at most 2×; "
         "whole processes, best of 2)"
     )
