@@ -15,7 +15,6 @@ from typing import IO, Any
 
 from pipeline import synthetic
 from pipeline.engine import BrandState
-from pipeline.settings import DetectionSettings
 
 CACHE = Path.home() / ".cache" / "buzzwatch" / "benchmarks"
 MENTIONS = 100_000
@@ -86,9 +85,6 @@ def vader_tweets() -> list[str] | None:
     return path.read_text(encoding="utf-8").splitlines()
 
 
-BUCKET_SECONDS = DetectionSettings().bucket_seconds
-
-
 @contextlib.contextmanager
 def engine_calls() -> Iterator[dict[str, list[float]]]:
     """The duration of each bucket close, early check and quiet stretch learnt in one step
@@ -103,7 +99,8 @@ def engine_calls() -> Iterator[dict[str, list[float]]]:
         def call(self: BrandState, *args: Any) -> Any:
             if name == "_wake":
                 assert self.dozing is not None
-                durations["stretch_buckets"].append((args[0] - self.dozing) / BUCKET_SECONDS)
+                buckets = (args[0] - self.dozing) / self.settings.bucket_seconds
+                durations["stretch_buckets"].append(buckets)
             started = time.perf_counter()
             result = original(self, *args)
             kept.append(time.perf_counter() - started)

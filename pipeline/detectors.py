@@ -408,16 +408,9 @@ def adaptive_rate(
     A brand with a few mentions a day gets a memory of days, not hours, so its baseline rests
     on enough mentions to mean something; the memory is capped at `max_memory_days`.
     """
-    return float(1.0 - 0.5 ** (1.0 / memory_buckets(half_life_buckets, per_bucket, settings)))
-
-
-def memory_buckets(
-    half_life_buckets: float, per_bucket: float, settings: DetectionSettings
-) -> float:
-    """The half-life, in buckets, of `adaptive_rate`'s memory."""
     evidence = settings.memory_mentions / max(per_bucket, 1e-9)
     longest = settings.max_memory_days * 86_400 / settings.bucket_seconds
-    return min(max(half_life_buckets, evidence), longest)
+    return float(1.0 - 0.5 ** (1.0 / min(max(half_life_buckets, evidence), longest)))
 
 
 def _day(t: int) -> int:
@@ -461,11 +454,11 @@ class VolumeRule:
             known = self._known = (t, factor, max(self.level.value(0.0) * factor, self._floor))
         return known[1], known[2]
 
-    def zero_chance(self, t: int) -> float:
-        """P(no mention at all) in the bucket starting at `t`."""
-        mean = self.expected(t)
-        k = self.windows.noise[0].dispersion.k(self.windows.noise[0].rate)
-        return float((1 + k * mean) ** (-1 / k))
+    def log_zero_chance(self, mean: float) -> float:
+        """log P(no mention at all) in a bucket expecting `mean` mentions."""
+        noise = self.windows.noise[0]
+        k = noise.dispersion.k(noise.rate)
+        return -math.log1p(k * mean) / k
 
     def score_one(self, t: int, volume: int) -> Verdict:
         return self.windows.judge(t, volume, self.expected(t), self.seen >= self._warmup)
@@ -491,16 +484,14 @@ class VolumeRule:
         self, t: int, state: tuple[float, float]
     ) -> tuple[float, float, float, tuple[float, float]]:
         """A bucket at `t` without mentions, the level's (total, weight) being `state` there:
-        the level, the mentions expected, the log-chance of none (`zero_chance`), and the
-        level's (total, weight) once it has learnt the bucket (`learn_one`'s update of the
-        level, without the rest)."""
-        total, weight = state
-        level = total / weight if weight > 1e-12 else 0.0
-        expected = max(level * self.profile.factor(t), self._floor)
-        k = self.windows.noise[0].dispersion.k(self.windows.noise[0].rate)
-        keep = 0.5 ** (1.0 / memory_buckets(self._level_buckets, level, self._settings))
-        after = (total * keep, weight * keep + (1.0 - keep))
-        return level, expected, -math.log1p(k * expected) / k, after
+        the level, the mentions expected, the log-chance of none, and the level's
+        (total, weight) once it has learnt the bucket (`learn_one`'s update of the level,
+        without the rest)."""
+        level = Ewma(*state)
+        value = level.value(0.0)
+        expected = max(value * self.profile.factor(t), self._floor)
+        level.update(0.0, adaptive_rate(self._level_buckets, value, self._settings))
+        return value, expected, self.log_zero_chance(expected), (level.total, level.weight)
 
     def learn_quiet_profile(self, t: int, level: float) -> None:
         """Let the profile learn the bucket at `t`, without mentions, where the flat level was
@@ -703,10 +694,11 @@ class NegativeRule:
         self._asked.clear()
 
     def learn_quiet(self, t: int, usual_volumes: list[float]) -> None:
-        """Learn `buckets` buckets from `t` with no mention, where the volume baseline
-        expected `usual_volume` each, in one step: the share runs carry on unchanged, the count
-        runs drift down by what each bucket's silence weighs against a change (exact: no
-        bucket without negatives can raise a run), the share and the windows forget them."""
+        """Learn buckets from `t` on with no mention, one per value of `usual_volumes` (the
+        mentions the volume baseline expected in each), in one step: the share runs carry on
+        unchanged, the count runs drift down by what each bucket's silence weighs against a
+        change (exact: no bucket without negatives can raise a run), the share and the windows
+        forget them (a bucket without mentions expects no negatives)."""
         s = self._settings
         buckets = len(usual_volumes)
         warm = max(0, buckets - max(0, self._warmup - self.seen))  # the buckets learnt warm

@@ -403,7 +403,7 @@ class BrandState:
         if volume:
             self.silence = 0.0
             return False
-        self.silence += math.log(max(self.volume.zero_chance(start), 1e-300))
+        self.silence += self.volume.log_zero_chance(self.volume.expected(start))
         return self.silence < math.log(SILENCE_CHANCE)
 
     def _counts(self, start: int, end: int, pop: bool) -> tuple[int, int]:
