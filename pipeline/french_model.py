@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from importlib import resources
 
@@ -37,52 +37,60 @@ Features = dict[str, float]
 def features(text: str, tokens: list[Token], lexicon: Lexical) -> Features:
     """The model's inputs: `tokens` are `text`'s without its links, `lexicon` the French
     VADER's (neg, neu, pos, compound) of them."""
-    neg, _, pos, compound = lexicon
-    found: Features = {"bias": 1.0, "lex:compound": compound, "lex:neg": neg, "lex:pos": pos}
-    if "http" in text or "www." in text:
-        found["s:link"] = 1.0
-    if text.lstrip()[:1] == "@":
-        found["s:reply"] = 1.0
-    if "#" in text:
-        for tag in _HASHTAG.findall(text):
-            found["h:" + _reduced(fold(tag))] = 1.0
-            words = hashtag_words(tag)
-            if len(words) > 1:  # #BoycottNetflix: boycott, netflix
-                found.update(dict.fromkeys(("w:" + _reduced(word) for word in words), 1.0))
-    found.update(dict.fromkeys(_token_features(tokens), 1.0))
+    found: Features = {}
+    for name, value in inputs(text, tokens, lexicon):
+        found.setdefault(name, value)
     return found
 
 
-def _token_features(tokens: list[Token]) -> Iterator[str]:
-    previous = ""
-    for kind, original, folded in tokens:
-        if kind == "stop":
-            if "!" in original:
-                yield "p:!!" if original.count("!") > 1 else "p:!"
-            if "?" in original:
-                yield "p:?"
-            if "..." in original or "…" in original:
-                yield "p:..."
-            previous = ""
-            continue
-        if kind != "word":
-            yield "e:" + original.lower()
-            continue
-        word, own = _word_features(original, folded)
+def inputs(text: str, tokens: list[Token], lexicon: Lexical) -> Iterator[tuple[str, float]]:
+    """`features`' (name, value) pairs in order, a name that recurs each time it does."""
+    neg, _, pos, compound = lexicon
+    yield from (("bias", 1.0), ("lex:compound", compound), ("lex:neg", neg), ("lex:pos", pos))
+    if "http" in text or "www." in text:
+        yield "s:link", 1.0
+    if text.lstrip()[:1] == "@":
+        yield "s:reply", 1.0
+    if "#" in text:
+        for tag in _HASHTAG.findall(text):
+            yield "h:" + _reduced(fold(tag)), 1.0
+            words = hashtag_words(tag)
+            if len(words) > 1:  # #BoycottNetflix: boycott, netflix
+                for word in words:
+                    yield "w:" + _reduced(word), 1.0
+    previous = ""  # the word before, for word pairs; none after a clause's punctuation
+    for token in tokens:
+        reduced, own = _token_inputs(token)
         yield from own
-        if previous:
-            yield f"b:{previous} {word}"
-        previous = word
+        if reduced is None:  # an emoji or emoticon: a word pair goes across it
+            continue
+        if previous and reduced:
+            yield f"b:{previous} {reduced}", 1.0
+        previous = reduced
 
 
 @lru_cache(maxsize=100_000)
-def _word_features(original: str, folded: str) -> tuple[str, tuple[str, ...]]:
-    """A word's reduced form, for word pairs, and its own features."""
+def _token_inputs(token: Token) -> tuple[str | None, tuple[tuple[str, float], ...]]:
+    """A token's own (name, value) pairs, and its word's reduced form, for word pairs: ""
+    for clause punctuation, None for an emoji or emoticon."""
+    kind, original, folded = token
+    if kind == "stop":
+        names = []
+        if "!" in original:
+            names.append("p:!!" if original.count("!") > 1 else "p:!")
+        if "?" in original:
+            names.append("p:?")
+        if "..." in original or "…" in original:
+            names.append("p:...")
+        return "", tuple((name, 1.0) for name in names)
+    if kind != "word":
+        return None, (("e:" + original.lower(), 1.0),)
     word = _reduced(folded)
-    own = ["s:elongated"] if word != folded else []
+    names = ["s:elongated"] if word != folded else []
     if len(original) > 2 and original.isupper():
-        own.append("s:caps")
-    return word, (*own, "w:" + word)
+        names.append("s:caps")
+    names.append("w:" + word)
+    return word, tuple((name, 1.0) for name in names)
 
 
 @lru_cache(maxsize=100_000)
@@ -114,12 +122,15 @@ class FrenchModel:
         document = json.loads(raw)
         return cls({name: (pair[0], pair[1]) for name, pair in document["weights"].items()})
 
-    def probabilities(self, found: Features) -> tuple[float, float, float]:
+    def probabilities(self, found: Iterable[tuple[str, float]]) -> tuple[float, float, float]:
+        """The classes' probabilities given the (name, value) pairs `found` (a `Features`'
+        items, or `inputs`: a name counts once, at its first value)."""
         to_negative = to_positive = 0.0
-        weights = self.weights
-        for name, value in found.items():
+        weights, counted = self.weights, set()
+        for name, value in found:
             pair = weights.get(name)
-            if pair is not None:
+            if pair is not None and name not in counted:
+                counted.add(name)
                 to_negative += pair[0] * value
                 to_positive += pair[1] * value
         top = max(to_negative, 0.0, to_positive)
@@ -150,15 +161,19 @@ class FrenchScorer:
         self.model = model or FrenchModel.shipped()
 
     def features(self, text: str) -> Features:
-        plain = without_links(text)
-        tokens = tokens_of(plain)
-        return features(text, tokens, self.lexicon.scores_of(tokens, plain))
+        return features(text, *self._read(text))
 
     def scores(self, text: str) -> tuple[float, float, float, float]:
-        negative, neutral, positive = self.model.probabilities(self.features(text))
+        negative, neutral, positive = self.model.probabilities(inputs(text, *self._read(text)))
         return (
             round(negative, 3),
             round(neutral, 3),
             round(positive, 3),
             round(compound_of(negative, neutral, positive), 4),
         )
+
+    def _read(self, text: str) -> tuple[list[Token], Lexical]:
+        """`text`'s tokens without its links, and the French VADER's scores of them."""
+        plain = without_links(text)
+        tokens = tokens_of(plain)
+        return tokens, self.lexicon.scores_of(tokens, plain)

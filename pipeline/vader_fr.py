@@ -39,7 +39,8 @@ N_SCALAR = -0.74
 CONTRAST_BEFORE, CONTRAST_AFTER = 0.5, 1.5
 NEGATED_COMPLAINT = -1.5  # "ne marche pas", "toujours pas reçu"
 WEAKEST = 0.8  # weaker entries of the translated lexicon are mostly noise in news and questions
-WORDS_REMEMBERED = 100_000
+TOKENS_REMEMBERED = 100_000
+PIECES_REMEMBERED = 100_000
 FAMILY_STEM = 5  # shorter stems collide ("les" is not a form of "lèse")
 
 NEGATORS = frozenset({"pas", "jamais", "rien", "aucun", "aucune", "aucunement", "nullement"})
@@ -145,6 +146,13 @@ NEGATED_ONLY = frozenset(
         "normale",
     ]
 )
+_UNRATED = frozenset(BOOSTERS) | NEGATORS  # words the rules read, never rated themselves
+# The words `_adjusted` reads around a rated word: boosters (and `plus`) up to three words
+# before it, negators up to three before or after it, `ne` up to five before it.
+_RULE_WORDS = frozenset(BOOSTERS) | NEGATORS | NEGATORS_ALSO | NE | {"plus"}
+_REACH_BEFORE, _REACH_AFTER = 5, 3
+_CONTRAST_FIRSTS = frozenset(first for first, _ in CONTRAST_PAIRS)
+_NEUTRAL = (0.0, 1.0, 0.0, 0.0)
 _TOKEN = re.compile(
     r"(?P<emoticon>[:;=8xX][-']?[()\[\]DPpOo3/\\|*]+(?=\W|$)|<3)"
     r"|(?P<word>[^\W_]+(?:-[^\W_]+)*)"
@@ -214,18 +222,11 @@ class Lexicon:
         for phrase in self.phrases:
             sizes[phrase[0]].add(len(phrase))
         self.phrase_sizes = {first: sorted(n, reverse=True) for first, n in sizes.items()}
-        self._known: dict[str, float] = {}
 
     def valence(self, original: str) -> float:
         """The valence of a word as written: its own, its family's mean if the form is
-        missing, 0 if unknown. Remembered (up to `WORDS_REMEMBERED`)."""
-        known = self._known.get(original)
-        if known is None:
-            if len(self._known) >= WORDS_REMEMBERED:
-                self._known.clear()
-            known = self.look_up(fold(original), original.lower()) or 0.0
-            self._known[original] = known
-        return known
+        missing, 0 if unknown."""
+        return self.look_up(fold(original), original.lower()) or 0.0
 
     def look_up(self, word: str, written: str) -> float | None:
         if len(word) < 2:  # the "j" of "j'aime", the "s" of "s'il"
@@ -262,6 +263,7 @@ class FrenchVader:
 
     def __init__(self) -> None:
         self.lexicon = Lexicon()
+        self._ratings: dict[Token, float] = {}  # `_rating`s remembered (`TOKENS_REMEMBERED`)
 
     def polarity_scores(self, text: str) -> dict[str, float]:
         neg, neu, pos, compound = self.scores(text)
@@ -272,43 +274,60 @@ class FrenchVader:
 
     def scores_of(self, tokens: list[Token], text: str) -> tuple[float, float, float, float]:
         """`scores` of a text already cut into `tokens_of`."""
-        words = [t for t in tokens if t[0] != "stop"]
-        if not words:
+        if all(t[0] == "stop" for t in tokens):
             return (0.0, 0.0, 0.0, 0.0)
-        caps_differ = 0 < sum(t[1].isupper() for t in words) < len(words)
-        sentiments = self._sentiments(tokens, caps_differ)
-        sentiments = _contrast(tokens, sentiments)
+        folded = [t[2] for t in tokens]
+        sentiments = self._sentiments(tokens, folded)
+        if not any(sentiments):
+            return _NEUTRAL
+        sentiments = _contrast(folded, sentiments)
         valences = [v for v, t in zip(sentiments, tokens, strict=True) if t[0] != "stop"]
         return _compound(valences, text)
 
-    def _sentiments(self, tokens: list[Token], caps_differ: bool) -> list[float]:
+    def _sentiments(self, tokens: list[Token], folded: list[str]) -> list[float]:
         values = [0.0] * len(tokens)
-        taken = self._phrases(tokens, values)  # phrases first: they replace their words
-        lexicon = self.lexicon
-        for index, (kind, original, word) in enumerate(tokens):
-            if kind == "stop" or word in BOOSTERS or word in NEGATORS or index in taken:
+        taken = self._phrases(tokens, folded, values)  # phrases first: they replace their words
+        # where a booster or a negation could be: a word with none of them near keeps its valence
+        rules = [index for index, word in enumerate(folded) if word in _RULE_WORDS]
+        ratings, caps_differ = self._ratings, None  # known at the first rated word in capitals
+        for index, token in enumerate(tokens):
+            valence = ratings.get(token)
+            if valence is None:
+                if len(ratings) >= TOKENS_REMEMBERED:
+                    ratings.clear()
+                valence = ratings[token] = self._rating(token)
+            if valence == 0.0 or index in taken:
                 continue
-            if kind == "word":
-                if word in NEGATED_ONLY:
-                    negated = self._negated(tokens, index, index)
-                    values[index] = NEGATED_COMPLAINT if negated else 0.0
-                    continue
-                valence = lexicon.valence(original)
-            elif kind == "symbol":
-                valence = lexicon.words.get(original, _emoji_valence(original))
-            else:  # an emoticon, as written
-                valence = lexicon.look_up(original, original.lower()) or 0.0
-            if valence == 0.0:
-                continue
-            if kind == "word" and original.isupper() and len(original) > 1 and caps_differ:
-                valence += C_INCR if valence > 0 else -C_INCR
-            values[index] = self._adjusted(valence, tokens, index, index)
+            kind, original, _ = token
+            if kind == "word" and original.isupper() and len(original) > 1:
+                if caps_differ is None:
+                    caps_differ = _caps_differ(tokens)
+                if caps_differ:
+                    valence += C_INCR if valence > 0 else -C_INCR
+            if any(index - _REACH_BEFORE <= at <= index + _REACH_AFTER for at in rules):
+                valence = self._adjusted(valence, tokens, index, index)
+            values[index] = valence
+        if rules:  # words that say a complaint only when negated ("ne marche pas")
+            for index, word in enumerate(folded):
+                negated = word in NEGATED_ONLY and index not in taken
+                if negated and self._negated(tokens, index, index):
+                    values[index] = NEGATED_COMPLAINT
         return values
 
-    def _phrases(self, tokens: list[Token], values: list[float]) -> set[int]:
+    def _rating(self, token: Token) -> float:
+        """A token's own valence, before the rules; 0 for the words the rules read."""
+        kind, original, word = token
+        if kind == "stop" or word in _UNRATED or word in NEGATED_ONLY:
+            return 0.0
+        if kind == "word":
+            return self.lexicon.valence(original)
+        if kind == "symbol":
+            return self.lexicon.words.get(original, _emoji_valence(original))
+        return self.lexicon.look_up(original, original.lower()) or 0.0  # an emoticon
+
+    def _phrases(self, tokens: list[Token], folded: list[str], values: list[float]) -> set[int]:
         """Valences of the lexicon's phrases, set at their last word; the indices they take."""
         starts = self.lexicon.phrase_sizes
-        folded = [t[2] for t in tokens]
         taken: set[int] = set()
         if starts.keys().isdisjoint(folded):
             return taken
@@ -367,9 +386,25 @@ def _booster(tokens: list[Token], index: int) -> float:
 
 def tokens_of(text: str) -> list[Token]:
     """(kind, original, folded) per token: words (split at apostrophes and on `#`),
-    emoticons, emoji and other symbols, and runs of clause punctuation (`stop`)."""
+    emoticons, emoji and other symbols, and runs of clause punctuation (`stop`).
+
+    No token spans white space and none depends on what precedes it, so a text's tokens are
+    those of its white-space-separated pieces, which recur across texts and are remembered
+    (up to `PIECES_REMEMBERED`)."""
     tokens: list[Token] = []
-    for emoticon, word, stop, symbol in _TOKEN.findall(text.replace("’", "'")):
+    for piece in text.replace("’", "'").split():
+        found = _PIECES.get(piece)
+        if found is None:
+            if len(_PIECES) >= PIECES_REMEMBERED:
+                _PIECES.clear()
+            found = _PIECES[piece] = _tokens_of_piece(piece)
+        tokens += found
+    return tokens
+
+
+def _tokens_of_piece(piece: str) -> tuple[Token, ...]:
+    tokens: list[Token] = []
+    for emoticon, word, stop, symbol in _TOKEN.findall(piece):
         if word:  # each match fills one group, and none matches empty
             tokens.append(("word", word, fold(word)))
         elif stop:
@@ -378,12 +413,22 @@ def tokens_of(text: str) -> list[Token]:
             tokens.append(("emoticon", emoticon, emoticon))
         elif symbol not in _SKIPPED:
             tokens.append(("symbol", symbol, symbol))
-    return tokens
+    return tuple(tokens)
 
 
-def _contrast(tokens: list[Token], sentiments: list[float]) -> list[float]:
+_PIECES: dict[str, tuple[Token, ...]] = {}
+
+
+def _caps_differ(tokens: list[Token]) -> bool:
+    """Whether some words, not all, are in capitals (VADER's emphasis)."""
+    words = [t for t in tokens if t[0] != "stop"]
+    return 0 < sum(t[1].isupper() for t in words) < len(words)
+
+
+def _contrast(folded: list[str], sentiments: list[float]) -> list[float]:
     """Weigh sentiments before the last contrast less, after it more."""
-    folded = [t[2] for t in tokens]
+    if CONTRASTS.isdisjoint(folded) and _CONTRAST_FIRSTS.isdisjoint(folded):
+        return sentiments
     marks = [i for i, w in enumerate(folded) if w in CONTRASTS]
     marks += [i + 1 for i, pair in enumerate(pairwise(folded)) if pair in CONTRAST_PAIRS]
     if not marks:

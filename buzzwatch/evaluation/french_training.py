@@ -142,7 +142,7 @@ def train(pool: Sequence[Example], penalty: float) -> FrenchModel:
 
 def macro_f1(model: FrenchModel, items: Sequence[Labelled], found: Sequence[Features]) -> float:
     pairs = zip(items, found, strict=True)
-    compounds = {item.text: compound_of(*model.probabilities(f)) for item, f in pairs}
+    compounds = {item.text: compound_of(*model.probabilities(f.items())) for item, f in pairs}
     return judge(compounds.__getitem__, items).macro_f1
 
 
