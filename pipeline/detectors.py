@@ -90,10 +90,12 @@ class WindowNoise:
         `expected` (what each expected), at full pace: block by block, with each block's sum;
         whole blocks of nothing expected (a negative rule's) in one step."""
         size, buckets = self.buckets, len(expected)
+        # from here on, nothing is expected
+        nothing_from = next((i + 1 for i in range(buckets - 1, -1, -1) if expected[i]), 0)
         start = 0
         while start < buckets:
             position = index + start
-            if position % size == 0 and not any(expected[start:]):
+            if position % size == 0 and start >= nothing_from:
                 whole, tail = divmod(buckets - start, size)
                 rate = 1.0 - (1.0 - self.rate) ** size
                 ratio = log_ratio(0.0, 0.0, size, pseudo_count)
