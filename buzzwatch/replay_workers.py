@@ -10,6 +10,7 @@ engine emits them, so the outputs are byte-identical to one process's.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import multiprocessing
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -39,9 +40,15 @@ class Job:
     progress: bool = False
 
     def owns(self, brand: str) -> bool:
-        from consumers.topics import home_partition
+        return _home(brand, self.count) == self.index
 
-        return home_partition(brand, self.count) == self.index
+
+@functools.cache  # asked at every mention; brands are few (`max_brands`)
+def _home(brand: str, count: int) -> int:
+    """`brand`'s home partition among `count` (the Kafka path's murmur2 hash)."""
+    from consumers.topics import home_partition
+
+    return home_partition(brand, count)
 
 
 @dataclass
