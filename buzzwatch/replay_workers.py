@@ -43,7 +43,7 @@ class Job:
         return _home(brand, self.count) == self.index
 
 
-@functools.cache  # asked at every mention; brands are few (`max_brands`)
+@functools.lru_cache(maxsize=100_000)  # asked at every mention, of few brands mostly
 def _home(brand: str, count: int) -> int:
     """`brand`'s home partition among `count` (the Kafka path's murmur2 hash)."""
     from consumers.topics import home_partition

@@ -64,15 +64,15 @@ def inputs(text: str, tokens: list[Token], lexicon: Lexical) -> Iterator[tuple[s
         yield from own
         if reduced is None:  # an emoji or emoticon: a word pair goes across it
             continue
-        if previous and reduced:
+        if previous and token[0] == "word":
             yield f"b:{previous} {reduced}", 1.0
         previous = reduced
 
 
 @lru_cache(maxsize=100_000)
 def _token_inputs(token: Token) -> tuple[str | None, tuple[tuple[str, float], ...]]:
-    """A token's own (name, value) pairs, and its word's reduced form, for word pairs: ""
-    for clause punctuation, None for an emoji or emoticon."""
+    """A token's word's reduced form, for word pairs ("" for clause punctuation, None for an
+    emoji or emoticon), and its own (name, value) pairs."""
     kind, original, folded = token
     if kind == "stop":
         names = []

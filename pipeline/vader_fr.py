@@ -41,6 +41,7 @@ NEGATED_COMPLAINT = -1.5  # "ne marche pas", "toujours pas reçu"
 WEAKEST = 0.8  # weaker entries of the translated lexicon are mostly noise in news and questions
 TOKENS_REMEMBERED = 100_000
 PIECES_REMEMBERED = 100_000
+PIECE_CHARS_REMEMBERED = 64
 FAMILY_STEM = 5  # shorter stems collide ("les" is not a form of "lèse")
 
 NEGATORS = frozenset({"pas", "jamais", "rien", "aucun", "aucune", "aucunement", "nullement"})
@@ -146,7 +147,7 @@ NEGATED_ONLY = frozenset(
         "normale",
     ]
 )
-_UNRATED = frozenset(BOOSTERS) | NEGATORS  # words the rules read, never rated themselves
+_UNRATED = frozenset(BOOSTERS) | NEGATORS  # boosters and negators: never rated themselves
 # The words `_adjusted` reads around a rated word: boosters (and `plus`) up to three words
 # before it, negators up to three before or after it, `ne` up to five before it.
 _RULE_WORDS = frozenset(BOOSTERS) | NEGATORS | NEGATORS_ALSO | NE | {"plus"}
@@ -315,7 +316,8 @@ class FrenchVader:
         return values
 
     def _rating(self, token: Token) -> float:
-        """A token's own valence, before the rules; 0 for the words the rules read."""
+        """A token's own valence, before the rules; 0 for boosters, negators and the words
+        that say something only negated (`NEGATED_ONLY`)."""
         kind, original, word = token
         if kind == "stop" or word in _UNRATED or word in NEGATED_ONLY:
             return 0.0
@@ -390,14 +392,16 @@ def tokens_of(text: str) -> list[Token]:
 
     No token spans white space and none depends on what precedes it, so a text's tokens are
     those of its white-space-separated pieces, which recur across texts and are remembered
-    (up to `PIECES_REMEMBERED`)."""
+    (up to `PIECES_REMEMBERED` of at most `PIECE_CHARS_REMEMBERED` characters)."""
     tokens: list[Token] = []
     for piece in text.replace("’", "'").split():
         found = _PIECES.get(piece)
         if found is None:
-            if len(_PIECES) >= PIECES_REMEMBERED:
-                _PIECES.clear()
-            found = _PIECES[piece] = _tokens_of_piece(piece)
+            found = _tokens_of_piece(piece)
+            if len(piece) <= PIECE_CHARS_REMEMBERED:  # a flood without spaces is not kept
+                if len(_PIECES) >= PIECES_REMEMBERED:
+                    _PIECES.clear()
+                _PIECES[piece] = found
         tokens += found
     return tokens
 
@@ -445,7 +449,7 @@ def _compound(sentiments: list[float], text: str) -> tuple[float, float, float, 
     punctuation."""
     total = sum(sentiments)
     if total == 0.0 and not any(sentiments):
-        return (0.0, 1.0, 0.0, 0.0)
+        return _NEUTRAL
     emphasis = min(text.count("!"), 4) * 0.292
     questions = text.count("?")
     if questions > 1:

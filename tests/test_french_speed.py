@@ -1,6 +1,7 @@
 """The French scorers' speed-ups change no result: the figures of every shipped labelled
-French text, and of hostile ones, are those of the release before them
-(`tests/fixtures/french-scores`), and a text's tokens are those of its pieces."""
+French text, and of hostile ones, are the recorded ones (`tests/fixtures/french-scores`,
+written by the release before the speed-ups), a text's tokens are those of its pieces, and
+the model's features are those it was trained on."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from pipeline.vader_fr import FrenchVader, _tokens_of_piece, tokens_of
 FIXTURE = Path(__file__).parent / "fixtures" / "french-scores" / "scores.json.gz"
 
 
-def test_scores_are_those_of_the_release_before_the_speed_up() -> None:
+def test_the_scores_are_the_recorded_ones() -> None:
     with gzip.open(FIXTURE, "rt", encoding="utf-8") as recorded:
         document = json.load(recorded)
     texts = list(dict.fromkeys(i.text for name in document["sets"] for i in read_set(name)))
@@ -26,7 +27,7 @@ def test_scores_are_those_of_the_release_before_the_speed_up() -> None:
     cases = [(text, *scores) for text, scores in zip(texts, document["scores"], strict=True)]
     cases += [tuple(extra) for extra in document["extras"]]
     model, lexicon = FrenchScorer(), FrenchVader()
-    for _ in range(2):  # cold, then with every cache warm
+    for _ in range(2):  # as the caches fill, then from them
         differ = [
             text
             for text, by_model, by_lexicon in cases
@@ -43,3 +44,8 @@ ALPHABET = st.sampled_from([*"aéZ_-'’#@:;=8xXDPpO3()/\\|*<.!?,…😡\u00a0 \
 def test_a_text_is_cut_as_its_pieces_are(text: str) -> None:
     whole = list(_tokens_of_piece(text.replace("’", "'")))  # the expression over the text
     assert tokens_of(text) == whole
+
+
+def test_a_word_folded_to_nothing_still_pairs_with_the_word_before() -> None:
+    # U+FF9E is a letter to the tokenizer and folds to "": the pair is a feature, as trained
+    assert "b:merci " in FrenchScorer().features("merci \uff9e")
