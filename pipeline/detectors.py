@@ -93,6 +93,11 @@ class WindowNoise:
         # from here on, nothing is expected
         nothing_from = next((i + 1 for i in range(buckets - 1, -1, -1) if expected[i]), 0)
         start = 0
+        if size == 1:  # each bucket a whole block: learnt as `_account` learns it, directly
+            rate = 1.0 - (1.0 - self.rate)
+            for value in expected[:nothing_from]:
+                self.learn((0.0, 0.0, value), rate, pseudo_count)
+            start = nothing_from
         while start < buckets:
             position = index + start
             if position % size == 0 and start >= nothing_from:
