@@ -294,9 +294,11 @@ class FrenchVader:
         for index, token in enumerate(tokens):
             valence = ratings.get(token)
             if valence is None:
-                if len(ratings) >= TOKENS_REMEMBERED:
-                    ratings.clear()
-                valence = ratings[token] = self._rating(token)
+                valence = self._rating(token)
+                if len(token[1]) <= PIECE_CHARS_REMEMBERED:  # as pieces: no flood is kept
+                    if len(ratings) >= TOKENS_REMEMBERED:
+                        ratings.clear()
+                    ratings[token] = valence
             if valence == 0.0 or index in taken:
                 continue
             kind, original, _ = token
