@@ -9,6 +9,7 @@ brand with thousands an hour.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import deque
 
@@ -245,7 +246,8 @@ class RecentSums:
         """The sum of the last `count` observed counts (0 for none)."""
         if count <= 0:
             return 0.0
-        return math.fsum(list(self._observed)[-count:])
+        observed = self._observed
+        return math.fsum(itertools.islice(observed, max(0, len(observed) - count), None))
 
     def push_many(self, observed: float, expected: list[float]) -> None:
         """`push` a bucket of `observed` for each value of `expected` (only the last ones are

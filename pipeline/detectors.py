@@ -93,11 +93,6 @@ class WindowNoise:
         # from here on, nothing is expected
         nothing_from = next((i + 1 for i in range(buckets - 1, -1, -1) if expected[i]), 0)
         start = 0
-        if size == 1:  # each bucket a whole block: learnt as `_account` learns it, directly
-            rate = 1.0 - (1.0 - self.rate)
-            for value in expected[:nothing_from]:
-                self.learn((0.0, 0.0, value), rate, pseudo_count)
-            start = nothing_from
         while start < buckets:
             position = index + start
             if position % size == 0 and start >= nothing_from:
@@ -111,7 +106,12 @@ class WindowNoise:
                 position = index + start
             taken = min(buckets - start, size - position % size)
             counts = (0.0, 0.0, math.fsum(expected[start : start + taken]))
-            self._account(position, taken, counts, (1.0 - self.rate) ** taken, pseudo_count)
+            keep = (1.0 - self.rate) ** taken
+            if taken == size:  # a whole block: learnt at once, as `_account` would learn it
+                self.block = None
+                self.learn(counts, 1.0 - keep, pseudo_count)
+            else:
+                self._account(position, taken, counts, keep, pseudo_count)
             start += taken
 
     def _account(

@@ -81,6 +81,7 @@ class BucketReport:
 BucketListener = Callable[[BucketReport], None]
 KINDS: tuple[AlertKind, ...] = ("volume", "negative")
 SILENCE_CHANCE = 1e-3  # a run of empty buckets less likely than this is a source outage
+LOG_SILENCE_CHANCE = math.log(SILENCE_CHANCE)
 
 
 class OpenIds:
@@ -243,7 +244,7 @@ class BrandState:
         `_silent`), the level's (total, weight) after it."""
         value, expected, log_zero, after = self.volume.quiet_bucket(start, level)
         silence += log_zero
-        learnt = silence >= math.log(SILENCE_CHANCE)
+        learnt = silence >= LOG_SILENCE_CHANCE
         return value, expected, silence, learnt, after if learnt else level
 
     def _wake(self, until: int) -> None:
@@ -404,7 +405,7 @@ class BrandState:
             self.silence = 0.0
             return False
         self.silence += self.volume.log_zero_chance(self.volume.expected(start))
-        return self.silence < math.log(SILENCE_CHANCE)
+        return self.silence < LOG_SILENCE_CHANCE
 
     def _counts(self, start: int, end: int, pop: bool) -> tuple[int, int]:
         volume = negatives = 0
