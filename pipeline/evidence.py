@@ -4,9 +4,11 @@ Mentions are summed in 15-minute slices over the explained window (an hour by de
 per source and language, negative mentions per account, and the few widest-reaching negative
 mentions. The words and hashtags are read from a sample of each slice's mentions: the `SAMPLE`
 whose ids hash lowest, all of them in a slice of a smaller brand, a uniform sample of a big
-brand's that does not depend on their order. Slices that leave the window are learnt into the
-brand's usual vocabulary (decayed document frequencies), except while an alert of the brand is
-active, so a crisis's words stay news. Every structure is bounded whatever the volume.
+brand's that does not depend on their order (a text is split into words once it is among them and
+they are needed: the vocabulary, an explanation, a checkpoint). Slices that leave the window are
+learnt into the brand's usual vocabulary (decayed document frequencies), except while an alert
+of the brand is active, so a crisis's words stay news. Every structure is bounded whatever the
+volume.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from pipeline.settings import ExplainSettings
 SLICE_SECONDS = 900
 TEXT_CHARS = 280
 TERMS_PER_MENTION = 40
+LAZY_CHARS = 2000  # a longer text is split into words at once rather than kept whole
 SAMPLE = 50  # a slice reads the words of 50 of its mentions at most
 SLICE_ACCOUNTS = 25  # ...and 25 to 50 accounts with negative mentions
 VOCABULARY_TERMS = 300  # the usual vocabulary keeps 300 to 600 terms
@@ -109,12 +112,21 @@ class Sample(NamedTuple):
         )
 
 
-# a mention taken, until its step settles: step, id, source, language, terms (None when its
-# slice cannot read them), and its sample when it is negative
-Taken = tuple[int, str, str, str, tuple[str, ...] | None, Sample | None]
+# a mention's words: its text, split when they are needed, or its terms (a long text's, and
+# those of a mention restored from a checkpoint)
+Words = str | tuple[str, ...]
 
-# a mention whose words a slice may read: the hash of its id, its id, and its terms
-Read = tuple[int, str, tuple[str, ...]]
+# a mention taken, until its step settles: step, id, source, language, words (None when its
+# slice cannot read them), and its sample when it is negative
+Taken = tuple[int, str, str, str, Words | None, Sample | None]
+
+# a mention whose words a slice may read: the hash of its id, its id, and its words
+Read = tuple[int, str, Words]
+
+
+def terms(words: Words, brand: str) -> tuple[str, ...]:
+    """The terms of a mention's words (see `terms_of`)."""
+    return terms_of(words, brand) if isinstance(words, str) else words
 
 
 def _canonical(taken: Taken) -> tuple[int, str]:
@@ -187,12 +199,12 @@ class Slice:
         return self.bar is None or place <= self.bar
 
     def add(self, taken: Taken, top_n: int) -> None:
-        _, mention_id, source, lang, terms, sample = taken
+        _, mention_id, source, lang, words, sample = taken
         self.volume += 1
         self.sources[source] = self.sources.get(source, 0) + 1
         self.langs[lang] = self.langs.get(lang, 0) + 1
-        if terms is not None and self.readable(place := place_of(mention_id)):
-            self.read.append((*place, terms))
+        if words is not None and self.readable(place := place_of(mention_id)):
+            self.read.append((*place, words))
             if len(self.read) == 2 * SAMPLE:  # sorted now and then, not at each mention
                 self.read = self.sampled()
                 self.bar = self.read[-1][:2]
@@ -213,7 +225,7 @@ class Slice:
         """The mentions whose words the slice reads, in (hash, id) order."""
         return sorted(self.read)[:SAMPLE]
 
-    def state(self) -> list[Any]:
+    def state(self, brand: str) -> list[Any]:
         return [
             self.volume,
             self.negatives,
@@ -221,7 +233,7 @@ class Slice:
             self.langs,
             self.negative_langs,
             self.accounts,
-            [[mention_id, list(terms)] for _, mention_id, terms in self.sampled()],
+            [[mention_id, list(terms(words, brand))] for _, mention_id, words in self.sampled()],
             [list(sample) for sample in self.top],
         ]
 
@@ -234,7 +246,7 @@ class Slice:
         # a slice of version 6 (a checkpoint keeps brands unchanged since as they were
         # written) counted its words, not its mentions': they are not read
         read = state[6] if isinstance(state[6], list) else []
-        piece.read = [(*place_of(mention_id), tuple(terms)) for mention_id, terms in read]
+        piece.read = [(*place_of(mention_id), tuple(words)) for mention_id, words in read]
         if len(piece.read) == SAMPLE:
             piece.bar = piece.read[-1][:2]
         piece.top = [Sample(*sample) for sample in state[7]]
@@ -257,13 +269,15 @@ class Evidence:
     def add(self, step: int, mention: Mention, lang: str, compound: float, negative: bool) -> None:
         """Take a mention of the early-check `step`; it joins its 15-minute slice when event
         time passes the step (`settle`), so an explanation holds exactly the mentions dated
-        before the alert, however the watermark moved. Its text is split into words unless its
-        slice already has the mentions it reads, all before it (the bar only falls)."""
+        before the alert, however the watermark moved. Its words are kept unless its slice
+        already has the mentions it reads, all before it (the bar only falls)."""
         piece = self.slices.get(step - step % SLICE_SECONDS)
-        readable = piece is None or piece.readable(place_of(mention.id))
-        terms = terms_of(mention.text, self.brand) if readable else None
+        words: Words | None = None
+        if piece is None or piece.readable(place_of(mention.id)):
+            text = mention.text
+            words = text if len(text) <= LAZY_CHARS else terms_of(text, self.brand)
         sample = sample_of(mention, lang, compound) if negative else None
-        self.pending.append((step, mention.id, mention.source, lang, terms, sample))
+        self.pending.append((step, mention.id, mention.source, lang, words, sample))
 
     def settle(self, until: int) -> None:
         """Count the pending mentions of the steps before `until` in their slices, in one
@@ -298,7 +312,8 @@ class Evidence:
         self.learnt_until = end
         sampled = piece.sampled()
         self.documents += len(sampled)
-        for term, count in Counter(t for _, _, terms in sampled for t in terms).items():
+        read = (term for _, _, words in sampled for term in terms(words, self.brand))
+        for term, count in Counter(read).items():
             self.vocabulary[term] = self.vocabulary.get(term, 0.0) + count
         if len(self.vocabulary) > 2 * VOCABULARY_TERMS:
             _keep_top(self.vocabulary, VOCABULARY_TERMS, float)
@@ -368,9 +383,10 @@ class Evidence:
                 continue
             weight = piece.volume / len(sampled)
             read, volume = read + len(sampled), volume + piece.volume
-            for _, _, terms in sampled:
-                counts.update(terms)
-                for term in terms:
+            for _, _, words in sampled:
+                said = terms(words, self.brand)
+                counts.update(said)
+                for term in said:
                     estimated[term] = estimated.get(term, 0.0) + weight
         usual = self.documents
         found = []
@@ -405,7 +421,9 @@ class Evidence:
 
     def state(self) -> dict[str, Any]:
         return {
-            "slices": [[start, piece.state()] for start, piece in sorted(self.slices.items())],
+            "slices": [
+                [start, piece.state(self.brand)] for start, piece in sorted(self.slices.items())
+            ],
             "vocabulary": self.vocabulary,
             "documents": self.documents,
             "learnt_until": self.learnt_until,
@@ -415,10 +433,10 @@ class Evidence:
                     mention_id,
                     source,
                     lang,
-                    None if terms is None else list(terms),
+                    None if words is None else list(terms(words, self.brand)),
                     sample and list(sample),
                 ]
-                for step, mention_id, source, lang, terms, sample in self.pending
+                for step, mention_id, source, lang, words, sample in self.pending
             ],
         }
 

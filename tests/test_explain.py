@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.brands import BrandMatcher, BrandTerms
 from pipeline.engine import Admission, Engine
-from pipeline.evidence import SAMPLE, Evidence, place_of, terms_of
+from pipeline.evidence import LAZY_CHARS, SAMPLE, Evidence, place_of, terms_of
 from pipeline.models import AlertEvent, Author, Mention
 from pipeline.replay import replay
 from pipeline.settings import ExplainSettings
@@ -177,17 +177,36 @@ def ids_read(evidence: Evidence) -> list[str]:
 
 def test_a_big_slice_reads_the_words_of_a_sample_that_does_not_depend_on_the_order() -> None:
     """400 mentions in 15 minutes: the words of the 50 whose ids hash lowest are read, the
-    same in any arrival order, and far fewer texts are split into words than there are."""
+    same in any arrival order, and only their texts are split into words, once needed."""
     mentions = [mention(i * 15 / 400, f"text {i} word{i % 7}", id=f"m{i}") for i in range(400)]
     terms_of.cache_clear()
     forward = read_slice(mentions)
-    split = terms_of.cache_info().misses
+    assert terms_of.cache_info().misses == 0
     backward = read_slice(mentions[::-1])
     assert ids_read(forward) == ids_read(backward)
     lowest = sorted((m.id for m in mentions), key=place_of)[:SAMPLE]
     assert ids_read(forward) == lowest
-    assert split <= 250, split  # 207: the 50 lowest of the first 100, then fewer and fewer
     assert forward.slices[int(T0.timestamp())].volume == 400  # every mention still counts
+    (read,) = [piece[6] for _, piece in forward.state()["slices"]]
+    assert terms_of.cache_info().misses == SAMPLE
+    by_id = {m.id: m for m in mentions}
+    assert read == [[i, list(terms_of(by_id[i].text, "acme"))] for i in lowest]
+
+
+def test_a_long_text_is_split_at_once_and_explains_as_a_short_one() -> None:
+    """A text longer than `LAZY_CHARS` is not kept whole: its terms are, the same ones."""
+    long = "panne " + "x" * LAZY_CHARS + " retard"
+    evidence = read_slice([mention(0, long, id="long"), mention(1, "panne retard", id="short")])
+    (piece,) = evidence.slices.values()
+    words = {mention_id: kept for _, mention_id, kept in piece.sampled()}
+    assert words["long"] == ("panne", "x" * LAZY_CHARS, "retard") == terms_of(long, "acme")
+    assert words["short"] == "panne retard"  # split only when needed
+    restored = Evidence.from_state(
+        "acme", ExplainSettings(), json.loads(json.dumps(evidence.state()))
+    )
+    assert restored.state() == evidence.state()
+    now = int(T0.timestamp()) + 900
+    assert restored.explain(now) == evidence.explain(now)
 
 
 def test_a_term_of_a_big_slice_is_estimated_from_that_slices_sample() -> None:
