@@ -35,7 +35,7 @@ from pipeline.settings import ExplainSettings
 SLICE_SECONDS = 900
 TEXT_CHARS = 280
 TERMS_PER_MENTION = 40
-LAZY_CHARS = 2000  # a longer text is split into words at once rather than kept whole
+LAZY_CHARS = 500  # a longer text is split into words at once rather than kept whole
 SAMPLE = 50  # a slice reads the words of 50 of its mentions at most
 SLICE_ACCOUNTS = 25  # ...and 25 to 50 accounts with negative mentions
 VOCABULARY_TERMS = 300  # the usual vocabulary keeps 300 to 600 terms
