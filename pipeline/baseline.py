@@ -32,6 +32,14 @@ class Ewma:
         self.total = self.total * (1 - rate) + rate * value
         self.weight = self.weight * (1 - rate) + rate
 
+    def update_exposed(self, count: float, exposure: float, rate: float) -> None:
+        """Account `count` events seen over `exposure` (the share of the usual rate the moment
+        had): the value becomes the decayed events over the decayed exposure, Σx / Σf, the
+        Poisson rate's maximum-likelihood estimate, where the mean of x / f would weigh a count
+        seen at a low exposure many times over."""
+        self.total = self.total * (1 - rate) + rate * count
+        self.weight = self.weight * (1 - rate) + rate * exposure
+
     def update_many(self, value: float, rate: float, times: int) -> None:
         """`update(value, rate)` `times` times over, in one step."""
         keep = (1 - rate) ** times

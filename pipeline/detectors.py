@@ -483,7 +483,7 @@ class VolumeRule:
         if self.seen:
             self.profile.learn(t, clipped, level, (self._hour_rate, self._day_rate), pace)
         rate = adaptive_rate(self._level_buckets, level, self._settings)
-        self.level.update(clipped / factor, rate * pace)
+        self._learn_level(self.level, clipped, factor, rate * pace)
         self.seen += 1
         self._known = None
 
@@ -496,9 +496,19 @@ class VolumeRule:
         without the rest)."""
         level = Ewma(*state)
         value = level.value(0.0)
-        expected = max(value * self.profile.factor(t), self._floor)
-        level.update(0.0, adaptive_rate(self._level_buckets, value, self._settings))
+        factor = self.profile.factor(t)
+        expected = max(value * factor, self._floor)
+        self._learn_level(
+            level, 0.0, factor, adaptive_rate(self._level_buckets, value, self._settings)
+        )
         return value, expected, self.log_zero_chance(expected), (level.total, level.weight)
+
+    def _learn_level(self, level: Ewma, count: float, factor: float, rate: float) -> None:
+        """Learn a bucket's (clipped) count, seen where the profile's factor is `factor`."""
+        if self._settings.volume_level == "exposure":
+            level.update_exposed(count, factor, rate)
+        else:
+            level.update(count / factor, rate)
 
     def learn_quiet_profile(self, t: int, level: float) -> None:
         """Let the profile learn the bucket at `t`, without mentions, where the flat level was

@@ -77,7 +77,7 @@ class SequentialSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     false_alarm_weeks: float = Field(
-        3.0, gt=0, description="Weeks between false alarms the rule may have at most (sets h)."
+        1.0, gt=0, description="Weeks between false alarms the rule may have at most (sets h)."
     )
     negative_changes: tuple[float, ...] = Field(
         (2.0, 4.0, 8.0, 16.0),
@@ -141,6 +141,11 @@ class DetectionSettings(BaseModel):
         description="Each window's dispersion and spread learn from its tumbling blocks, or from "
         "the window ending at every bucket (earlier releases).",
     )
+    volume_level: Literal["exposure", "mean"] = Field(
+        "exposure",
+        description="The volume level: the mentions over their seasonal exposure, or the mean "
+        "of each count over its seasonal factor (earlier releases).",
+    )
     french_scorer: Literal["model", "lexicon"] = Field(
         "model",
         description="French scorer: the model, or its lexicon alone (earlier releases' scorer).",
@@ -159,7 +164,7 @@ class DetectionSettings(BaseModel):
     incident_pace: float = Field(
         0.1, ge=0, le=1, description="Pace of learning (1: full) while an alert is active."
     )
-    volume: RuleSettings = RuleSettings(min_count=6, record_share=0.5)
+    volume: RuleSettings = RuleSettings(min_count=6, record_share=0.6)
     negative: RuleSettings = RuleSettings(
         min_count=4, effect=6.0, critical_effect=10.0, windows_minutes=(5, 15, 60, 360)
     )

@@ -44,6 +44,7 @@ PREVIOUS_DEFAULTS = DetectionSettings(  # its French scorer, sequential level, w
     french_scorer="lexicon",
     sequential={"false_alarm_weeks": 1.0},
     window_noise="sliding",
+    volume_level="mean",
     quiet_level=0.0,  # and no brand dozing
 )
 IDLE_SECONDS = 5.0  # [kafka] idle_after_ms's default
@@ -133,13 +134,14 @@ def test_a_checkpoint_of_the_previous_release_keeps_every_brand_warm(
     """The state and alerts that the previous release's detector (snapshot version 5) left
     when stopped two thirds into the demo; this release goes on from them, warm. Both run
     with the previous release's defaults where they changed (`french_scorer = "lexicon"`,
-    `false_alarm_weeks = 1`, `window_noise = "sliding"`, `quiet_level = 0`): with others the
+    `false_alarm_weeks = 1`, `window_noise = "sliding"`, `volume_level = "mean"`,
+    `quiet_level = 0`): with others the
     alerts would differ for that reason alone."""
     uninterrupted = uninterrupted_as_before
     stream = Stream(kafka_bootstrap, tmp_path)  # the demo: the offsets the fixture names
     stream.config.write_text(
         f'{CONFIG}[detection]\nfrench_scorer = "lexicon"\nwindow_noise = "sliding"\n'
-        "quiet_level = 0.0\n"
+        'volume_level = "mean"\nquiet_level = 0.0\n'
         "[detection.sequential]\nfalse_alarm_weeks = 1.0\n"
     )
     state = f"{stream.group}.state"
