@@ -135,8 +135,7 @@ def test_a_checkpoint_of_the_previous_release_keeps_every_brand_warm(
     when stopped two thirds into the demo; this release goes on from them, warm. Both run
     with the previous release's defaults where they changed (`french_scorer = "lexicon"`,
     `false_alarm_weeks = 1`, `window_noise = "sliding"`, `volume_level = "mean"`,
-    `quiet_level = 0`): with others the
-    alerts would differ for that reason alone."""
+    `quiet_level = 0`): with others the alerts would differ for that reason alone."""
     uninterrupted = uninterrupted_as_before
     stream = Stream(kafka_bootstrap, tmp_path)  # the demo: the offsets the fixture names
     stream.config.write_text(
