@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import deque
+from collections.abc import Iterable
 
 DAY_SECONDS = 86_400
 HOURS_PER_DAY = 24
@@ -141,9 +142,18 @@ class Dispersion:
         self._known = (rate, k)
         return k
 
-    def learn(self, observed: float, expected: float, rate: float) -> None:
-        self.excess.update((observed - expected) ** 2 - observed, rate)
-        self.scale.update(expected * expected, rate)
+    def learn(self, counts: Iterable[tuple[float, float]], rate: float) -> None:
+        """Learn each (observed, expected) pair in turn, at `rate`."""
+        excess, scale, keep = self.excess, self.scale, 1 - rate
+        excess_total, excess_weight = excess.total, excess.weight
+        scale_total, scale_weight = scale.total, scale.weight
+        for observed, expected in counts:  # `Ewma.update`, inlined: one call for many pairs
+            excess_total = excess_total * keep + rate * ((observed - expected) ** 2 - observed)
+            excess_weight = excess_weight * keep + rate
+            scale_total = scale_total * keep + rate * (expected * expected)
+            scale_weight = scale_weight * keep + rate
+        excess.total, excess.weight = excess_total, excess_weight
+        scale.total, scale.weight = scale_total, scale_weight
         self._known = None
 
     def state(self) -> list[list[float]]:
@@ -168,8 +178,15 @@ class Spread:
     def value(self) -> float:
         return max(self.FLOOR, self.mean.value(self.INITIAL))
 
-    def learn(self, log_ratio: float, rate: float, clip: float) -> None:
-        self.mean.update(min(abs(log_ratio), clip * self.value), rate)
+    def learn(self, log_ratios: Iterable[float], rate: float, clip: float) -> None:
+        """Learn each ratio in turn, at `rate`, clipped at `clip` times the spread so far."""
+        mean, keep = self.mean, 1 - rate
+        total, weight = mean.total, mean.weight
+        for ratio in log_ratios:  # `value` and `Ewma.update`, inlined
+            spread = max(self.FLOOR, total / weight if weight > 1e-12 else self.INITIAL)
+            total = total * keep + rate * min(abs(ratio), clip * spread)
+            weight = weight * keep + rate
+        mean.total, mean.weight = total, weight
 
     def learn_many(self, log_ratio: float, rate: float, times: int, clip: float) -> None:
         """`learn` the same ratio `times` times over, clipped at the spread it starts from."""

@@ -29,6 +29,8 @@ from pipeline.settings import DetectionSettings, RuleSettings, sequential_level
 from pipeline.stats import binomial_tail, negative_binomial_tail
 
 EXACT_FROM_Z = 1.5  # below this z-score the normal approximation of the tail is enough
+SILENCE_CHANCE = 1e-3  # a run of empty buckets less likely than this is a source outage
+LOG_SILENCE_CHANCE = math.log(SILENCE_CHANCE)
 SPREAD_CLIP = 4.0  # spreads learn at most this many spreads from one bucket
 PRIOR_BURSTS = 0.01  # a new brand's share of sums beyond the learning clip
 
@@ -105,13 +107,19 @@ class WindowNoise:
                     return
                 position = index + start
             taken = min(buckets - start, size - position % size)
-            counts = (0.0, 0.0, math.fsum(expected[start : start + taken]))
-            keep = (1.0 - self.rate) ** taken
-            if taken == size:  # a whole block: learnt at once, as `_account` would learn it
+            if taken == size:  # whole blocks: learnt at once, as `_account` would learn them
+                # up to the block where nothing comes to be expected (the branch above)
+                whole = min((buckets - start) // size, -(-(nothing_from - start) // size))
                 self.block = None
-                self.learn(counts, 1.0 - keep, pseudo_count)
-            else:
-                self._account(position, taken, counts, keep, pseudo_count)
+                blocks = [
+                    (0.0, 0.0, math.fsum(expected[first : first + size]))
+                    for first in range(start, start + whole * size, size)
+                ]
+                self.learn(blocks, 1.0 - (1.0 - self.rate) ** size, pseudo_count)
+                start += whole * size
+                continue
+            counts = (0.0, 0.0, math.fsum(expected[start : start + taken]))
+            self._account(position, taken, counts, (1.0 - self.rate) ** taken, pseudo_count)
             start += taken
 
     def _account(
@@ -136,16 +144,17 @@ class WindowNoise:
             return
         self.block = None
         if block[5] == self.buckets:
-            self.learn((block[1], block[2], block[3]), 1.0 - block[4], pseudo_count)
+            self.learn([(block[1], block[2], block[3])], 1.0 - block[4], pseudo_count)
 
-    def learn(self, sums: tuple[float, float, float], rate: float, pseudo_count: float) -> None:
-        """Learn the window's (observed, clipped, expected) sums: the dispersion from the
-        clipped, the spread from the real."""
-        observed, clipped, expected = sums
-        if expected > 0:
-            self.dispersion.learn(clipped, expected, rate)
-        ratio = log_ratio(observed, expected, self.buckets, pseudo_count)
-        self.spread.learn(ratio, rate, SPREAD_CLIP)
+    def learn(
+        self, sums: list[tuple[float, float, float]], rate: float, pseudo_count: float
+    ) -> None:
+        """Learn each of the window's (observed, clipped, expected) sums in turn, at `rate`:
+        the dispersion from the clipped, the spread from the real."""
+        self.dispersion.learn(((c, e) for _, c, e in sums if e > 0), rate)
+        a = _pseudo(self.buckets, pseudo_count)  # `log_ratio`'s
+        ratios = (math.log((observed + a) / (expected + a)) for observed, _, expected in sums)
+        self.spread.learn(ratios, rate, SPREAD_CLIP)
 
     def state(self) -> list[Any]:
         return [self.dispersion.state(), self.spread.mean.state(), self.block]
@@ -375,7 +384,7 @@ class _Windows:
                 strict=True,
             )
             for (_, clipped_sum, total), (_, observed_sum, _), noise in sums:
-                noise.learn((observed_sum, clipped_sum, total), self._rate * pace, s.pseudo_count)
+                noise.learn([(observed_sum, clipped_sum, total)], self._rate * pace, s.pseudo_count)
         if warm and self.records:  # a cold baseline's records are not the brand's
             day = _day(t)
             for record, (_, total, _) in zip(
@@ -487,21 +496,32 @@ class VolumeRule:
         self.seen += 1
         self._known = None
 
-    def quiet_bucket(
-        self, t: int, state: tuple[float, float]
-    ) -> tuple[float, float, float, tuple[float, float]]:
-        """A bucket at `t` without mentions, the level's (total, weight) being `state` there:
-        the level, the mentions expected, the log-chance of none, and the level's
-        (total, weight) once it has learnt the bucket (`learn_one`'s update of the level,
-        without the rest)."""
-        level = Ewma(*state)
-        value = level.value(0.0)
-        factor = self.profile.factor(t)
-        expected = max(value * factor, self._floor)
-        self._learn_level(
-            level, 0.0, factor, adaptive_rate(self._level_buckets, value, self._settings)
-        )
-        return value, expected, self.log_zero_chance(expected), (level.total, level.weight)
+    def walk_quiet(
+        self, start: int, until: int, level: tuple[float, float], silence: float, learn: bool
+    ) -> tuple[list[float], int, tuple[float, float], float]:
+        """Walk the buckets [start, until), none with a mention, as `learn_one` would learn
+        them, the level's (total, weight) being `level` at `start` and the log-chance of the
+        run of empty buckets before it `silence`: while the run stays likely enough to be the
+        audience's (`LOG_SILENCE_CHANCE`), each bucket's level learns its silence, and so does
+        the profile if `learn`. Returns the mentions each bucket expected, how many of the
+        first buckets were learnt, and the level's (total, weight) and the log-chance after."""
+        state = Ewma(*level)
+        rates = (self._hour_rate, self._day_rate)
+        learn = learn and self.seen > 0
+        expected, learnt = [], 0
+        for t in range(start, until, self._settings.bucket_seconds):
+            value = state.value(0.0)
+            factor = self.profile.factor(t)
+            mean = max(value * factor, self._floor)
+            expected.append(mean)
+            silence += self.log_zero_chance(mean)
+            if silence >= LOG_SILENCE_CHANCE:
+                learnt += 1
+                rate = adaptive_rate(self._level_buckets, value, self._settings)
+                self._learn_level(state, 0.0, factor, rate)
+                if learn:
+                    self.profile.learn(t, 0.0, value, rates)
+        return expected, learnt, (state.total, state.weight), silence
 
     def _learn_level(self, level: Ewma, count: float, factor: float, rate: float) -> None:
         """Learn a bucket's (clipped) count, seen where the profile's factor is `factor`."""
@@ -509,12 +529,6 @@ class VolumeRule:
             level.update_exposed(count, factor, rate)
         else:
             level.update(count / factor, rate)
-
-    def learn_quiet_profile(self, t: int, level: float) -> None:
-        """Let the profile learn the bucket at `t`, without mentions, where the flat level was
-        `level` (`learn_one`'s update of the profile)."""
-        if self.seen:
-            self.profile.learn(t, 0.0, level, (self._hour_rate, self._day_rate))
 
     def learn_quiet(self, t: int, expected: list[float], level: tuple[float, float]) -> None:
         """Learn buckets from `t` on without mentions, one per value of `expected` (what each

@@ -7,7 +7,6 @@ JSON-compatible dict (`snapshot`) from which an equivalent engine is rebuilt (`r
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from typing import Any
 
 from pipeline.alerts import AlertLifecycle
 from pipeline.brands import Handles
-from pipeline.detectors import QUIET, NegativeRule, Verdict, VolumeRule
+from pipeline.detectors import LOG_SILENCE_CHANCE, QUIET, NegativeRule, Verdict, VolumeRule
 from pipeline.evidence import Evidence
 from pipeline.migrations import SNAPSHOT_VERSION, migrated, shape_changes
 from pipeline.models import AlertEvent, AlertKind, Mention, Severity
@@ -80,8 +79,6 @@ class BucketReport:
 
 BucketListener = Callable[[BucketReport], None]
 KINDS: tuple[AlertKind, ...] = ("volume", "negative")
-SILENCE_CHANCE = 1e-3  # a run of empty buckets less likely than this is a source outage
-LOG_SILENCE_CHANCE = math.log(SILENCE_CHANCE)
 
 
 class OpenIds:
@@ -203,8 +200,9 @@ class BrandState:
 
     def _report_dozing(self, until: int, on_bucket: BucketListener) -> None:
         """Report each dozing bucket that ends by `until` and was not reported yet, as the
-        stretch will learn it (`_quiet`); the walk along the stretch is kept between calls (a
-        brand restored with an older walk reports those buckets again, alike)."""
+        stretch will learn it (`VolumeRule.walk_quiet`); the walk along the stretch is kept
+        between calls (a brand restored with an older walk reports those buckets again,
+        alike)."""
         assert self.dozing is not None
         size = self.settings.bucket_seconds
         walk = self._walk
@@ -216,57 +214,44 @@ class BrandState:
                 self.silence,
             )
         _, start, level, silence = walk
-        while start + size <= until:
-            _, expected, silence, learnt, level = self._quiet(start, level, silence)
+        until = start + max(0, until - start) // size * size  # the buckets over by then
+        expected, learnt, level, silence = self.volume.walk_quiet(
+            start, until, level, silence, learn=False
+        )
+        for index, mean in enumerate(expected):
             on_bucket(
                 BucketReport(
                     brand=self.brand,
-                    start=start,
-                    end=start + size,
+                    start=start + index * size,
+                    end=start + (index + 1) * size,
                     volume=0,
                     negatives=0,
-                    expected_volume=expected if learnt else 0.0,
+                    expected_volume=mean if index < learnt else 0.0,
                     volume_score=0.0,
                     expected_negatives=0.0,
-                    negative_score=self.negative.quiet_score() if learnt else 0.0,
-                    silent=not learnt,
+                    negative_score=self.negative.quiet_score() if index < learnt else 0.0,
+                    silent=index >= learnt,
                 )
             )
-            start += size
-        self._walk = (self.dozing, start, level, silence)
-
-    def _quiet(
-        self, start: int, level: tuple[float, float], silence: float
-    ) -> tuple[float, float, float, bool, tuple[float, float]]:
-        """A bucket of a dozing stretch, the volume level's (total, weight) being `level` and
-        the run of empty buckets' log-chance `silence` before it: the level's value and the
-        mentions expected there, the log-chance with it, whether it is learnt (not silent:
-        `_silent`), the level's (total, weight) after it."""
-        value, expected, log_zero, after = self.volume.quiet_bucket(start, level)
-        silence += log_zero
-        learnt = silence >= LOG_SILENCE_CHANCE
-        return value, expected, silence, learnt, after if learnt else level
+        self._walk = (self.dozing, until, level, silence)
 
     def _wake(self, until: int) -> None:
         """Learn the dozing stretch of empty buckets that ends at `until` in one step.
 
         Its buckets are walked as `close` would see them without mentions: the level and the
         seasonal profile learning each one's silence, the run's log-chance growing
-        (`_quiet`); the rest of what the buckets before it turns silent teach is learnt in
-        one step (the rules' `learn_quiet`).
+        (`VolumeRule.walk_quiet`); the rest of what the buckets before it turns silent teach
+        is learnt in one step (the rules' `learn_quiet`).
         """
         assert self.dozing is not None
         start, size = self.dozing, self.settings.bucket_seconds
-        level, silence = (self.volume.level.total, self.volume.level.weight), self.silence
-        expected: list[float] = []  # the volume each bucket learnt expected
-        for bucket in range(start, until, size):
-            value, mean, silence, quiet, level = self._quiet(bucket, level, silence)
-            if quiet:
-                self.volume.learn_quiet_profile(bucket, value)
-                expected.append(mean)
-        if expected:
-            self.negative.learn_quiet(start, expected)
-            self.volume.learn_quiet(start, expected, level)
+        level = (self.volume.level.total, self.volume.level.weight)
+        expected, learnt, level, silence = self.volume.walk_quiet(
+            start, until, level, self.silence, learn=True
+        )
+        if learnt:
+            self.negative.learn_quiet(start, expected[:learnt])
+            self.volume.learn_quiet(start, expected[:learnt], level)
         self.silence = silence
         self.evidence.expire(until, learn=True)
         self.dozing = None
