@@ -76,8 +76,8 @@ def _token_inputs(token: Token) -> tuple[str | None, tuple[tuple[str, float], ..
     kind, original, folded = token
     if kind == "stop":
         names = []
-        if "!" in original:
-            names.append("p:!!" if original.count("!") > 1 else "p:!")
+        if "!" in original:  # how many is the lexicon's business (VADER's emphasis rule)
+            names.append("p:!")
         if "?" in original:
             names.append("p:?")
         if "..." in original or "…" in original:

@@ -32,6 +32,7 @@ TRAINING_SETS = (
     "train-registers",
     "train-local",
     "train-brands",
+    "train-everyday",
 )
 SPLITS = ("dev", "tweets-dev", "test", "tweets-test", "xed-test")
 HELD_OUT = frozenset({"test", "tweets-test", "xed-test"})

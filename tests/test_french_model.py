@@ -64,6 +64,13 @@ def test_it_reads_french_as_posted(text: str, label: str) -> None:
     assert label_of(MODEL.polarity(text).compound) == label
 
 
+@pytest.mark.parametrize("text", ["c'est nul", "Scandaleux", "Honteux", "Service client nul"])
+@pytest.mark.parametrize("marks", ["!", "!!", "!!!!"])
+def test_exclamation_marks_stress_a_complaint_without_turning_it(text: str, marks: str) -> None:
+    """The training posts put `!!` on praise only: the model must not learn it as praise."""
+    assert label_of(MODEL.polarity(f"{text} {marks}").compound) == "negative"
+
+
 def test_the_router_scores_french_with_the_model_unless_the_lexicon_is_asked_for() -> None:
     text = "toujours pas reçu ma commande"
     assert SentimentRouter().polarity(text, "fr") == MODEL.polarity(text)
