@@ -152,8 +152,7 @@ class WindowNoise:
         """Learn each of the window's (observed, clipped, expected) sums in turn, at `rate`:
         the dispersion from the clipped, the spread from the real."""
         self.dispersion.learn(((c, e) for _, c, e in sums if e > 0), rate)
-        a = _pseudo(self.buckets, pseudo_count)  # `log_ratio`'s
-        ratios = (math.log((observed + a) / (expected + a)) for observed, _, expected in sums)
+        ratios = (log_ratio(o, e, self.buckets, pseudo_count) for o, _, e in sums)
         self.spread.learn(ratios, rate, SPREAD_CLIP)
 
     def state(self) -> list[Any]:
