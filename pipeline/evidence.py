@@ -40,6 +40,7 @@ SAMPLE = 50  # a slice reads the words of 50 of its mentions at most
 SLICE_ACCOUNTS = 25  # ...and 25 to 50 accounts with negative mentions
 VOCABULARY_TERMS = 300  # the usual vocabulary keeps 300 to 600 terms
 VOCABULARY_HALF_LIFE_SECONDS = 7 * 86_400
+RESCALE_WEIGHT = 2.0**64  # about 64 half-lives (15 months) of learning between rescales
 PRIOR = 0.5  # pseudo-count on each side of a term's log-odds
 ACCOUNTS_SHOWN = 5
 
@@ -260,7 +261,9 @@ class Evidence:
         self.brand = brand
         self.settings = settings
         self.slices: dict[int, Slice] = {}
-        self.vocabulary: dict[str, float] = {}  # term -> decayed number of mentions using it
+        # term -> decayed number of mentions using it, times `self.weight` (decayed lazily)
+        self.vocabulary: dict[str, float] = {}
+        self.weight = 1.0  # what one mention learnt now adds to a term, in `vocabulary`'s units
         self.documents = 0.0  # decayed number of mentions learnt
         self.learnt_until: int | None = None  # end of the last slice learnt
         # mentions of the early-check steps event time has not passed yet, as they came
@@ -304,19 +307,32 @@ class Evidence:
                 self._learn(start + SLICE_SECONDS, piece)
 
     def _learn(self, end: int, piece: Slice) -> None:
+        """Learn a slice that ends at `end`. The terms already learnt decay by growing what a
+        new mention adds instead (forward decay: one multiplication a slice, not one a term);
+        their values are scaled back when that weight grows large."""
         if self.learnt_until is not None:
             decay = 0.5 ** (max(0, end - self.learnt_until) / VOCABULARY_HALF_LIFE_SECONDS)
             self.documents *= decay
-            for term in self.vocabulary:
-                self.vocabulary[term] *= decay
+            weight = self.weight / decay if decay else math.inf
+            if weight > RESCALE_WEIGHT:
+                self.vocabulary = self._rescaled(decay)
+                weight = 1.0
+            self.weight = weight
         self.learnt_until = end
         sampled = piece.sampled()
         self.documents += len(sampled)
         read = (term for _, _, words in sampled for term in terms(words, self.brand))
+        vocabulary, weight = self.vocabulary, self.weight
         for term, count in Counter(read).items():
-            self.vocabulary[term] = self.vocabulary.get(term, 0.0) + count
-        if len(self.vocabulary) > 2 * VOCABULARY_TERMS:
-            _keep_top(self.vocabulary, VOCABULARY_TERMS, float)
+            vocabulary[term] = vocabulary.get(term, 0.0) + count * weight
+        if len(vocabulary) > 2 * VOCABULARY_TERMS:
+            _keep_top(vocabulary, VOCABULARY_TERMS, float)
+
+    def _rescaled(self, decay: float) -> dict[str, float]:
+        """Term -> decayed number of mentions using it as of the last slice learnt, times
+        `decay`: the vocabulary at weight 1."""
+        weight = self.weight
+        return {term: value / weight * decay for term, value in self.vocabulary.items()}
 
     def explain(self, now: int) -> Explanation:
         """The explanation of an alert firing at `now`, from the settled slices of the window:
@@ -395,7 +411,7 @@ class Evidence:
                 continue
             share = estimated[term] / volume
             hits = share * read
-            before = self.vocabulary.get(term, 0.0)
+            before = self.vocabulary.get(term, 0.0) / self.weight
             delta = math.log((hits + PRIOR) / (read - hits + PRIOR)) - math.log(
                 (before + PRIOR) / (max(0.0, usual - before) + PRIOR)
             )
@@ -425,6 +441,7 @@ class Evidence:
                 [start, piece.state(self.brand)] for start, piece in sorted(self.slices.items())
             ],
             "vocabulary": self.vocabulary,
+            "vocabulary_weight": self.weight,
             "documents": self.documents,
             "learnt_until": self.learnt_until,
             "pending": [
@@ -445,6 +462,7 @@ class Evidence:
         evidence = cls(brand, settings)
         evidence.slices = {start: Slice.from_state(piece) for start, piece in state["slices"]}
         evidence.vocabulary = dict(state["vocabulary"])
+        evidence.weight = state.get("vocabulary_weight", 1.0)  # version 8 kept the values
         evidence.documents = state["documents"]
         evidence.learnt_until = state["learnt_until"]
         evidence.pending = [_taken(row, index) for index, row in enumerate(state["pending"])]

@@ -13,7 +13,7 @@ from typing import Any
 
 from pipeline.settings import DetectionSettings, upgraded
 
-SNAPSHOT_VERSION = 8
+SNAPSHOT_VERSION = 9
 OLDEST_VERSION = 5  # the first version with a migration to the next
 
 
@@ -38,7 +38,20 @@ def _to_8(snapshot: dict[str, Any]) -> dict[str, Any]:
     return {**snapshot, "version": 8}
 
 
-STEPS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {5: _to_6, 6: _to_7, 7: _to_8}
+def _to_9(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """Version 9 keeps a brand's usual vocabulary forward-decayed: each term's decayed count
+    times a weight that grows as time passes, and that weight (`vocabulary_weight`); version 8
+    kept the counts themselves, which are the values at weight 1 (a brand's record of version
+    8 is read as it is)."""
+    return {**snapshot, "version": 9}
+
+
+STEPS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    5: _to_6,
+    6: _to_7,
+    7: _to_8,
+    8: _to_9,
+}
 
 
 def migrated(snapshot: dict[str, Any]) -> dict[str, Any]:

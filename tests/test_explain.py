@@ -252,3 +252,39 @@ def test_a_pending_mention_without_words_survives_a_checkpoint() -> None:
     state = evidence.state()
     restored = Evidence.from_state("acme", ExplainSettings(), json.loads(json.dumps(state)))
     assert restored.state() == state
+
+
+def test_the_usual_vocabulary_decays_by_the_week_through_rescales_and_old_states() -> None:
+    """The vocabulary decays by growing what a new mention adds (forward decay): the counts
+    are those of decaying every term at each slice, after a rescale (70 weeks without
+    learning), from a version 8 state (the counts themselves) and after 30 years, when the
+    decay underflows to nothing."""
+    evidence = Evidence("acme", ExplainSettings())
+
+    def learn(day: int, text: str) -> dict[str, float]:
+        minute = day * 1440
+        step = int(T0.timestamp()) + minute * 60
+        evidence.add(step, mention(minute, text, id=f"{text}-{day}"), "fr", 0.0, negative=False)
+        evidence.settle(step + 60)
+        evidence.expire(step + 3 * 3600, learn=True)  # its slice has left the window
+        state = evidence.state()
+        return {term: v / state["vocabulary_weight"] for term, v in state["vocabulary"].items()}
+
+    assert learn(0, "panne") == {"panne": 1.0}
+    assert learn(7, "retard") == pytest.approx({"panne": 0.5, "retard": 1.0})
+    assert learn(14, "panne") == pytest.approx({"panne": 1.25, "retard": 0.5})
+    late = 14 + 70 * 7
+    assert learn(late, "retard") == pytest.approx({"panne": 1.25 * 2**-70, "retard": 1.0}, 1e-9)
+    assert evidence.state()["vocabulary_weight"] == 1.0  # rescaled
+    assert evidence.documents == pytest.approx(1.0 + 2.5 * 2**-70)
+
+    old = evidence.state()
+    weight = old.pop("vocabulary_weight")
+    old["vocabulary"] = {term: v / weight for term, v in old["vocabulary"].items()}
+    version_8 = Evidence.from_state("acme", ExplainSettings(), old)
+    expected = learn(late + 7, "panne")
+    evidence = version_8
+    assert learn(late + 7, "panne") == pytest.approx(expected)
+    assert expected == pytest.approx({"panne": 1.0 + 1.25 * 2**-71, "retard": 0.5})
+
+    assert learn(late + 7 + 30 * 365, "grève") == {"panne": 0.0, "retard": 0.0, "greve": 1.0}
