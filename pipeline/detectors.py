@@ -10,10 +10,8 @@ climb of a negative share.
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pipeline.baseline import (
     PRIOR_BUCKETS,
@@ -35,9 +33,9 @@ SPREAD_CLIP = 4.0  # spreads learn at most this many spreads from one bucket
 PRIOR_BURSTS = 0.01  # a new brand's share of sums beyond the learning clip
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """What a rule concluded about the windows ending at one bucket."""
+class Verdict(NamedTuple):
+    """What a rule concluded about the windows ending at one bucket (a named tuple: one is
+    made for every bucket judged)."""
 
     observed: float
     expected: float
@@ -159,8 +157,7 @@ class WindowNoise:
         return [self.dispersion.state(), self.spread.mean.state(), self.block]
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
+class Window(NamedTuple):
     """Observed and expected counts summed over one window, with that window's noise."""
 
     buckets: int
@@ -266,8 +263,7 @@ def with_evidence(
     """
     score = max(verdict.score, min(1.0, 0.5 * run.statistic / level))
     if alarm and not verdict.fires:
-        return dataclasses.replace(
-            verdict,
+        return verdict._replace(
             observed=run.observed,
             expected=run.expected,
             window_seconds=span,
@@ -276,7 +272,7 @@ def with_evidence(
             score=score,
             normal=normal,
         )
-    return dataclasses.replace(verdict, score=score, normal=normal)
+    return verdict._replace(score=score, normal=normal)
 
 
 def window_tail(w: Window, settings: DetectionSettings) -> float:
