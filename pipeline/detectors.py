@@ -251,6 +251,20 @@ def judge(
     )
 
 
+def calm_windows(
+    rule: RuleSettings, settings: DetectionSettings, windows: list[Window]
+) -> tuple[bool, ...]:
+    """`judge`'s calm windows alone: a window is calm when its effect is below the resolve
+    bar, or else its count not improbable at `resolve_alpha` (the tail is computed only then)."""
+    pseudo_count = settings.pseudo_count
+    return tuple(
+        log_ratio(w.observed, w.expected, w.buckets, pseudo_count) / w.noise.spread.value
+        < rule.resolve_effect
+        or window_tail(w, settings) > rule.resolve_alpha
+        for w in windows
+    )
+
+
 def with_evidence(
     verdict: Verdict, run: Run, alarm: bool, level: float, normal: bool, span: int
 ) -> Verdict:
@@ -318,17 +332,29 @@ class _Windows:
 
         `shares`, per window (volume, count the usual volume brings), make it a share test.
         """
+        windows = self.windows(observed, expected, shares)
+        return judge(self._rule, self._settings, windows, warm, self._floors(t))
+
+    def calm(
+        self, observed: float, expected: float, shares: list[tuple[float, float]] | None = None
+    ) -> tuple[bool, ...]:
+        """`judge`'s calm windows alone, for the bucket with these counts."""
+        return calm_windows(self._rule, self._settings, self.windows(observed, expected, shares))
+
+    def windows(
+        self, observed: float, expected: float, shares: list[tuple[float, float]] | None
+    ) -> list[Window]:
+        """The windows ending with a bucket of these counts (`judge`)."""
         sums = self.recent.sums(observed, expected)
         pairs: list[tuple[float | None, float | None]] = (
             [*shares] if shares else [(None, None)] * len(sums)
         )
-        windows = [
+        return [
             Window(buckets, total_o, total_e, noise, trials, usual)
             for (buckets, total_o, total_e), noise, (trials, usual) in zip(
                 sums, self.noise, pairs, strict=True
             )
         ]
-        return judge(self._rule, self._settings, windows, warm, self._floors(t))
 
     def least_to_fire(self, t: int, expected: float, warm: bool) -> float:
         """A lower bound of the count the bucket at `t` needs for any window to fire, when it
@@ -586,10 +612,7 @@ class NegativeRule:
         """Judge the bucket at `t`, of which `fraction` has passed (early checks);
         `usual_volume` is what the volume baseline expects of the whole bucket."""
         share = self.baseline_share
-        shares = [
-            (total, usual * share)
-            for _, total, usual in self.volume_sums.sums(volume, usual_volume)
-        ]
+        shares = self._shares(volume, usual_volume)
         warm = self.seen >= self._warmup
         verdict = self.windows.judge(t, negatives, volume * share, warm, shares)
         if not self.cusums:
@@ -602,6 +625,21 @@ class NegativeRule:
         span = round((shown.buckets - 1 + fraction) * size) if shown.buckets else 0
         normal = smallest.statistic < self._level / 2
         return with_evidence(verdict, shown, fired is not None and warm, self._level, normal, span)
+
+    def calm(self, volume: int, negatives: int, usual_volume: float) -> Verdict:
+        """The verdict on a closed bucket that cannot fire (fewer negatives than
+        `least_to_fire`): no more than which of its windows are calm."""
+        shares = self._shares(volume, usual_volume)
+        calm = self.windows.calm(negatives, volume * self.baseline_share, shares)
+        return QUIET._replace(calm_windows=calm)
+
+    def _shares(self, volume: int, usual_volume: float) -> list[tuple[float, float]]:
+        """Per window, the volume and the negatives the usual volume brings (share tests)."""
+        share = self.baseline_share
+        return [
+            (total, usual * share)
+            for _, total, usual in self.volume_sums.sums(volume, usual_volume)
+        ]
 
     def least_to_fire(self, t: int) -> float:
         """Below this many negatives, the bucket at `t` cannot fire: no window can (their

@@ -339,9 +339,7 @@ class BrandState:
         expected_volume = expected_negatives = 0.0
         if not silent:
             usual = self.volume.expected(start)
-            verdicts = {
-                kind: self._verdict(kind, start, volume, negatives, usual) for kind in KINDS
-            }
+            verdicts = self._closing_verdicts(start, volume, negatives, usual, on_bucket is None)
             expected_volume, expected_negatives = usual, volume * self.negative.baseline_share
             volume_pace, negative_pace = self._paces(verdicts)
             self.steady = volume_pace == negative_pace == 1.0
@@ -369,6 +367,26 @@ class BrandState:
                 events.append(event)
         self._restart_on(events)
         return events
+
+    def _closing_verdicts(
+        self, start: int, volume: int, negatives: int, usual: float, unscored: bool
+    ) -> dict[AlertKind, Verdict]:
+        """The rules' verdicts on the closed bucket at `start`.
+
+        When nobody reads the bucket's scores (`unscored`: no bucket listener), no alert of
+        the brand is active and neither count reaches the bound below which its rule cannot
+        fire (`_least_to_fire`, as the early checks use), the rules are not judged in full:
+        neither fires, and all that is left to know is which of the negative rule's windows
+        are calm (the pace its baseline learns at, `_paces`).
+        """
+        if (
+            unscored
+            and not any(life.active for life in self.alerts.values())
+            and volume < self._least_to_fire("volume", start)
+            and negatives < self._least_to_fire("negative", start)
+        ):
+            return {"volume": QUIET, "negative": self.negative.calm(volume, negatives, usual)}
+        return {kind: self._verdict(kind, start, volume, negatives, usual) for kind in KINDS}
 
     def _paces(self, verdicts: dict[AlertKind, Verdict]) -> tuple[float, float]:
         """How fast the volume and the negative baselines learn from this bucket.

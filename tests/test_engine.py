@@ -2,11 +2,13 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
+from pipeline.detectors import QUIET, Verdict
 from pipeline.engine import Admission, BrandState, BucketReport, Engine
-from pipeline.models import AlertEvent, AlertKind, Mention
+from pipeline.models import AlertEvent, AlertKind, Invalid, Mention
 from pipeline.records import open_input, read_jsonl
 from pipeline.replay import replay
 from pipeline.settings import DetectionSettings
@@ -257,6 +259,58 @@ def test_early_checks_skip_only_rules_that_cannot_fire(monkeypatch: pytest.Monke
         assert seen[kind, True, True] > 0  # the bound let firing checks through
         skipped = seen[kind, False, False]
         assert skipped > 0.5 * sum(n for (k, *_), n in seen.items() if k == kind), seen
+
+
+def test_closes_whose_scores_nobody_reads_are_judged_only_as_far_as_needed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Without a bucket listener, a close whose counts are below both rules' bounds (no alert
+    # active) only asks which of the negative rule's windows are calm. Each such close is also
+    # judged in full here: neither rule fires and the calm windows are the same. Most closes
+    # are such, and the alerts and the state are those of an engine that reads every score.
+    seen: Counter[bool] = Counter()
+    closing = BrandState._closing_verdicts
+
+    def also_in_full(
+        state: BrandState, start: int, volume: int, negatives: int, usual: float, unscored: bool
+    ) -> dict[AlertKind, Verdict]:
+        full = closing(state, start, volume, negatives, usual, False)
+        verdicts = closing(state, start, volume, negatives, usual, unscored)
+        partly = verdicts["volume"] is QUIET
+        if partly:
+            assert not full["volume"].fires and not full["negative"].fires
+            assert verdicts["negative"].calm_windows == full["negative"].calm_windows
+        if unscored:
+            seen[partly] += 1
+        return verdicts
+
+    monkeypatch.setattr(BrandState, "_closing_verdicts", also_in_full)
+    ramped = generate(ramped_scenario(seed=1, days=3, scale=0.3))
+    with open_input(SAMPLE_PATH) as sample:
+        streams: list[list[tuple[int, Mention | Invalid]]] = [
+            list(read_jsonl(sample)),
+            list(enumerate(ramped, start=1)),
+        ]
+    for records in streams:
+        reports: list[BucketReport] = []
+        listened, alone = Engine(on_bucket=reports.append), Engine()
+        assert run_records(records, listened) == run_records(records, alone)
+        assert without_walks(listened.snapshot()) == without_walks(alone.snapshot())
+    assert seen[True] > 0.5 * (seen[True] + seen[False]), seen
+    assert seen[False] > 0, seen  # the crises judged in full
+
+
+def run_records(records: list[tuple[int, Mention | Invalid]], engine: Engine) -> list[AlertEvent]:
+    events: list[AlertEvent] = []
+    replay(records, engine, events.append)
+    return events
+
+
+def without_walks(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """An engine's snapshot without the dozing brands' reporting walks (kept only for a
+    bucket listener)."""
+    brands = {brand: {**state, "walk": None} for brand, state in snapshot["brands"].items()}
+    return {**snapshot, "brands": brands}
 
 
 def test_a_rule_switched_off_by_a_huge_bar_never_fires() -> None:
