@@ -140,20 +140,24 @@ class SentimentRouter:
     The language is the mention's `lang` when the source gives one; otherwise it is detected
     among the scorers' languages (`LanguageDetector`), and `default_lang` when the text says
     too little. Only `scoring_window` of the text is scored (`max_chars`, `max_units`), which
-    bounds the cost of one record whatever its length. The scores of the last `cache_size` or
-    so distinct short texts (up to `cache_chars`, with their given language) are remembered:
-    reposts, common in bursts, are scored (and their language detected) once, and the cache
-    stays within a few megabytes.
+    bounds the cost of one record whatever its length. The scores of the last `cache_size` / 2
+    to `cache_size` distinct short texts (up to `cache_chars`, with their given language) are
+    remembered, in two generations: when the newer one is full it becomes the older one, and a
+    text found in the older one joins the newer one. Reposts, common in bursts, are scored (and
+    their language detected) once; the cache stays within about 25 MB.
     """
 
     negative_threshold: float = -0.05
     max_chars: int = 5000
     max_units: int = 300
-    cache_size: int = 20_000
+    cache_size: int = 40_000
     cache_chars: int = 512
     default_lang: str = "en"
     french_scorer: str = "model"  # or "lexicon": `french_vader` alone
     _cache: dict[tuple[str, str], tuple[Polarity, str]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    _older: dict[tuple[str, str], tuple[Polarity, str]] = field(
         default_factory=dict, init=False, repr=False
     )
 
@@ -192,12 +196,12 @@ class SentimentRouter:
         if len(text) > self.cache_chars:  # never cached: not even looked up
             return self._score(text, code)
         key = (code, text)  # "" for a language to detect: the key says what the text needs
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached
-        judged = self._score(text, code)
-        if len(self._cache) >= self.cache_size:
-            self._cache.clear()  # cheaper than LRU bookkeeping; a burst refills it at once
+        judged = self._cache.get(key)
+        if judged is not None:
+            return judged
+        judged = self._older.get(key) or self._score(text, code)
+        if len(self._cache) >= self.cache_size // 2:  # cheaper than LRU bookkeeping
+            self._older, self._cache = self._cache, {}
         self._cache[key] = judged
         return judged
 

@@ -149,5 +149,14 @@ def test_the_router_scores_english_with_the_fast_scorer_and_caches_it() -> None:
     assert english_vader().polarity(text) == first
     for other in ("one", "two", "three"):  # the cache stays within its size
         router.polarity(other)
-    assert len(router._cache) <= 2
+    assert len(router._cache) + len(router._older) <= 2
     assert router.polarity(text, "en") == first
+
+    router = SentimentRouter(cache_size=4)  # two generations of two texts
+    first = router.polarity(text, "en")
+    router.polarity("one")
+    router.polarity("two")  # the first generation becomes the older one
+    assert router.polarity(text, "en") is first  # found there, not scored again
+    router.polarity("three")
+    router.polarity("four")
+    assert router.polarity(text, "en") is first  # it had joined the newer generation
