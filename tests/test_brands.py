@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import tomllib
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -123,6 +124,10 @@ def test_hashtags_split_into_words_where_the_case_changes() -> None:
 
 def test_fold_lowers_and_strips_accents() -> None:
     assert fold("L'Oréal Straße ÇA") == "l'oreal strasse ca"
+    # every combining mark of the Basic Multilingual Plane goes, and nothing else
+    plane = "".join(chr(code) for code in range(0x10000) if not 0xD800 <= code < 0xE000)
+    decomposed = unicodedata.normalize("NFKD", plane.casefold())
+    assert fold(plane) == "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def test_a_bad_brand_table_is_refused_with_its_reason() -> None:
