@@ -22,7 +22,14 @@ from pipeline.baseline import (
     SeasonalProfile,
     Spread,
 )
-from pipeline.sequential import Cusum, Run, count_llr, share_llr
+from pipeline.sequential import (
+    Cusum,
+    Run,
+    count_llr,
+    fewest_counts,
+    fewest_observed,
+    share_llr,
+)
 from pipeline.settings import DetectionSettings, RuleSettings, sequential_level
 from pipeline.stats import binomial_tail, negative_binomial_tail
 
@@ -643,15 +650,29 @@ class NegativeRule:
 
     def least_to_fire(self, t: int) -> float:
         """Below this many negatives, the bucket at `t` cannot fire: no window can (their
-        expected count is at least the previous buckets'), and no run can, as a bucket adds
-        at most `evidence_cap` to one; 0 when a run is within that of the alarm level."""
+        expected count is at least the previous buckets'), and no run can. A bucket adds at
+        most `evidence_cap` to a run, and no more than its negatives can weigh whatever the
+        volume (`fewest_observed`, `fewest_counts`): each run's bound is the fewest negatives
+        that bring it to the alarm level, lowered by 1e-9 of itself as the windows' are."""
         warm = self.seen >= self._warmup
-        cap = self.evidence_cap()
-        if warm and any(
-            run.run.statistic + cap >= self._level for pair in self.cusums for run in pair
+        least = self.windows.least_to_fire(t, 0.0, warm)
+        if not warm:
+            return least
+        s, cap, share = self._settings, self.evidence_cap(), self.baseline_share
+        for (share_cusum, count_cusum), change in zip(
+            self.cusums, s.sequential.negative_changes, strict=True
         ):
-            return 0.0
-        return self.windows.least_to_fire(t, 0.0, warm)
+            for cusum, by_share in ((share_cusum, True), (count_cusum, False)):
+                need = self._level - cusum.run.statistic
+                if need > cap:
+                    continue
+                fewest = (
+                    fewest_observed(need, share, change, s.thread_correlation)
+                    if by_share
+                    else fewest_counts(need, change)
+                )
+                least = min(least, fewest - 1e-9 * (fewest + 1.0))
+        return least
 
     def _runs(
         self, volume: int, negatives: int, usual_volume: float, push: bool

@@ -51,6 +51,24 @@ def share_llr(
     return llr / (1.0 + correlation * max(trials - 1.0, 0.0))
 
 
+def fewest_counts(need: float, ratio: float) -> float:
+    """The fewest counts whose `count_llr` can reach `need`, whatever count was expected: the
+    evidence of x counts falls as the expected count grows, and tends to x·log ρ as it shrinks
+    to nothing."""
+    return need / math.log(ratio)
+
+
+def fewest_observed(need: float, share: float, odds: float, correlation: float) -> float:
+    """The fewest observed, of any number of trials, whose `share_llr` can reach `need`
+    (infinite if none can): with x observed the evidence is largest when the trials are x,
+    x·a / (1 + r·(x − 1)) with a the log-ratio of the shares, which grows with x towards a / r."""
+    if not 0 < share < 1:
+        return math.inf
+    gain = math.log(odds / (1.0 - share + odds * share))  # log(shifted / share)
+    room = gain - need * correlation
+    return need * (1.0 - correlation) / room if room > 0 else math.inf
+
+
 def alarm_level(false_alarm_weeks: float, bucket_seconds: int) -> float:
     """The CUSUM threshold h whose false alarms come at most once in `false_alarm_weeks`."""
     return math.log(false_alarm_weeks * WEEK_SECONDS / bucket_seconds)

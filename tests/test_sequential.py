@@ -9,7 +9,14 @@ import pytest
 
 from pipeline.engine import Engine
 from pipeline.models import Mention
-from pipeline.sequential import Cusum, alarm_level, count_llr, share_llr
+from pipeline.sequential import (
+    Cusum,
+    alarm_level,
+    count_llr,
+    fewest_counts,
+    fewest_observed,
+    share_llr,
+)
 from pipeline.settings import DetectionSettings, detection_settings
 from tests.helpers import ANGRY_TEXT, CALM_TEXTS, HAPPY_TEXT, T0, mention
 from tests.test_engine import run
@@ -32,6 +39,31 @@ def test_share_llr_weighs_for_a_risen_share_and_against_the_usual_one() -> None:
     threaded = share_llr(30, 100, 0.15, 4.0, 0.02)
     assert threaded == pytest.approx(alone / (1 + 0.02 * 99))
     assert share_llr(0, 0, 0.15, 4.0, 0.02) == 0.0
+
+
+def test_fewer_negatives_than_the_fewest_cannot_bring_the_evidence_up_to_need() -> None:
+    # The bounds early checks and closes skip judging by: below them no volume, expected count
+    # or dispersion gives the evidence needed; at the share bound's count, all of it negative
+    # does (the bound is tight), and a share whose evidence stays below the need has none.
+    rng = random.Random(5)
+    for _ in range(2000):
+        need, share = rng.uniform(0.1, 12.0), rng.uniform(0.01, 0.9)
+        change, correlation = rng.choice([1.5, 2.0, 4.0, 8.0, 16.0]), rng.uniform(0.0, 0.2)
+        by_share = fewest_observed(need, share, change, correlation)
+        by_count = fewest_counts(need, change)
+        for n in range(0, 60):
+            if n < by_share:
+                for volume in (n, n + 1, 2 * n + 3, 10 * n + 50):
+                    assert share_llr(n, volume, share, change, correlation) < need
+            if n < by_count:
+                for expected in (1e-6, 0.1, 1.0, 10.0):
+                    for dispersion in (0.0, 0.05, 1.0):
+                        assert count_llr(n, expected, dispersion, change) < need
+        if by_share < 60:
+            fewest = math.ceil(by_share)
+            assert share_llr(fewest, fewest, share, change, correlation) >= need * (1 - 1e-9)
+        elif by_share == math.inf:  # the evidence of any count stays below the need
+            assert share_llr(10_000, 10_000, share, change, correlation) < need
 
 
 def test_alarm_level_is_the_log_of_the_buckets_between_false_alarms() -> None:
