@@ -663,9 +663,9 @@ class NegativeRule:
             self.cusums, s.sequential.negative_changes, strict=True
         ):
             for cusum, by_share in ((share_cusum, True), (count_cusum, False)):
-                need = self._level - cusum.run.statistic
-                if need > cap:
+                if cusum.run.statistic + cap < self._level:  # `Cusum.peek`'s sum
                     continue
+                need = self._level - cusum.run.statistic
                 fewest = (
                     fewest_observed(need, share, change, s.thread_correlation)
                     if by_share

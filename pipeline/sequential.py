@@ -62,9 +62,12 @@ def fewest_observed(need: float, share: float, odds: float, correlation: float) 
     """The fewest observed, of any number of trials, whose `share_llr` can reach `need`
     (infinite if none can): with x observed the evidence is largest when the trials are x,
     x·a / (1 + r·(x − 1)) with a the log-ratio of the shares, which grows with x towards a / r."""
+    if need <= 0:
+        return need  # no evidence needed: any count
     if not 0 < share < 1:
         return math.inf
-    gain = math.log(odds / (1.0 - share + odds * share))  # log(shifted / share)
+    shifted = odds * share / (1.0 - share + odds * share)
+    gain = math.log(shifted / share)  # as `share_llr` computes it
     room = gain - need * correlation
     return need * (1.0 - correlation) / room if room > 0 else math.inf
 

@@ -284,18 +284,23 @@ def test_closes_whose_scores_nobody_reads_are_judged_only_as_far_as_needed(
             seen[partly] += 1
         return verdicts
 
-    monkeypatch.setattr(BrandState, "_closing_verdicts", also_in_full)
     ramped = generate(ramped_scenario(seed=1, days=3, scale=0.3))
     with open_input(SAMPLE_PATH) as sample:
         streams: list[list[tuple[int, Mention | Invalid]]] = [
             list(read_jsonl(sample)),
             list(enumerate(ramped, start=1)),
         ]
-    for records in streams:
+    plain = [Engine() for _ in streams]  # the engine as it runs, nothing judged in addition
+    plain_alerts = [
+        run_records(records, engine) for records, engine in zip(streams, plain, strict=True)
+    ]
+    monkeypatch.setattr(BrandState, "_closing_verdicts", also_in_full)
+    for records, engine, alerts in zip(streams, plain, plain_alerts, strict=True):
         reports: list[BucketReport] = []
-        listened, alone = Engine(on_bucket=reports.append), Engine()
-        assert run_records(records, listened) == run_records(records, alone)
-        assert without_walks(listened.snapshot()) == without_walks(alone.snapshot())
+        listened = Engine(on_bucket=reports.append)
+        assert run_records(records, listened) == alerts
+        assert without_walks(listened.snapshot()) == without_walks(engine.snapshot())
+        assert run_records(records, Engine()) == alerts  # counting the closes
     assert seen[True] > 0.5 * (seen[True] + seen[False]), seen
     assert seen[False] > 0, seen  # the crises judged in full
 

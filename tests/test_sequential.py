@@ -47,8 +47,8 @@ def test_fewer_negatives_than_the_fewest_cannot_bring_the_evidence_up_to_need() 
     # does (the bound is tight), and a share whose evidence stays below the need has none.
     rng = random.Random(5)
     for _ in range(2000):
-        need, share = rng.uniform(0.1, 12.0), rng.uniform(0.01, 0.9)
-        change, correlation = rng.choice([1.5, 2.0, 4.0, 8.0, 16.0]), rng.uniform(0.0, 0.2)
+        need, share = rng.uniform(-1.0, 12.0), rng.uniform(0.001, 0.999)
+        change, correlation = rng.choice([1.01, 1.5, 2.0, 4.0, 8.0, 16.0]), rng.uniform(0.0, 0.9)
         by_share = fewest_observed(need, share, change, correlation)
         by_count = fewest_counts(need, change)
         for n in range(0, 60):
@@ -59,9 +59,15 @@ def test_fewer_negatives_than_the_fewest_cannot_bring_the_evidence_up_to_need() 
                 for expected in (1e-6, 0.1, 1.0, 10.0):
                     for dispersion in (0.0, 0.05, 1.0):
                         assert count_llr(n, expected, dispersion, change) < need
-        if by_share < 60:
-            fewest = math.ceil(by_share)
+        if need <= 0:  # a run already at its level: any count may fire it
+            assert by_share <= 0 and by_count <= 0
+            assert fewest_observed(need, 0.0, change, correlation) <= 0
+            continue
+        if by_share < 60:  # tight: that many negatives, all of the volume, bring the need
+            fewest = max(1, math.ceil(by_share))
             assert share_llr(fewest, fewest, share, change, correlation) >= need * (1 - 1e-9)
+        if by_count < 60:  # tight as the expected count shrinks to nothing
+            assert count_llr(math.ceil(by_count), 1e-12, 0.0, change) >= need * (1 - 1e-9)
         elif by_share == math.inf:  # the evidence of any count stays below the need
             assert share_llr(10_000, 10_000, share, change, correlation) < need
 

@@ -159,4 +159,5 @@ def test_the_router_scores_english_with_the_fast_scorer_and_caches_it() -> None:
     assert router.polarity(text, "en") is first  # found there, not scored again
     router.polarity("three")
     router.polarity("four")
-    assert router.polarity(text, "en") is first  # it had joined the newer generation
+    # found again: it had joined the newer generation, which is now the older one
+    assert router.polarity(text, "en") is first
