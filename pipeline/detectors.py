@@ -230,11 +230,10 @@ def judge(
     calm = []
     bar = rule.effect
     for w, floor in zip(windows, floors, strict=True):
-        ratio = log_ratio(w.observed, w.expected, w.buckets, settings.pseudo_count)
-        effect = ratio / w.noise.spread.value
+        effect = window_effect(w, settings.pseudo_count)
         enough = w.observed >= max(rule.min_count, floor)
         tail = window_tail(w, settings) if enough or effect >= rule.resolve_effect else None
-        calm.append(tail is None or tail > rule.resolve_alpha or effect < rule.resolve_effect)
+        calm.append(_calm(effect, tail, rule))
         significant = enough and tail is not None and tail <= rule.alpha
         strength = effect if significant else min(effect, bar * 0.999)
         if best is None or strength > best[0]:
@@ -261,15 +260,26 @@ def judge(
 def calm_windows(
     rule: RuleSettings, settings: DetectionSettings, windows: list[Window]
 ) -> tuple[bool, ...]:
-    """`judge`'s calm windows alone: a window is calm when its effect is below the resolve
-    bar, or else its count not improbable at `resolve_alpha` (the tail is computed only then)."""
-    pseudo_count = settings.pseudo_count
-    return tuple(
-        log_ratio(w.observed, w.expected, w.buckets, pseudo_count) / w.noise.spread.value
-        < rule.resolve_effect
-        or window_tail(w, settings) > rule.resolve_alpha
-        for w in windows
-    )
+    """`judge`'s calm windows alone: a window's tail is computed only where its effect is not
+    below the resolve bar."""
+    calm = []
+    for w in windows:
+        effect = window_effect(w, settings.pseudo_count)
+        tail = window_tail(w, settings) if effect >= rule.resolve_effect else None
+        calm.append(_calm(effect, tail, rule))
+    return tuple(calm)
+
+
+def window_effect(w: Window, pseudo_count: float) -> float:
+    """The window's log-ratio of observed to expected, in units of its usual spread."""
+    return log_ratio(w.observed, w.expected, w.buckets, pseudo_count) / w.noise.spread.value
+
+
+def _calm(effect: float, tail: float | None, rule: RuleSettings) -> bool:
+    """Whether a window is back to normal: its effect below the resolve bar, or its count
+    not improbable at `resolve_alpha` (`tail` is None where it was not needed: not enough
+    mentions, and the effect below that bar)."""
+    return tail is None or tail > rule.resolve_alpha or effect < rule.resolve_effect
 
 
 def with_evidence(

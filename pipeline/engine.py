@@ -191,7 +191,7 @@ class BrandState:
         return (
             self.steady
             and self.volume.seen > 0
-            and not any(life.active for life in self.alerts.values())
+            and not self._alerting()
             and not any(
                 step in self.open for step in range(start, end, self.settings.early_seconds)
             )
@@ -333,7 +333,7 @@ class BrandState:
         """Judge the bucket [start, end), learn from it and return the state changes."""
         volume, negatives = self._counts(start, end, pop=True)
         silent = self._silent(start, volume)
-        self.evidence.expire(end, learn=not any(life.active for life in self.alerts.values()))
+        self.evidence.expire(end, learn=not self._alerting())
         self.changed = True
         verdicts: dict[AlertKind, Verdict] = {"volume": QUIET, "negative": QUIET}
         expected_volume = expected_negatives = 0.0
@@ -381,12 +381,16 @@ class BrandState:
         """
         if (
             unscored
-            and not any(life.active for life in self.alerts.values())
+            and not self._alerting()
             and volume < self._least_to_fire("volume", start)
             and negatives < self._least_to_fire("negative", start)
         ):
             return {"volume": QUIET, "negative": self.negative.calm(volume, negatives, usual)}
         return {kind: self._verdict(kind, start, volume, negatives, usual) for kind in KINDS}
+
+    def _alerting(self) -> bool:
+        """Whether an alert of the brand is active."""
+        return any(life.active for life in self.alerts.values())
 
     def _paces(self, verdicts: dict[AlertKind, Verdict]) -> tuple[float, float]:
         """How fast the volume and the negative baselines learn from this bucket.
@@ -397,7 +401,7 @@ class BrandState:
         absorbed before it is clear enough to fire.
         """
         slow = self.settings.incident_pace
-        active = any(life.active for life in self.alerts.values())
+        active = self._alerting()
         if active or any(verdict.fires for verdict in verdicts.values()):
             return slow, slow
         return 1.0, 1.0 if all(verdicts["negative"].calm_windows) else slow

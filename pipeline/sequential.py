@@ -44,11 +44,16 @@ def share_llr(
     """
     if trials <= 0 or not 0 < share < 1:
         return 0.0
-    shifted = odds * share / (1.0 - share + odds * share)
+    shifted = _shifted(share, odds)
     llr = observed * math.log(shifted / share) + (trials - observed) * math.log(
         (1.0 - shifted) / (1.0 - share)
     )
     return llr / (1.0 + correlation * max(trials - 1.0, 0.0))
+
+
+def _shifted(share: float, odds: float) -> float:
+    """The share whose odds are `odds` times those of `share`."""
+    return odds * share / (1.0 - share + odds * share)
 
 
 def fewest_counts(need: float, ratio: float) -> float:
@@ -66,8 +71,7 @@ def fewest_observed(need: float, share: float, odds: float, correlation: float) 
         return need  # no evidence needed: any count
     if not 0 < share < 1:
         return math.inf
-    shifted = odds * share / (1.0 - share + odds * share)
-    gain = math.log(shifted / share)  # as `share_llr` computes it
+    gain = math.log(_shifted(share, odds) / share)  # as `share_llr` weighs each observed
     room = gain - need * correlation
     return need * (1.0 - correlation) / room if room > 0 else math.inf
 
